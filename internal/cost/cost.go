@@ -1,0 +1,323 @@
+// Package cost is costbot's shared vocabulary: usage line items, periods,
+// money, card details, findings and alerts. Every other package speaks in
+// these types; cost itself imports only the standard library.
+package cost
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Period is a half-open UTC interval [Start, End).
+type Period struct {
+	Start time.Time
+	End   time.Time
+}
+
+// Contains reports whether t lies in [Start, End).
+func (p Period) Contains(t time.Time) bool {
+	return !t.Before(p.Start) && t.Before(p.End)
+}
+
+// Days is the number of whole or partial days in the period.
+func (p Period) Days() int {
+	d := p.End.Sub(p.Start)
+	n := int(d / (24 * time.Hour))
+	if d%(24*time.Hour) != 0 {
+		n++
+	}
+	return n
+}
+
+// IsZero reports whether the period is unset.
+func (p Period) IsZero() bool { return p.Start.IsZero() && p.End.IsZero() }
+
+// String renders the period as "2006-01-02..2006-01-02" with an exclusive end.
+func (p Period) String() string {
+	return p.Start.Format("2006-01-02") + ".." + p.End.Format("2006-01-02")
+}
+
+// Day truncates t to midnight UTC of its UTC calendar day.
+func Day(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// Account identifies one Cloudflare account costbot watches.
+type Account struct {
+	ID   string // Cloudflare account id (32 hex chars)
+	Name string // human name from the config, e.g. "production"
+}
+
+// Usage is one normalized line item: one account, one service, one UTC day.
+// Raw API rows never leave package billing; this is what they become.
+type Usage struct {
+	Account string // account id
+	Service string // service display name (v1 ServiceName, v2 x_BillableMetricName)
+	Family  string // service family (v1 ServiceFamilyName, v2 x_ProductFamilyName); "" when absent
+	Zone    string // zone name; "" when the row is not zone-scoped
+	// Day is the UTC midnight that starts the charge period (ChargePeriodStart).
+	Day time.Time
+	// BillingPeriod is the invoice period the row belongs to (BillingPeriodStart/End).
+	BillingPeriod Period
+	// Cost is the billed cost of the day in Currency. It is meaningful only when
+	// CostKnown is true: a missing cost field is unknown, never zero.
+	Cost      float64
+	CostKnown bool
+	Currency  string // ISO 4217, e.g. "USD"
+	Quantity  float64
+	Unit      string
+	// Correction marks a FOCUS ChargeClass "Correction" row: it fixes an earlier,
+	// already invoiced period and its Day may lie before BillingPeriod.Start.
+	Correction bool
+}
+
+// Key identifies the series a usage row belongs to (account, service, zone).
+func (u Usage) Key() SeriesKey {
+	return SeriesKey{Account: u.Account, Service: u.Service, Family: u.Family, Zone: u.Zone}
+}
+
+// SeriesKey names one per-service cost series.
+type SeriesKey struct {
+	Account string
+	Service string
+	Family  string
+	Zone    string
+}
+
+// String renders the key as "account/family/service[@zone]".
+func (k SeriesKey) String() string {
+	s := k.Account + "/" + k.Service
+	if k.Zone != "" {
+		s += "@" + k.Zone
+	}
+	return s
+}
+
+// Card is the payment card on an account's billing profile.
+type Card struct {
+	Account     string
+	ExpiryMonth int    // 1-12
+	ExpiryYear  int    // four digits
+	Masked      string // e.g. "************4242"; never the full number
+}
+
+// ExpiresAt is the first instant (UTC) the card no longer works: a card works
+// through the end of its expiry month.
+func (c Card) ExpiresAt() time.Time {
+	return time.Date(c.ExpiryYear, time.Month(c.ExpiryMonth)+1, 1, 0, 0, 0, 0, time.UTC)
+}
+
+// Last4 returns the last four characters of the masked number, or "" when unknown.
+func (c Card) Last4() string {
+	m := strings.TrimSpace(c.Masked)
+	if len(m) < 4 {
+		return ""
+	}
+	return m[len(m)-4:]
+}
+
+// Snapshot is what one fetch returned for one account.
+type Snapshot struct {
+	Account   Account
+	FetchedAt time.Time
+	// Range is the charge-day range the fetch covered.
+	Range Period
+	Usage []Usage
+	// Card is nil when the billing profile had no card or could not be read.
+	Card *Card
+}
+
+// Kind says what a finding is about.
+type Kind int
+
+const (
+	// KindBudget is an actual-spend budget threshold crossing.
+	KindBudget Kind = iota + 1
+	// KindForecast is a forecast-spend budget threshold crossing.
+	KindForecast
+	// KindAnomaly is an anomalous day in one service's cost series.
+	KindAnomaly
+	// KindCardExpiry is a card that expires soon or has expired.
+	KindCardExpiry
+	// KindStale says data for an account is missing or could not be fetched.
+	KindStale
+)
+
+var kindNames = map[Kind]string{
+	KindBudget:     "budget",
+	KindForecast:   "forecast",
+	KindAnomaly:    "anomaly",
+	KindCardExpiry: "card_expiry",
+	KindStale:      "stale",
+}
+
+// String returns the lower-case name used in labels and logs.
+func (k Kind) String() string {
+	if s, ok := kindNames[k]; ok {
+		return s
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// ParseKind is the inverse of Kind.String.
+func ParseKind(s string) (Kind, error) {
+	for k, n := range kindNames {
+		if n == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown finding kind %q", s)
+}
+
+// Severity orders findings; a higher severity on the same scope is an escalation.
+type Severity int
+
+const (
+	// SeverityInfo is worth knowing, no action needed.
+	SeverityInfo Severity = iota + 1
+	// SeverityWarning needs a look within the day.
+	SeverityWarning
+	// SeverityCritical needs action now.
+	SeverityCritical
+)
+
+var severityNames = map[Severity]string{
+	SeverityInfo:     "info",
+	SeverityWarning:  "warning",
+	SeverityCritical: "critical",
+}
+
+// String returns "info", "warning" or "critical".
+func (s Severity) String() string {
+	if n, ok := severityNames[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("severity(%d)", int(s))
+}
+
+// ParseSeverity is the inverse of Severity.String.
+func ParseSeverity(s string) (Severity, error) {
+	for k, n := range severityNames {
+		if n == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown severity %q (want info, warning or critical)", s)
+}
+
+// Scope is what a finding is about. Empty fields mean "all".
+type Scope struct {
+	Account string // account id or name pattern as configured
+	Service string
+	Family  string
+	Zone    string
+}
+
+// String renders the non-empty parts, e.g. "account=prod service=Workers*".
+func (s Scope) String() string {
+	var parts []string
+	add := func(k, v string) {
+		if v != "" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	add("account", s.Account)
+	add("family", s.Family)
+	add("service", s.Service)
+	add("zone", s.Zone)
+	if len(parts) == 0 {
+		return "all"
+	}
+	return strings.Join(parts, " ")
+}
+
+// AnomalyDetail explains an anomaly finding.
+type AnomalyDetail struct {
+	Expected float64   // baseline cost for the day, in the finding's currency
+	Observed float64   // observed cost for the day
+	Sigma    float64   // deviation in robust standard deviations (signed)
+	Impact   float64   // Observed - Expected, per day (signed)
+	Score    float64   // ensemble score in [0,1]
+	Detector string    // which detector(s) fired, e.g. "seasonal_mad+esd"
+	Since    time.Time // first anomalous day of this episode (UTC midnight)
+	Day      time.Time // the judged day (UTC midnight)
+	Outage   bool      // a drop to near zero
+}
+
+// CardDetail explains a card-expiry finding.
+type CardDetail struct {
+	Masked    string
+	ExpiresAt time.Time // first instant the card stops working
+	DaysLeft  int       // whole days from now to ExpiresAt; <= 0 means expired
+}
+
+// Finding is one thing rules or detectors found, before alert state is applied.
+// Rules and detectors return findings; they never send anything.
+type Finding struct {
+	Kind   Kind
+	Rule   string // rule name from rules/*.yaml
+	Scope  Scope
+	Period Period // the budget period, the anomaly day, or the card's expiry month
+	// Threshold names the crossed threshold stably, e.g. "actual>=80%" or "card<=7d".
+	Threshold string
+	Severity  Severity
+	Notifiers []string // notifier names; empty means every notifier
+
+	Title   string // one line: what happened
+	Summary string // a few lines: by how much, against what
+
+	Currency string
+	Actual   float64 // spend so far in the period
+	Budget   float64 // the budget amount (0 when not a budget finding)
+	Limit    float64 // the threshold value in currency
+	Forecast float64 // forecast for the whole period (0 when not computed)
+	// CrossDate is when the forecast says the threshold will be crossed (zero if never).
+	CrossDate time.Time
+
+	Anomaly *AnomalyDetail
+	Card    *CardDetail
+}
+
+// Status is where an alert stands.
+type Status int
+
+const (
+	// StatusFiring means the condition holds.
+	StatusFiring Status = iota + 1
+	// StatusResolved means the condition held earlier and no longer does.
+	StatusResolved
+)
+
+// String returns "firing" or "resolved".
+func (s Status) String() string {
+	switch s {
+	case StatusFiring:
+		return "firing"
+	case StatusResolved:
+		return "resolved"
+	}
+	return fmt.Sprintf("status(%d)", int(s))
+}
+
+// Alert is a finding with its identity and lifecycle, ready to deliver.
+type Alert struct {
+	Finding
+	Fingerprint string // stable hex id of (kind, rule, scope, period, threshold)
+	Status      Status
+	StartsAt    time.Time
+	EndsAt      time.Time // zero while firing
+	// Reason says why this alert is being sent now: "first", "escalated",
+	// "repeat", "resolved", "retry".
+	Reason string
+	// Thread is the earlier Slack message this alert follows up, if any.
+	Thread *MessageRef
+}
+
+// MessageRef identifies a posted chat message (Slack channel ID + ts).
+type MessageRef struct {
+	Notifier string
+	Channel  string
+	TS       string
+}
