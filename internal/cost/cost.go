@@ -278,6 +278,7 @@ type Finding struct {
 
 	Anomaly *AnomalyDetail
 	Card    *CardDetail
+	Chart   *Chart // optional: recent daily spend with the budget or baseline
 }
 
 // Status is where an alert stands.
@@ -320,4 +321,36 @@ type MessageRef struct {
 	Notifier string
 	Channel  string
 	TS       string
+}
+
+// Chart is a short daily series shown with an alert or a slash-command answer.
+type Chart struct {
+	Title  string
+	Days   []time.Time // UTC midnights, oldest first
+	Values []float64   // observed cost per day; NaN where unknown
+	// Reference is the budget line or the anomaly baseline per day; nil when none.
+	Reference      []float64
+	ReferenceLabel string
+}
+
+// BudgetStatus is where one budget stands now; slash commands and digests show it.
+type BudgetStatus struct {
+	Rule     string
+	Scope    Scope
+	Period   Period
+	Currency string
+	Budget   float64 // the budget amount
+	Actual   float64 // spend so far in the period
+	Forecast float64 // expected spend for the whole period
+	// CrossDate is when the forecast reaches the budget (zero if it does not).
+	CrossDate time.Time
+	DaysLeft  int // whole days until Period.End
+}
+
+// Percent returns Actual as a percentage of Budget (0 when Budget is 0).
+func (b BudgetStatus) Percent() float64 {
+	if b.Budget == 0 {
+		return 0
+	}
+	return 100 * b.Actual / b.Budget
 }
