@@ -143,6 +143,8 @@ const (
 	KindCardExpiry
 	// KindStale says data for an account is missing or could not be fetched.
 	KindStale
+	// KindDigest is the daily summary: spend so far, forecast, top movers.
+	KindDigest
 )
 
 var kindNames = map[Kind]string{
@@ -151,6 +153,7 @@ var kindNames = map[Kind]string{
 	KindAnomaly:    "anomaly",
 	KindCardExpiry: "card_expiry",
 	KindStale:      "stale",
+	KindDigest:     "digest",
 }
 
 // String returns the lower-case name used in labels and logs.
