@@ -1,0 +1,248 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/costbot/costbot/internal/cost"
+)
+
+// Job is one alert to deliver through one notifier.
+type Job struct {
+	Notifier string // notifier name, see Notifier.Name
+	Alert    cost.Alert
+}
+
+// Result is the outcome of one Job.
+type Result struct {
+	Job Job
+	// Sent reports that the notifier accepted the alert. Sent with a non-nil
+	// Err means the message went out but record failed.
+	Sent bool
+	// Ref identifies the posted message; nil when the notifier has none or the
+	// send failed.
+	Ref *cost.MessageRef
+	// Attempts is how many times Notify was called (0 for an unknown notifier
+	// or a context that ended before the first attempt).
+	Attempts int
+	// Retryable reports that the last failure may succeed later (retries
+	// exhausted or no time left); a caller may try again next cycle.
+	Retryable bool
+	// Err is the last send error, or the record error when Sent is true.
+	Err error
+}
+
+// Defaults for DispatcherOptions.
+const (
+	DefaultMaxAttempts    = 3
+	DefaultMinWait        = time.Second
+	DefaultMaxWait        = 30 * time.Second
+	DefaultAttemptTimeout = 30 * time.Second
+)
+
+// DispatcherOptions configures a Dispatcher. Zero values take the defaults.
+type DispatcherOptions struct {
+	// Notifiers are the available notifiers, addressed by Name (unique, non-empty).
+	Notifiers []Notifier
+	// MaxAttempts is the number of Notify calls per job, first one included
+	// (default 3).
+	MaxAttempts int
+	// MinWait is the first backoff wait (default 1 s); it grows 2x per retry
+	// with ±20 % jitter.
+	MinWait time.Duration
+	// MaxWait caps every wait, including a receiver's Retry-After (default 30 s).
+	MaxWait time.Duration
+	// AttemptTimeout bounds one Notify call (default 30 s; negative: none).
+	AttemptTimeout time.Duration
+	// Sleep waits d or until ctx ends; tests inject a fake. Default: a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock used to check the context deadline (default time.Now).
+	Now func() time.Time
+	// Logger receives a Warn per retried failure (default: discard).
+	Logger *slog.Logger
+}
+
+// Dispatcher fans jobs out to notifiers: each notifier runs in its own
+// goroutine, in job order, so a failing or slow notifier never blocks the
+// others. It is safe for concurrent use.
+type Dispatcher struct {
+	notifiers map[string]Notifier
+	opts      DispatcherOptions
+}
+
+// NewDispatcher validates opts and applies defaults.
+func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
+	d := &Dispatcher{notifiers: make(map[string]Notifier, len(opts.Notifiers))}
+	for i, n := range opts.Notifiers {
+		if n == nil {
+			return nil, fmt.Errorf("notifier %d is nil", i)
+		}
+		name := n.Name()
+		if name == "" {
+			return nil, fmt.Errorf("notifier %d has an empty name", i)
+		}
+		if _, dup := d.notifiers[name]; dup {
+			return nil, fmt.Errorf("notifier %q: duplicate name", name)
+		}
+		d.notifiers[name] = n
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.MinWait <= 0 {
+		opts.MinWait = DefaultMinWait
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = DefaultMaxWait
+	}
+	if opts.MinWait > opts.MaxWait {
+		opts.MinWait = opts.MaxWait
+	}
+	if opts.AttemptTimeout == 0 {
+		opts.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleep
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	d.opts = opts
+	return d, nil
+}
+
+// Names returns the configured notifier names (unordered).
+func (d *Dispatcher) Names() []string {
+	names := make([]string, 0, len(d.notifiers))
+	for n := range d.notifiers {
+		names = append(names, n)
+	}
+	return names
+}
+
+// Dispatch delivers jobs and returns one Result per job, in job order. Jobs of
+// one notifier run sequentially in order; different notifiers run
+// concurrently. Retryable failures are retried up to MaxAttempts with
+// exponential backoff, honouring Retry-After capped at MaxWait, and never past
+// ctx's deadline. record, when non-nil, is called once after each successful
+// send (never after a failure), from the notifier's goroutine.
+func (d *Dispatcher) Dispatch(ctx context.Context, jobs []Job, record func(context.Context, Job, *cost.MessageRef) error) []Result {
+	results := make([]Result, len(jobs))
+	byNotifier := make(map[string][]int)
+	var order []string
+	for i, j := range jobs {
+		results[i].Job = j
+		if _, ok := d.notifiers[j.Notifier]; !ok {
+			results[i].Err = fmt.Errorf("notifier %q: %w", j.Notifier, ErrUnknownNotifier)
+			continue
+		}
+		if _, seen := byNotifier[j.Notifier]; !seen {
+			order = append(order, j.Notifier)
+		}
+		byNotifier[j.Notifier] = append(byNotifier[j.Notifier], i)
+	}
+	var wg sync.WaitGroup
+	for _, name := range order {
+		n := d.notifiers[name]
+		idx := byNotifier[name]
+		wg.Go(func() {
+			for _, i := range idx {
+				// Each goroutine writes only its own indexes.
+				results[i] = d.deliver(ctx, n, jobs[i], record)
+			}
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+func (d *Dispatcher) deliver(ctx context.Context, n Notifier, job Job, record func(context.Context, Job, *cost.MessageRef) error) Result {
+	res := Result{Job: job}
+	log := d.opts.Logger.With("notifier", job.Notifier, "fingerprint", job.Alert.Fingerprint, "rule", job.Alert.Rule)
+	bo := &backoff.ExponentialBackOff{
+		InitialInterval:     d.opts.MinWait,
+		RandomizationFactor: 0.2,
+		Multiplier:          2,
+		MaxInterval:         d.opts.MaxWait,
+	}
+	bo.Reset()
+	for {
+		if err := ctx.Err(); err != nil {
+			if res.Err == nil {
+				res.Err = fmt.Errorf("notifier %q: %w", job.Notifier, err)
+			}
+			res.Retryable = res.Err != nil && IsRetryable(res.Err)
+			return res
+		}
+		res.Attempts++
+		ref, err := d.attempt(ctx, n, job.Alert)
+		if err == nil {
+			res.Sent, res.Ref, res.Err, res.Retryable = true, ref, nil, false
+			if record != nil {
+				if rerr := record(ctx, job, ref); rerr != nil {
+					res.Err = fmt.Errorf("record send to notifier %q: %w", job.Notifier, rerr)
+				}
+			}
+			return res
+		}
+		res.Err = fmt.Errorf("notifier %q: %w", job.Notifier, err)
+		res.Retryable = IsRetryable(err)
+		if !res.Retryable || res.Attempts >= d.opts.MaxAttempts {
+			return res
+		}
+		wait := max(bo.NextBackOff(), RetryAfter(err))
+		wait = min(wait, d.opts.MaxWait)
+		if dl, ok := ctx.Deadline(); ok && d.opts.Now().Add(wait).After(dl) {
+			log.WarnContext(ctx, "send failed, no time left to retry", "attempt", res.Attempts, "wait", wait, "err", err)
+			return res
+		}
+		log.WarnContext(ctx, "send failed, retrying", "attempt", res.Attempts, "wait", wait, "err", err)
+		if serr := d.opts.Sleep(ctx, wait); serr != nil {
+			return res // res.Err keeps the send error; the context ended
+		}
+	}
+}
+
+// attempt calls Notify once with the per-attempt timeout and turns a panic
+// into a permanent error so that one buggy notifier cannot crash the cycle.
+func (d *Dispatcher) attempt(parent context.Context, n Notifier, a cost.Alert) (ref *cost.MessageRef, err error) {
+	ctx := parent
+	if d.opts.AttemptTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(parent, d.opts.AttemptTimeout)
+		defer cancel()
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			ref, err = nil, Permanent(fmt.Errorf("notifier panicked: %v", p))
+		}
+	}()
+	ref, err = n.Notify(ctx, a)
+	if err != nil && parent.Err() == nil && ctx.Err() != nil {
+		// Only this attempt timed out, not the caller's context: a slow
+		// receiver is worth another try if time remains. %v, not %w: the
+		// context error must not make the failure look final.
+		return nil, Temporary(fmt.Errorf("attempt timed out after %s: %v", d.opts.AttemptTimeout, err))
+	}
+	return ref, err
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
