@@ -1,0 +1,548 @@
+// Package config loads costbot's daemon configuration: a strict YAML file
+// (unknown keys are errors) with ${ENV} expansion in secret fields, defaults
+// applied first, and a Validate step whose errors name file, line, column and
+// field. Secrets never reach a log line, an error or a String().
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Secret is a credential. It prints, marshals and logs as "<redacted>".
+type Secret string
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "<redacted>"
+}
+
+// Value returns the secret itself; call it only where the secret is used.
+func (s Secret) Value() string { return string(s) }
+
+// MarshalYAML hides the value.
+func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
+
+// MarshalJSON hides the value.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+
+// Config is the whole daemon configuration.
+type Config struct {
+	Cloudflare Cloudflare `yaml:"cloudflare"`
+	Slack      Slack      `yaml:"slack"`
+	Notifiers  []Notifier `yaml:"notifiers"`
+	// Rules is a folder of *.yaml rule files, relative to the config file.
+	Rules string `yaml:"rules"`
+	// State is the SQLite file, relative to the config file. Default "costbot.db".
+	State    string   `yaml:"state"`
+	HTTP     HTTP     `yaml:"http"`
+	Schedule Schedule `yaml:"schedule"`
+	Alerts   Alerts   `yaml:"alerts"`
+
+	// File is the path the config was loaded from ("" for embedded configs).
+	File string `yaml:"-"`
+	// MissingEnv lists ${VAR} references whose variable was unset, by field path.
+	MissingEnv []string `yaml:"-"`
+	root       *yaml.Node
+}
+
+// Cloudflare holds the billing API settings.
+type Cloudflare struct {
+	// BaseURL of the v4 API. Default https://api.cloudflare.com/client/v4.
+	BaseURL  string      `yaml:"base_url"`
+	APIToken Secret      `yaml:"api_token"`
+	APIEmail string      `yaml:"api_email"`
+	APIKey   Secret      `yaml:"api_key"`
+	Accounts []CFAccount `yaml:"accounts"`
+	Paths    Paths       `yaml:"paths"`
+	// HistoryDays is how many days of usage the first fetch loads. Default 120.
+	HistoryDays int `yaml:"history_days"`
+	// RefreshDays is how many recent days later fetches reload (late data,
+	// corrections). Default 40.
+	RefreshDays int `yaml:"refresh_days"`
+	// MaxRetries per request on 429, 5xx and transport errors. Default 4.
+	MaxRetries int `yaml:"max_retries"`
+	// MaxRetryWait caps any single wait, Retry-After included. Default 60s.
+	MaxRetryWait time.Duration `yaml:"max_retry_wait"`
+	// Timeout bounds one whole fetch of one account. Default 2m.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// CFAccount is one watched account.
+type CFAccount struct {
+	ID     string `yaml:"id"`
+	Name   string `yaml:"name"`
+	Source string `yaml:"source"` // paygo (default) or focus
+}
+
+// Paths overrides the endpoint path templates; each is a fallback list tried in
+// order on 404. Empty keeps the built-in defaults.
+type Paths struct {
+	Profile   []string `yaml:"profile"`
+	PayGo     []string `yaml:"paygo"`
+	PayGoInfo []string `yaml:"paygo_info"`
+	Focus     []string `yaml:"focus"`
+}
+
+// Slack holds the Slack app credentials.
+type Slack struct {
+	BotToken      Secret `yaml:"bot_token"`
+	SigningSecret Secret `yaml:"signing_secret"`
+	// AppToken (xapp-...) switches slash commands and buttons to Socket Mode.
+	AppToken Secret `yaml:"app_token"`
+	// APIURL of the Web API. Default https://slack.com/api/.
+	APIURL string `yaml:"api_url"`
+}
+
+// Notifier is one named destination; exactly one of its kinds is set.
+type Notifier struct {
+	Name    string         `yaml:"name"`
+	Slack   *SlackTarget   `yaml:"slack"`
+	Webhook *WebhookTarget `yaml:"webhook"`
+	Console *ConsoleTarget `yaml:"console"`
+}
+
+// Kind names the notifier's kind: "slack", "webhook" or "console".
+func (n Notifier) Kind() string {
+	switch {
+	case n.Slack != nil:
+		return "slack"
+	case n.Webhook != nil:
+		return "webhook"
+	case n.Console != nil:
+		return "console"
+	}
+	return ""
+}
+
+// SlackTarget posts with the bot token to one channel.
+type SlackTarget struct {
+	Channel string `yaml:"channel"` // channel ID, e.g. C0123456789
+}
+
+// WebhookTarget posts Alertmanager-compatible JSON signed per Standard Webhooks.
+type WebhookTarget struct {
+	URL    Secret `yaml:"url"`    // URLs often carry tokens: treated as a secret
+	Secret Secret `yaml:"secret"` // whsec_<base64>
+}
+
+// ConsoleTarget prints alerts to standard output.
+type ConsoleTarget struct {
+	Color bool `yaml:"color"`
+}
+
+// HTTP is the daemon's listener for /healthz and Slack requests.
+type HTTP struct {
+	Listen string `yaml:"listen"` // default 127.0.0.1:8080; "" disables
+}
+
+// Schedule says when jobs run.
+type Schedule struct {
+	// Cycle is how often fetch -> evaluate -> notify runs. Default 1h.
+	Cycle time.Duration `yaml:"cycle"`
+	// CardCheck is the local time of the daily card-expiry check. Default "09:00".
+	CardCheck string `yaml:"card_check"`
+	// Digest is the local time of the daily digest ("" disables). Default "09:00".
+	Digest string `yaml:"digest"`
+	// DigestNotifiers receive the digest; empty means every notifier.
+	DigestNotifiers []string `yaml:"digest_notifiers"`
+	// TimeZone for CardCheck and Digest, IANA name. Default UTC.
+	TimeZone string `yaml:"timezone"`
+}
+
+// Alerts tunes alert delivery.
+type Alerts struct {
+	// RepeatInterval re-sends a still-firing, unacknowledged alert. 0 = never (default).
+	RepeatInterval time.Duration `yaml:"repeat_interval"`
+	// StaleAfter: a failing account raises a staleness alert once its last good
+	// fetch is older than this. Default 6h.
+	StaleAfter time.Duration `yaml:"stale_after"`
+}
+
+// Default returns the configuration every file is applied on top of.
+func Default() Config {
+	return Config{
+		Cloudflare: Cloudflare{
+			BaseURL:      "https://api.cloudflare.com/client/v4",
+			HistoryDays:  120,
+			RefreshDays:  40,
+			MaxRetries:   4,
+			MaxRetryWait: 60 * time.Second,
+			Timeout:      2 * time.Minute,
+		},
+		Slack:    Slack{APIURL: "https://slack.com/api/"},
+		Rules:    "rules",
+		State:    "costbot.db",
+		HTTP:     HTTP{Listen: "127.0.0.1:8080"},
+		Schedule: Schedule{Cycle: time.Hour, CardCheck: "09:00", Digest: "09:00", TimeZone: "UTC"},
+		Alerts:   Alerts{StaleAfter: 6 * time.Hour},
+	}
+}
+
+// Error is one problem in a config file.
+type Error struct {
+	File  string
+	Line  int
+	Col   int
+	Field string // dotted path, e.g. notifiers[1].webhook.secret
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Col)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors is every problem found; it is what Load and Validate return.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	s := make([]string, len(es))
+	for i, e := range es {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "\n")
+}
+
+// Load reads and strictly decodes the file, then validates it.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+var lineRE = regexp.MustCompile(`line (\d+): `)
+
+// Parse decodes data (named file in errors) on top of Default, expands ${VAR}
+// in secret fields with lookup, applies relative paths and validates.
+func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	cfg := Default()
+	cfg.File = file
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, Errors{yamlError(file, err)}
+	}
+	if len(root.Content) == 0 {
+		return nil, Errors{{File: file, Msg: "empty config"}}
+	}
+	cfg.root = &root
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			var es Errors
+			for _, m := range te.Errors {
+				es = append(es, yamlError(file, errors.New(m)))
+			}
+			return nil, es
+		}
+		return nil, Errors{yamlError(file, err)}
+	}
+	cfg.expand(lookup)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func yamlError(file string, err error) *Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	e := &Error{File: file, Msg: msg}
+	if m := lineRE.FindStringSubmatchIndex(msg); m != nil {
+		fmt.Sscanf(msg[m[2]:m[3]], "%d", &e.Line)
+		e.Col = 1
+		e.Msg = msg[:m[0]] + msg[m[1]:]
+	}
+	e.Msg = strings.TrimPrefix(strings.TrimPrefix(e.Msg, "unmarshal errors:\n"), "  ")
+	return e
+}
+
+var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expand replaces ${VAR} in secret fields. Unset variables leave the field
+// empty and are listed in MissingEnv; Validate and the caller decide.
+func (c *Config) expand(lookup func(string) (string, bool)) {
+	do := func(field string, s *Secret) {
+		*s = Secret(envRE.ReplaceAllStringFunc(string(*s), func(m string) string {
+			name := m[2 : len(m)-1]
+			v, ok := lookup(name)
+			if !ok || v == "" {
+				c.MissingEnv = append(c.MissingEnv, field+" ($"+name+")")
+				return ""
+			}
+			return v
+		}))
+	}
+	do("cloudflare.api_token", &c.Cloudflare.APIToken)
+	do("cloudflare.api_key", &c.Cloudflare.APIKey)
+	do("slack.bot_token", &c.Slack.BotToken)
+	do("slack.signing_secret", &c.Slack.SigningSecret)
+	do("slack.app_token", &c.Slack.AppToken)
+	for i := range c.Notifiers {
+		if w := c.Notifiers[i].Webhook; w != nil {
+			do(fmt.Sprintf("notifiers[%d].webhook.url", i), &w.URL)
+			do(fmt.Sprintf("notifiers[%d].webhook.secret", i), &w.Secret)
+		}
+	}
+	sort.Strings(c.MissingEnv)
+}
+
+// Dir is the folder relative paths in the config are resolved against.
+func (c *Config) Dir() string {
+	if c.File == "" {
+		return "."
+	}
+	return filepath.Dir(c.File)
+}
+
+// Path resolves p against the config file's folder.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir(), p)
+}
+
+var (
+	accountIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	clockRE     = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+)
+
+// Validate checks values that decoding cannot; every problem is reported.
+func (c *Config) Validate() error {
+	var es Errors
+	bad := func(field, format string, args ...any) {
+		line, col := c.pos(field)
+		es = append(es, &Error{File: c.File, Line: line, Col: col, Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	cf := c.Cloudflare
+	if u, err := url.Parse(cf.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("cloudflare.base_url", "must be an http(s) URL, got %q", cf.BaseURL)
+	}
+	if cf.APIKey != "" && cf.APIToken != "" {
+		bad("cloudflare.api_token", "set api_token or api_email + api_key, not both")
+	}
+	if (cf.APIKey != "") != (cf.APIEmail != "") {
+		bad("cloudflare.api_email", "api_email and api_key go together")
+	}
+	if len(cf.Accounts) == 0 {
+		bad("cloudflare.accounts", "at least one account is required")
+	}
+	seen := map[string]int{}
+	for i, a := range cf.Accounts {
+		f := fmt.Sprintf("cloudflare.accounts[%d]", i)
+		if !accountIDRE.MatchString(a.ID) {
+			bad(f+".id", "must be a 32-character lower-case hex account id, got %q", a.ID)
+		}
+		if a.Name == "" {
+			bad(f+".name", "is required (used in rules and messages)")
+		}
+		if j, ok := seen[a.ID]; ok && a.ID != "" {
+			bad(f+".id", "duplicate of cloudflare.accounts[%d]", j)
+		}
+		seen[a.ID] = i
+		switch a.Source {
+		case "", "paygo", "focus":
+		default:
+			bad(f+".source", "must be paygo or focus, got %q", a.Source)
+		}
+	}
+	if cf.HistoryDays < 28 || cf.HistoryDays > 400 {
+		bad("cloudflare.history_days", "must be between 28 and 400, got %d", cf.HistoryDays)
+	}
+	if cf.RefreshDays < 2 || cf.RefreshDays > cf.HistoryDays {
+		bad("cloudflare.refresh_days", "must be between 2 and history_days, got %d", cf.RefreshDays)
+	}
+	if cf.MaxRetries < 0 || cf.MaxRetries > 20 {
+		bad("cloudflare.max_retries", "must be between 0 and 20, got %d", cf.MaxRetries)
+	}
+	if cf.MaxRetryWait <= 0 {
+		bad("cloudflare.max_retry_wait", "must be positive")
+	}
+	if cf.Timeout <= 0 {
+		bad("cloudflare.timeout", "must be positive")
+	}
+	if u, err := url.Parse(c.Slack.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.HasSuffix(c.Slack.APIURL, "/") {
+		bad("slack.api_url", "must be an http(s) URL ending in /, got %q", c.Slack.APIURL)
+	}
+	if c.Slack.AppToken != "" && !strings.HasPrefix(c.Slack.AppToken.Value(), "xapp-") {
+		bad("slack.app_token", "must be an app-level token starting with xapp-")
+	}
+	names := map[string]int{}
+	for i, n := range c.Notifiers {
+		f := fmt.Sprintf("notifiers[%d]", i)
+		if n.Name == "" {
+			bad(f+".name", "is required")
+		} else if j, ok := names[n.Name]; ok {
+			bad(f+".name", "duplicate name %q (also notifiers[%d])", n.Name, j)
+		}
+		names[n.Name] = i
+		kinds := 0
+		for _, set := range []bool{n.Slack != nil, n.Webhook != nil, n.Console != nil} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			bad(f, "needs exactly one of slack, webhook, console")
+			continue
+		}
+		switch {
+		case n.Slack != nil:
+			if n.Slack.Channel == "" {
+				bad(f+".slack.channel", "is required (a channel ID such as C0123456789)")
+			}
+		case n.Webhook != nil:
+			raw := n.Webhook.URL.Value()
+			if raw != "" {
+				if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					bad(f+".webhook.url", "must be an http(s) URL")
+				}
+			} else if !c.missing(f + ".webhook.url") {
+				bad(f+".webhook.url", "is required")
+			}
+			if s := n.Webhook.Secret.Value(); s != "" && !strings.HasPrefix(s, "whsec_") {
+				bad(f+".webhook.secret", "must be a Standard Webhooks secret starting with whsec_")
+			}
+		}
+	}
+	if c.State == "" {
+		bad("state", "is required (path of the SQLite file)")
+	}
+	if c.Rules == "" {
+		bad("rules", "is required (a folder of *.yaml rule files)")
+	}
+	if c.Schedule.Cycle < time.Minute {
+		bad("schedule.cycle", "must be at least 1m, got %s", c.Schedule.Cycle)
+	}
+	if !clockRE.MatchString(c.Schedule.CardCheck) {
+		bad("schedule.card_check", "must be a local time HH:MM, got %q", c.Schedule.CardCheck)
+	}
+	if c.Schedule.Digest != "" && !clockRE.MatchString(c.Schedule.Digest) {
+		bad("schedule.digest", "must be a local time HH:MM or empty, got %q", c.Schedule.Digest)
+	}
+	if _, err := time.LoadLocation(c.Schedule.TimeZone); err != nil {
+		bad("schedule.timezone", "unknown time zone %q", c.Schedule.TimeZone)
+	}
+	for i, n := range c.Schedule.DigestNotifiers {
+		if _, ok := names[n]; !ok {
+			bad(fmt.Sprintf("schedule.digest_notifiers[%d]", i), "no notifier named %q", n)
+		}
+	}
+	if c.Alerts.RepeatInterval < 0 {
+		bad("alerts.repeat_interval", "must not be negative")
+	}
+	if c.Alerts.StaleAfter <= 0 {
+		bad("alerts.stale_after", "must be positive")
+	}
+	if len(es) > 0 {
+		return es
+	}
+	return nil
+}
+
+func (c *Config) missing(field string) bool {
+	for _, m := range c.MissingEnv {
+		if strings.HasPrefix(m, field+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckSecrets reports the secrets a live run needs but lacks (unset ${VAR}s,
+// no Cloudflare credentials, Slack notifiers without a bot token).
+func (c *Config) CheckSecrets() error {
+	var es Errors
+	for _, m := range c.MissingEnv {
+		field, _, _ := strings.Cut(m, " ")
+		line, col := c.pos(field)
+		es = append(es, &Error{File: c.File, Line: line, Col: col, Field: field, Msg: "environment variable " + strings.Trim(m[len(field)+1:], "()") + " is not set"})
+	}
+	if len(es) > 0 {
+		return es
+	}
+	if c.Cloudflare.APIToken == "" && c.Cloudflare.APIKey == "" {
+		es = append(es, &Error{File: c.File, Field: "cloudflare.api_token", Msg: "no Cloudflare credentials: set api_token (or api_email + api_key)"})
+	}
+	for i, n := range c.Notifiers {
+		if n.Slack != nil && c.Slack.BotToken == "" {
+			es = append(es, &Error{File: c.File, Field: fmt.Sprintf("notifiers[%d].slack", i), Msg: "slack.bot_token is required for Slack notifiers"})
+		}
+	}
+	if len(es) > 0 {
+		return es
+	}
+	return nil
+}
+
+// pos finds the line and column of a dotted field path such as
+// "notifiers[1].webhook.secret"; it falls back to the nearest parent.
+func (c *Config) pos(field string) (int, int) {
+	if c.root == nil || len(c.root.Content) == 0 {
+		return 0, 0
+	}
+	n := c.root.Content[0]
+	line, col := n.Line, n.Column
+	for _, part := range strings.Split(field, ".") {
+		key, idx := part, -1
+		if i := strings.IndexByte(part, '['); i >= 0 {
+			key = part[:i]
+			fmt.Sscanf(part[i:], "[%d]", &idx)
+		}
+		next := mapValue(n, key)
+		if next == nil {
+			return line, col
+		}
+		n = next
+		if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode || idx < 0 {
+			line, col = n.Line, n.Column
+		}
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line, col
+			}
+			n = n.Content[idx]
+			line, col = n.Line, n.Column
+		}
+	}
+	return line, col
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
