@@ -1,0 +1,227 @@
+// Package console is a notifier that prints alerts for people to a writer,
+// used by `costbot demo` and `--dry-run`.
+package console
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync"
+
+	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/notify"
+)
+
+// Options configures a console Notifier.
+type Options struct {
+	Name   string    // notifier name; default "console"
+	Writer io.Writer // destination; required
+	Color  bool      // ANSI colours for the severity and status
+}
+
+// Notifier writes one readable block per alert. It is safe for concurrent use.
+type Notifier struct {
+	name  string
+	color bool
+
+	mu sync.Mutex
+	w  io.Writer
+}
+
+var _ notify.Notifier = (*Notifier)(nil)
+
+// New returns a console notifier.
+func New(opts Options) (*Notifier, error) {
+	if opts.Writer == nil {
+		return nil, fmt.Errorf("console notifier %q: no writer", opts.Name)
+	}
+	if opts.Name == "" {
+		opts.Name = "console"
+	}
+	return &Notifier{name: opts.Name, color: opts.Color, w: opts.Writer}, nil
+}
+
+// Name returns the notifier name.
+func (n *Notifier) Name() string { return n.name }
+
+// Notify prints a; it has no message id, so the ref is nil.
+func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	text := Format(a, n.color)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, err := io.WriteString(n.w, text); err != nil {
+		return nil, notify.Permanent(fmt.Errorf("write alert: %w", err))
+	}
+	return nil, nil
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiBlue   = "\x1b[34m"
+	ansiGreen  = "\x1b[32m"
+)
+
+// Format renders a as a header line and indented "key: value" lines, ending
+// with a blank line. color adds ANSI escapes to the header.
+func Format(a cost.Alert, color bool) string {
+	var b bytes.Buffer
+	sev := strings.ToUpper(a.Severity.String())
+	status := strings.ToUpper(a.Status.String())
+	if color {
+		c := ansiBlue
+		switch {
+		case a.Status == cost.StatusResolved:
+			c = ansiGreen
+		case a.Severity == cost.SeverityCritical:
+			c = ansiRed
+		case a.Severity == cost.SeverityWarning:
+			c = ansiYellow
+		}
+		sev = c + ansiBold + sev + ansiReset
+		status = c + status + ansiReset
+	}
+	fmt.Fprintf(&b, "[%s] %s %s: %s\n", sev, a.Kind, status, oneLine(a.Title))
+
+	var rows [][2]string
+	add := func(k, v string) {
+		if v != "" {
+			rows = append(rows, [2]string{k, v})
+		}
+	}
+	if a.Summary != "" {
+		add("summary", oneLine(a.Summary))
+	}
+	cur := a.Currency
+	switch a.Kind {
+	case cost.KindBudget, cost.KindForecast:
+		if a.Budget > 0 {
+			add("spend", fmt.Sprintf("%s of %s (%s)", notify.Money(a.Actual, cur), notify.Money(a.Budget, cur), notify.Percent(a.Actual, a.Budget)))
+		} else {
+			add("spend", notify.Money(a.Actual, cur))
+		}
+		if a.Limit > 0 {
+			add("threshold", fmt.Sprintf("%s (%s)", notify.Money(a.Limit, cur), a.Threshold))
+		}
+		if a.Forecast > 0 {
+			f := notify.Money(a.Forecast, cur)
+			if a.Budget > 0 {
+				f += " (" + notify.Percent(a.Forecast, a.Budget) + " of budget)"
+			}
+			add("forecast", f)
+		}
+		if !a.CrossDate.IsZero() {
+			add("crosses", a.CrossDate.UTC().Format("2006-01-02"))
+		}
+	case cost.KindAnomaly:
+		if d := a.Anomaly; d != nil {
+			add("observed", notify.Money(d.Observed, cur))
+			add("expected", notify.Money(d.Expected, cur))
+			add("deviation", fmt.Sprintf("%+.1fσ (robust)", d.Sigma))
+			add("impact", notify.Money(d.Impact, cur)+"/day")
+			add("detector", d.Detector)
+			if !d.Since.IsZero() {
+				add("anomalous since", d.Since.UTC().Format("2006-01-02"))
+			}
+			if d.Outage {
+				add("outage", "cost dropped to near zero")
+			}
+		}
+	case cost.KindCardExpiry:
+		if c := a.Card; c != nil {
+			add("card", maskCard(c.Masked))
+			if !c.ExpiresAt.IsZero() {
+				// ExpiresAt is the first day it no longer works.
+				add("expires", c.ExpiresAt.UTC().AddDate(0, 0, -1).Format("01/2006"))
+			}
+			if c.DaysLeft > 0 {
+				add("days left", fmt.Sprint(c.DaysLeft))
+			} else {
+				add("days left", "expired")
+			}
+		}
+	case cost.KindStale:
+		add("account", a.Scope.Account)
+	}
+	add("rule", a.Rule)
+	add("scope", a.Scope.String())
+	if !a.Period.IsZero() {
+		add("period", a.Period.String())
+	}
+	if a.Reason != "" {
+		add("reason", a.Reason)
+	}
+	if a.Thread != nil {
+		t := fmt.Sprintf("follows %s/%s", a.Thread.Channel, a.Thread.TS)
+		if a.Reason == "escalated" {
+			t += ", escalation to " + a.Severity.String()
+		}
+		add("thread", t)
+	}
+	if !a.StartsAt.IsZero() {
+		add("started", a.StartsAt.UTC().Format("2006-01-02 15:04 MST"))
+	}
+	if !a.EndsAt.IsZero() {
+		add("ended", a.EndsAt.UTC().Format("2006-01-02 15:04 MST"))
+	}
+	if c := a.Chart; c != nil && len(c.Values) > 0 {
+		add("chart", spark(c.Values))
+	}
+	add("fingerprint", a.Fingerprint)
+
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r[0]))
+	}
+	for _, r := range rows {
+		fmt.Fprintf(&b, "    %-*s  %s\n", width+1, r[0]+":", r[1])
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func maskCard(masked string) string {
+	m := strings.TrimSpace(masked)
+	if len(m) < 4 {
+		return "unknown"
+	}
+	return "•••• " + m[len(m)-4:]
+}
+
+// spark draws the last 20 values as a sparkline; unknown values are blank.
+func spark(values []float64) string {
+	if len(values) > 20 {
+		values = values[len(values)-20:]
+	}
+	levels := []rune("▁▂▃▄▅▆▇█")
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range values {
+		if !math.IsNaN(v) {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	var b strings.Builder
+	for _, v := range values {
+		switch {
+		case math.IsNaN(v):
+			b.WriteRune(' ')
+		case hi == lo:
+			b.WriteRune(levels[0])
+		default:
+			b.WriteRune(levels[int((v-lo)/(hi-lo)*float64(len(levels)-1)+0.5)])
+		}
+	}
+	return b.String()
+}

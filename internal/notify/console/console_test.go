@@ -1,0 +1,86 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/costbot/costbot/internal/notify"
+	"github.com/costbot/costbot/internal/notify/console"
+	"github.com/costbot/costbot/internal/notify/notifytest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestNotifier_Notify(t *testing.T) {
+	var buf bytes.Buffer
+	n, err := console.New(console.Options{Writer: &buf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := notifytest.Alerts()
+	for _, name := range notifytest.Names {
+		ref, err := n.Notify(context.Background(), alerts[name])
+		if err != nil || ref != nil {
+			t.Fatalf("%s: ref %v, err %v", name, ref, err)
+		}
+	}
+	golden(t, "testdata/alerts.golden.txt", buf.Bytes())
+	if strings.Contains(buf.String(), "************4242") {
+		t.Error("full masked card number printed; want last 4 only")
+	}
+}
+
+func TestNotifier_Color(t *testing.T) {
+	var buf bytes.Buffer
+	n, _ := console.New(console.Options{Name: "dry", Writer: &buf, Color: true})
+	if n.Name() != "dry" {
+		t.Errorf("Name() = %q", n.Name())
+	}
+	if _, err := n.Notify(context.Background(), notifytest.Alerts()["anomaly"]); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "\x1b[31m") {
+		t.Errorf("critical alert not red: %q", buf.String())
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("closed") }
+
+func TestNotifier_ErrWrite(t *testing.T) {
+	n, _ := console.New(console.Options{Writer: failWriter{}})
+	_, err := n.Notify(context.Background(), notifytest.Alerts()["budget"])
+	if err == nil || notify.IsRetryable(err) {
+		t.Errorf("err = %v, want a permanent error", err)
+	}
+	if _, err := console.New(console.Options{}); err == nil {
+		t.Error("New without writer: want error")
+	}
+}
+
+func golden(t testing.TB, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (run with -update to refresh):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
