@@ -1,0 +1,247 @@
+package slackcmd
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/costbot/costbot/internal/cost"
+)
+
+// command is one parsed `/costbot` text.
+type command struct {
+	Name  string   // lower-case subcommand; "" for none
+	Args  []string // remaining words; quoted words stay together
+	Share bool     // --share: answer in the channel
+}
+
+// maxCommandText caps the text the parser looks at; Slack itself sends a few KB at most.
+const maxCommandText = 4096
+
+// parseCommand splits the slash-command text into a subcommand and its
+// arguments. It understands "double" and 'single' quotes and the --share flag
+// anywhere. It never fails: odd input just yields odd words.
+func parseCommand(text string) command {
+	if len(text) > maxCommandText {
+		text = text[:maxCommandText]
+	}
+	var (
+		c     command
+		words []string
+		cur   strings.Builder
+		quote rune
+		in    bool
+	)
+	flush := func() {
+		if in {
+			words = append(words, cur.String())
+		}
+		cur.Reset()
+		in = false
+	}
+	for _, r := range text {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '"' || r == '\'':
+			quote, in = r, true
+		case r == '“':
+			quote, in = '”', true
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0':
+			flush()
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	flush()
+	for _, w := range words {
+		switch strings.ToLower(w) {
+		case "--share", "-share", "—share", "-s":
+			c.Share = true
+			continue
+		}
+		if c.Name == "" && len(c.Args) == 0 {
+			c.Name = strings.ToLower(w)
+			continue
+		}
+		c.Args = append(c.Args, w)
+	}
+	return c
+}
+
+// periodSpec is a named relative period such as "7d" or "mtd".
+type periodSpec struct {
+	key   string // canonical token
+	label string
+	days  int // N for "Nd"
+}
+
+func parsePeriod(tok string) (periodSpec, bool) {
+	t := strings.ToLower(strings.TrimSpace(tok))
+	switch t {
+	case "mtd", "month":
+		return periodSpec{key: "mtd", label: "month to date"}, true
+	case "today":
+		return periodSpec{key: "today", label: "today"}, true
+	case "yesterday":
+		return periodSpec{key: "yesterday", label: "yesterday"}, true
+	case "last-month", "lastmonth", "last_month", "prev-month":
+		return periodSpec{key: "last-month", label: "last month"}, true
+	}
+	if n, ok := strings.CutSuffix(t, "d"); ok {
+		if d, err := strconv.Atoi(n); err == nil && d >= 1 && d <= 366 {
+			return periodSpec{key: t, label: fmt.Sprintf("last %d days", d), days: d}, true
+		}
+	}
+	return periodSpec{}, false
+}
+
+// resolve turns the spec into a UTC period relative to now. "Nd" is the N
+// days ending with today.
+func (ps periodSpec) resolve(now time.Time) cost.Period {
+	today := cost.Day(now)
+	switch ps.key {
+	case "today":
+		return cost.Period{Start: today, End: today.Add(day)}
+	case "yesterday":
+		return cost.Period{Start: today.Add(-day), End: today}
+	case "last-month":
+		first := time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC)
+		return cost.Period{Start: first.AddDate(0, -1, 0), End: first}
+	case "mtd":
+		return cost.Period{Start: time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC), End: today.Add(day)}
+	}
+	return cost.Period{Start: today.AddDate(0, 0, 1-ps.days), End: today.Add(day)}
+}
+
+// previous is the equal-length period just before p.
+func previous(p cost.Period) cost.Period {
+	return cost.Period{Start: p.Start.Add(-p.End.Sub(p.Start)), End: p.Start}
+}
+
+// lookupResult is the outcome of a fuzzy scope lookup: a hit, or candidates
+// (ambiguous), or suggestions (nothing matched).
+type lookupResult struct {
+	hit         *series
+	candidates  []*series
+	suggestions []*series
+}
+
+// lookup finds the account, family or service q names: case-insensitive,
+// exact names first, then prefixes and word prefixes ("workers req" finds
+// "Workers Standard Requests"). "service:", "family:" and "account:" narrow
+// the search.
+func (s *snapshot) lookup(q string) lookupResult {
+	q = strings.ToLower(strings.TrimSpace(q))
+	want := scopeAll
+	for k := scopeAccount; k <= scopeService; k++ {
+		if rest, ok := strings.CutPrefix(q, kindLabel[k]+":"); ok {
+			want, q = k, strings.TrimSpace(rest)
+		}
+	}
+	qw := strings.Fields(q)
+	if len(qw) == 0 {
+		return lookupResult{hit: s.total}
+	}
+	var exact, partial []*series
+	for _, x := range s.named {
+		if want != scopeAll && x.kind != want {
+			continue
+		}
+		switch {
+		case x.lower == q || x.alias == q:
+			exact = append(exact, x)
+		case strings.HasPrefix(x.lower, q) || (x.alias != "" && strings.HasPrefix(x.alias, q)) || wordPrefixes(qw, x.words):
+			partial = append(partial, x)
+		}
+	}
+	switch {
+	case len(exact) == 1:
+		return lookupResult{hit: exact[0]}
+	case len(exact) > 1:
+		return lookupResult{candidates: exact}
+	case len(partial) == 1:
+		return lookupResult{hit: partial[0]}
+	case len(partial) > 1:
+		return lookupResult{candidates: partial}
+	}
+	return lookupResult{suggestions: s.suggest(q, want)}
+}
+
+// wordPrefixes reports whether every query word is a prefix of a name word,
+// in order.
+func wordPrefixes(q, words []string) bool {
+	j := 0
+	for _, w := range q {
+		for j < len(words) && !strings.HasPrefix(words[j], w) {
+			j++
+		}
+		if j == len(words) {
+			return false
+		}
+		j++
+	}
+	return true
+}
+
+// suggest returns up to three names closest to q by edit distance, against
+// the whole name and each of its words.
+func (s *snapshot) suggest(q string, want scopeKind) []*series {
+	type cand struct {
+		x *series
+		d int
+	}
+	var cs []cand
+	for _, x := range s.named {
+		if want != scopeAll && x.kind != want {
+			continue
+		}
+		d := editDistance(q, x.lower)
+		for _, w := range x.words {
+			d = min(d, editDistance(q, w)+1)
+		}
+		if d <= max(2, utf8.RuneCountInString(q)/2) {
+			cs = append(cs, cand{x, d})
+		}
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
+	var out []*series
+	for i := 0; i < len(cs) && i < 3; i++ {
+		out = append(out, cs[i].x)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance over runes, capped input length.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) > 64 {
+		ra = ra[:64]
+	}
+	if len(rb) > 64 {
+		rb = rb[:64]
+	}
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			c := 1
+			if ra[i-1] == rb[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,241 @@
+package slackcmd
+
+import (
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/costbot/costbot/internal/cost"
+)
+
+// Data is what the daemon knows after its last cycle. The app hands a fresh
+// value to (*Handler).SetData after every cycle; commands answer from it.
+type Data struct {
+	Accounts  []cost.Account
+	Usage     []cost.Usage        // daily rows of every account, ~120 days
+	Cards     []cost.Card         // one per account when known
+	Budgets   []cost.BudgetStatus // current periods
+	Open      []cost.Alert        // currently firing alerts
+	FetchedAt time.Time           // last successful fetch
+	Interval  time.Duration       // fetch interval: older data says how old it is
+}
+
+const day = 24 * time.Hour
+
+type scopeKind int
+
+const (
+	scopeAll scopeKind = iota
+	scopeAccount
+	scopeFamily
+	scopeService
+)
+
+var kindLabel = [...]string{"all", "account", "family", "service"}
+
+// series is the daily cost of one scope on the snapshot's day axis.
+type series struct {
+	kind    scopeKind
+	name    string // display name
+	account string // account id (accounts and account/service series)
+	family  string // service family (services)
+	lower   string // lower-case name
+	alias   string // lower-case alternative name (account id)
+	words   []string
+	daily   []float64 // cost per axis day
+	cum     []float64 // prefix sums: cum[i] = sum(daily[:i])
+	// children break the scope down by service, largest total first.
+	children []*series
+}
+
+// label names the scope for replies, e.g. "service Workers Standard Requests".
+func (s *series) label() string {
+	if s.kind == scopeAll {
+		return "all accounts"
+	}
+	return kindLabel[s.kind] + " " + s.name
+}
+
+// snapshot is Data plus indexes computed once per SetData, so a request only
+// sums a few prefix-sum differences.
+type snapshot struct {
+	data     Data
+	start    time.Time // first axis day (UTC midnight)
+	ndays    int
+	lastDay  time.Time // last day with a known cost; zero when none
+	currency string
+	mixed    bool // more than one currency in the usage
+	total    *series
+	named    []*series // accounts, families, services: the lookup index
+	services []*series // services merged over accounts
+	accounts map[string]string
+}
+
+func newSnapshot(d Data) *snapshot {
+	s := &snapshot{data: d, accounts: make(map[string]string)}
+	for _, a := range d.Accounts {
+		s.accounts[a.ID] = a.Name
+	}
+	var first, last time.Time
+	for _, u := range d.Usage {
+		if !u.CostKnown {
+			continue
+		}
+		dd := cost.Day(u.Day)
+		if first.IsZero() || dd.Before(first) {
+			first = dd
+		}
+		if dd.After(last) {
+			last = dd
+		}
+		switch {
+		case s.currency == "":
+			s.currency = u.Currency
+		case u.Currency != "" && u.Currency != s.currency:
+			s.mixed = true
+		}
+	}
+	if s.currency == "" {
+		s.currency = "USD"
+	}
+	s.start, s.lastDay = first, last
+	if !first.IsZero() {
+		s.ndays = int(last.Sub(first)/day) + 1
+	}
+
+	newSeries := func(kind scopeKind, name string) *series {
+		return &series{kind: kind, name: name, lower: strings.ToLower(name), words: strings.Fields(strings.ToLower(name)), daily: make([]float64, s.ndays)}
+	}
+	s.total = newSeries(scopeAll, "all accounts")
+	accts := map[string]*series{}
+	fams := map[string]*series{}
+	svcs := map[string]*series{}
+	acctSvcs := map[[2]string]*series{}
+	for _, a := range d.Accounts {
+		as := newSeries(scopeAccount, displayAccount(a))
+		as.account, as.alias = a.ID, strings.ToLower(a.ID)
+		accts[a.ID] = as
+	}
+	for _, u := range d.Usage {
+		if !u.CostKnown {
+			continue
+		}
+		i := int(cost.Day(u.Day).Sub(first) / day)
+		as := accts[u.Account]
+		if as == nil {
+			as = newSeries(scopeAccount, u.Account)
+			as.account, as.alias = u.Account, strings.ToLower(u.Account)
+			accts[u.Account] = as
+		}
+		sv := svcs[u.Service]
+		if sv == nil {
+			sv = newSeries(scopeService, u.Service)
+			sv.family = u.Family
+			svcs[u.Service] = sv
+		}
+		asv := acctSvcs[[2]string{u.Account, u.Service}]
+		if asv == nil {
+			asv = newSeries(scopeService, u.Service)
+			asv.account, asv.family = u.Account, u.Family
+			acctSvcs[[2]string{u.Account, u.Service}] = asv
+			as.children = append(as.children, asv)
+		}
+		s.total.daily[i] += u.Cost
+		as.daily[i] += u.Cost
+		sv.daily[i] += u.Cost
+		asv.daily[i] += u.Cost
+		if u.Family != "" {
+			fs := fams[u.Family]
+			if fs == nil {
+				fs = newSeries(scopeFamily, u.Family)
+				fams[u.Family] = fs
+			}
+			fs.daily[i] += u.Cost
+			if !contains(fs.children, sv) {
+				fs.children = append(fs.children, sv)
+			}
+		}
+	}
+	for _, m := range []map[string]*series{accts, fams, svcs} {
+		for _, x := range m {
+			s.named = append(s.named, x)
+		}
+	}
+	for _, x := range svcs {
+		s.services = append(s.services, x)
+		s.total.children = append(s.total.children, x)
+	}
+	all := append([]*series{s.total}, s.named...)
+	for _, x := range acctSvcs {
+		all = append(all, x)
+	}
+	for _, x := range all {
+		x.cum = make([]float64, len(x.daily)+1)
+		for i, v := range x.daily {
+			x.cum[i+1] = x.cum[i] + v
+		}
+	}
+	sort.Slice(s.named, func(i, j int) bool {
+		if s.named[i].kind != s.named[j].kind {
+			return s.named[i].kind < s.named[j].kind
+		}
+		return s.named[i].name < s.named[j].name
+	})
+	sortByName(s.services)
+	for _, x := range all {
+		sort.SliceStable(x.children, func(i, j int) bool {
+			a, b := x.children[i].cum[s.ndays], x.children[j].cum[s.ndays]
+			if a != b {
+				return a > b
+			}
+			return x.children[i].name < x.children[j].name
+		})
+	}
+	return s
+}
+
+func contains(xs []*series, x *series) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func sortByName(xs []*series) {
+	sort.Slice(xs, func(i, j int) bool { return xs[i].name < xs[j].name })
+}
+
+func displayAccount(a cost.Account) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.ID
+}
+
+// index maps t to its position on the day axis, clamped to [0, ndays].
+func (s *snapshot) index(t time.Time) int {
+	if s.ndays == 0 {
+		return 0
+	}
+	i := int(math.Floor(float64(t.Sub(s.start)) / float64(day)))
+	return max(0, min(i, s.ndays))
+}
+
+// sum returns the cost of x over p.
+func (s *snapshot) sum(x *series, p cost.Period) float64 {
+	return round2(x.cum[s.index(p.End)] - x.cum[s.index(p.Start)])
+}
+
+// dayValue returns the cost of x on the UTC day d (0 outside the axis).
+func (s *snapshot) dayValue(x *series, d time.Time) float64 {
+	i := s.index(d)
+	if i >= s.ndays || d.Before(s.start) {
+		return 0
+	}
+	return x.daily[i]
+}
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
