@@ -1,0 +1,203 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/costbot/costbot/internal/cost"
+)
+
+// ErrNotFound is returned (wrapped) by a Store when an alert does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Status is where an alert stands in the tracker's own bookkeeping. It is
+// finer than cost.Status: superseded and closed alerts are never delivered.
+type Status int
+
+const (
+	// StatusFiring means the condition holds and the alert is delivered
+	// until every notifier has it.
+	StatusFiring Status = iota + 1
+	// StatusResolved means the condition held earlier and fresh data shows it
+	// no longer does.
+	StatusResolved
+	// StatusSuperseded means a higher threshold of the same group fired in
+	// the same cycle (or was already firing); the alert is never sent.
+	StatusSuperseded
+	// StatusClosed means the alert's period ended; it closed silently and
+	// never fires again.
+	StatusClosed
+)
+
+var statusNames = map[Status]string{
+	StatusFiring:     "firing",
+	StatusResolved:   "resolved",
+	StatusSuperseded: "superseded",
+	StatusClosed:     "closed",
+}
+
+// String returns "firing", "resolved", "superseded" or "closed".
+func (s Status) String() string {
+	if n, ok := statusNames[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("status(%d)", int(s))
+}
+
+// ParseStatus is the inverse of Status.String.
+func ParseStatus(s string) (Status, error) {
+	for k, n := range statusNames {
+		if n == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown alert status %q", s)
+}
+
+// Reason names why a decision was taken. Delivered alerts carry it in
+// cost.Alert.Reason.
+type Reason string
+
+const (
+	// ReasonFirst: the alert fired this cycle and is sent for the first time
+	// (also when it fires again after resolving).
+	ReasonFirst Reason = "first"
+	// ReasonEscalated: the alert fired this cycle and is a higher threshold of
+	// a group that already had an alert in this period; it is threaded under
+	// the group's first message.
+	ReasonEscalated Reason = "escalated"
+	// ReasonRepeat: the alert still fires, is not acknowledged and was last
+	// sent to this notifier at least Options.RepeatInterval ago.
+	ReasonRepeat Reason = "repeat"
+	// ReasonResolved: the alert resolved and this notifier got it firing.
+	ReasonResolved Reason = "resolved"
+	// ReasonRetry: the alert fired in an earlier cycle but this notifier has
+	// no recorded send for it (the send failed, the process restarted, or a
+	// snooze held it).
+	ReasonRetry Reason = "retry"
+	// ReasonSnoozed: the alert would be sent but a snooze on it (or on an
+	// equal or higher threshold of its group) holds it.
+	ReasonSnoozed Reason = "snoozed"
+	// ReasonSuperseded: a higher threshold of the same group is firing, so
+	// this one is not sent.
+	ReasonSuperseded Reason = "superseded"
+	// ReasonNothing: nothing to send (already delivered, closed, or not due).
+	ReasonNothing Reason = "nothing"
+)
+
+// State is the stored lifecycle of one alert.
+type State struct {
+	Fingerprint string
+	Group       string       // Group(Finding)
+	Finding     cost.Finding // the latest finding, re-delivered after a restart
+	Status      Status
+	// Reason is why the current episode started: first, escalated or superseded.
+	Reason Reason
+	// Episode counts firings: 1 for the first, incremented when a resolved
+	// alert fires again. Sends belong to one episode.
+	Episode  int
+	StartsAt time.Time // start of the current episode (UTC)
+	EndsAt   time.Time // when it resolved or closed; zero while firing
+	// UpdatedAt is when the tracker last saw or changed the alert (UTC).
+	UpdatedAt time.Time
+}
+
+// Send is one notifier's successful delivery of an alert's firing or
+// resolved message.
+type Send struct {
+	Fingerprint string
+	// Episode is the alert episode the send belongs to. Store.RecordSend
+	// ignores it and uses the alert's current episode.
+	Episode  int
+	Notifier string
+	Status   cost.Status // which message: firing or resolved
+	// FirstSentAt is the first successful send, SentAt the latest (repeats).
+	FirstSentAt time.Time
+	SentAt      time.Time
+	// Channel and TS locate the first posted message; empty for notifiers
+	// that return no message reference.
+	Channel string
+	TS      string
+}
+
+// ActionKind is what a user did to an alert from Slack.
+type ActionKind int
+
+const (
+	// ActionAck acknowledges the alert: no more repeats this episode.
+	ActionAck ActionKind = iota + 1
+	// ActionSnooze holds the alert's firing deliveries until Action.Until.
+	ActionSnooze
+	// ActionExpected marks an anomaly as expected; the rules engine reads it
+	// through Tracker.Expected. It also acknowledges the alert.
+	ActionExpected
+)
+
+var actionNames = map[ActionKind]string{
+	ActionAck:      "ack",
+	ActionSnooze:   "snooze",
+	ActionExpected: "expected",
+}
+
+// String returns "ack", "snooze" or "expected".
+func (k ActionKind) String() string {
+	if n, ok := actionNames[k]; ok {
+		return n
+	}
+	return fmt.Sprintf("action(%d)", int(k))
+}
+
+// ParseActionKind is the inverse of ActionKind.String.
+func ParseActionKind(s string) (ActionKind, error) {
+	for k, n := range actionNames {
+		if n == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown action %q (want ack, snooze or expected)", s)
+}
+
+// Action is a user's response to an alert, usually a Slack button.
+type Action struct {
+	Fingerprint string
+	Kind        ActionKind
+	User        string    // who acted, e.g. a Slack user id
+	At          time.Time // when; Tracker.Act uses Options.Now when zero
+	Until       time.Time // end of a snooze; zero for other kinds
+	// Series is the anomaly's cost.SeriesKey string for ActionExpected; the
+	// tracker fills it in.
+	Series string
+}
+
+// ActionFilter selects actions. Empty Fingerprints means any fingerprint;
+// zero Kind means any kind.
+type ActionFilter struct {
+	Fingerprints []string
+	Kind         ActionKind
+}
+
+// Store is the persistence the tracker needs. Package store implements it
+// on SQLite; every method must be safe for concurrent use.
+type Store interface {
+	// Alerts returns every firing alert, every resolved alert whose resolved
+	// message is still owed to a notifier that got it firing, and every
+	// alert of any status whose group is in groups or is the group of one of
+	// the former.
+	Alerts(ctx context.Context, groups []string) ([]State, error)
+	// Alert returns one alert; the error wraps ErrNotFound when it does not exist.
+	Alert(ctx context.Context, fingerprint string) (State, error)
+	// SaveAlerts inserts or replaces alerts, all in one transaction.
+	SaveAlerts(ctx context.Context, alerts []State) error
+	// Sends returns the recorded sends of the given alerts, every episode.
+	Sends(ctx context.Context, fingerprints []string) ([]Send, error)
+	// RecordSend records a successful send in one transaction under the
+	// alert's current episode. A repeat updates SentAt and keeps the first
+	// message reference. The error wraps ErrNotFound for an unknown alert.
+	RecordSend(ctx context.Context, s Send) error
+	// Actions returns matching actions, oldest first.
+	Actions(ctx context.Context, f ActionFilter) ([]Action, error)
+	// AddAction stores an action.
+	AddAction(ctx context.Context, a Action) error
+}
