@@ -1,0 +1,486 @@
+package detect
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// thresholds are the documented detector thresholds behind a Sensitivity.
+type thresholds struct {
+	spikeZ   float64 // seasonal: |residual| in robust sigmas
+	cusumH   float64 // cusum: decision interval h (k = 1), input clipped to ±4
+	rampA    float64 // ramp: one-sided significance of the slope t-test
+	rampRise float64 // ramp: minimum rise over the window, in robust sigmas
+	esdA     float64 // esd: significance of Rosner's test
+}
+
+var sensitivityThresholds = map[Sensitivity]thresholds{
+	SensitivityLow:    {spikeZ: 5, cusumH: 6, rampA: 1e-4, rampRise: 4, esdA: 0.01},
+	SensitivityMedium: {spikeZ: 4, cusumH: 4, rampA: 1e-3, rampRise: 3, esdA: 0.05},
+	SensitivityHigh:   {spikeZ: 3, cusumH: 3, rampA: 1e-2, rampRise: 2, esdA: 0.1},
+}
+
+const (
+	cusumK      = 1.0  // cusum reference value, in sigmas
+	cusumCur    = 1.5  // cusum counts only while the current point is >= 1.5 sigmas off
+	cusumClip   = 4    // standardized residuals are clipped to ±4 before cusum and ramp
+	outageRatio = 0.1  // observed <= 10% of expected is "near zero"
+	outageZ     = 3    // and at least 3 robust sigmas below expected
+	esdN        = 28   // esd window (points, including the current one)
+	esdMaxOut   = 3    // esd: at most 3 outliers in the window
+	esdPrefilt  = 2    // esd runs only when |z| >= 2 (it cannot fire below)
+	esdAlone    = 0.75 // esd counts only when the seasonal strength is >= 0.75
+	monthlyLo   = 28   // daily data: a deviation like one 28..31 days ago is a
+	monthlyHi   = 31   // recurring monthly event (batch jobs), not an anomaly
+	recentN     = 8    // fallback baseline: median of the last 8 points
+	sigmaToMAD  = 1.2533
+)
+
+// Detector judges one series point by point. Step costs O(K + season-free
+// constants) and allocates nothing; memory is O(season).
+type Detector struct {
+	opts Options
+	th   thresholds
+	s    int // season
+	k    int // history per phase
+
+	phase  []float64 // s*k ring buffers of past values per phase
+	phaseN []int     // values seen per phase
+	recent [recentN]float64
+	nRec   int
+	tmp    []float64 // scratch for medians, len >= max(k, recentN, esdN)
+
+	absDev  float64 // EWMA of clipped |residual|
+	level   float64 // EWMA of |value|, for the sigma floor
+	nRes    int
+	alphaLo float64
+
+	cp, cn float64 // cusum up / down
+
+	rampW          int
+	ramp           []float64 // ring of clipped z
+	rampPos, rampN int
+	r0, r1, r2     float64 // sum y, sum j*y, sum y*y over the ring (j = age order)
+	rampT          float64 // one-sided t critical value
+	rampSx, rampSS float64 // sum j, sum (j-mean)^2
+
+	esd      [esdN]float64 // ring of residuals
+	esdPos   int
+	esdCnt   int
+	esdLam   [esdMaxOut + 1]float64
+	esdWork  [esdN]float64
+	zHist    [monthlyHi + 1]float64 // ring of z (daily data only)
+	zHistPos int
+
+	t      int // points stepped, including missing ones
+	seen   int // non-missing points stepped
+	since  int
+	epLen  int
+	adapt  int
+	nameBf []byte
+}
+
+// New returns a Detector for opts, or an error naming every invalid field.
+func New(opts Options) (*Detector, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	s := opts.Season
+	if s == 0 {
+		s = 7
+	}
+	k := 8
+	if s == 1 {
+		k = 16
+	}
+	d := &Detector{opts: opts, th: sensitivityThresholds[opts.Sensitivity], s: s, k: k, since: -1}
+	d.phase = make([]float64, s*k)
+	d.phaseN = make([]int, s)
+	d.tmp = make([]float64, max(k, recentN, esdN))
+	d.alphaLo = 1 / float64(min(4*max(s, 7), 256))
+	d.adapt = max(s, 7)
+	d.rampW = min(2*max(s, 7), 512)
+	d.ramp = make([]float64, d.rampW)
+	w := float64(d.rampW)
+	d.rampSx = w * (w - 1) / 2
+	d.rampSS = w * (w*w - 1) / 12
+	d.rampT = distuv.StudentsT{Mu: 0, Sigma: 1, Nu: w - 2}.Quantile(1 - d.th.rampA)
+	for i := 1; i <= esdMaxOut; i++ {
+		n := float64(esdN)
+		fi := float64(i)
+		p := 1 - d.th.esdA/(2*(n-fi+1))
+		tq := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - fi - 1}.Quantile(p)
+		d.esdLam[i] = (n - fi) * tq / math.Sqrt((n-fi-1+tq*tq)*(n-fi+1))
+	}
+	d.nameBf = make([]byte, 0, 64)
+	return d, nil
+}
+
+// Index returns the index the next Step judges (points stepped so far).
+func (d *Detector) Index() int { return d.t }
+
+// Season returns the season length in use.
+func (d *Detector) Season() int { return d.s }
+
+func medianSmall(a []float64) float64 {
+	for i := 1; i < len(a); i++ {
+		v := a[i]
+		j := i - 1
+		for j >= 0 && a[j] > v {
+			a[j+1] = a[j]
+			j--
+		}
+		a[j+1] = v
+	}
+	n := len(a)
+	if n%2 == 1 {
+		return a[n/2]
+	}
+	return (a[n/2-1] + a[n/2]) / 2
+}
+
+// baseline returns the expected value for phase p, and false when there is
+// no history at all.
+func (d *Detector) baseline(p int) (float64, bool) {
+	if n := d.phaseN[p]; n >= 3 {
+		m := min(n, d.k)
+		buf := d.tmp[:m]
+		copy(buf, d.phase[p*d.k:p*d.k+m])
+		return medianSmall(buf), true
+	}
+	if d.nRec == 0 {
+		return 0, false
+	}
+	m := min(d.nRec, recentN)
+	buf := d.tmp[:m]
+	copy(buf, d.recent[:m])
+	return medianSmall(buf), true
+}
+
+func (d *Detector) sigma() float64 {
+	floor := math.Max(0.005*d.level, 1e-9)
+	if d.nRes == 0 {
+		return math.Max(0.1*d.level, floor)
+	}
+	return math.Max(sigmaToMAD*d.absDev, floor)
+}
+
+func (d *Detector) dirOK(z float64) bool {
+	switch d.opts.Direction {
+	case DirectionUp:
+		return z > 0
+	case DirectionDown:
+		return z < 0
+	}
+	return true
+}
+
+func clip(x, c float64) float64 {
+	if x > c {
+		return c
+	}
+	if x < -c {
+		return -c
+	}
+	return x
+}
+
+// esdStrength runs the generalized ESD test over the residual window plus r
+// and returns R_j/lambda_j for the step j that removed r (0 if never removed)
+// and whether r is one of the outliers.
+func (d *Detector) esdStrength(r float64) (float64, bool) {
+	n := esdN
+	x := d.esdWork[:n]
+	copy(x, d.esd[:n-1])
+	// The ring holds the last n-1 residuals in any order; the current is last.
+	if d.esdCnt < n-1 {
+		return 0, false
+	}
+	x[n-1] = r
+	cur := n - 1
+	removedAt, numOut := 0, 0
+	var ratio float64
+	m := n
+	for i := 1; i <= esdMaxOut; i++ {
+		var s, s2 float64
+		for _, v := range x[:m] {
+			s += v
+			s2 += v * v
+		}
+		mean := s / float64(m)
+		sd := math.Sqrt(math.Max(s2/float64(m)-mean*mean, 0) * float64(m) / float64(m-1))
+		if sd == 0 {
+			break
+		}
+		best, bi := -1.0, 0
+		for j, v := range x[:m] {
+			if a := math.Abs(v - mean); a > best {
+				best, bi = a, j
+			}
+		}
+		R := best / sd
+		if R > d.esdLam[i] {
+			numOut = i
+		}
+		if bi == cur {
+			removedAt = i
+			ratio = R / d.esdLam[i]
+		}
+		// remove bi by swapping with the last active element
+		x[bi] = x[m-1]
+		if cur == m-1 {
+			cur = bi
+		} else if bi == cur {
+			cur = -1
+		}
+		m--
+	}
+	return ratio, removedAt > 0 && removedAt <= numOut
+}
+
+// Step judges the next point. v = NaN marks a missing point: nothing is
+// learned from it and it is never anomalous.
+func (d *Detector) Step(v float64) Result {
+	idx := d.t
+	d.t++
+	p := idx % d.s
+	exp, ok := d.baseline(p)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		if !ok {
+			exp = math.NaN()
+		}
+		if d.s == 7 {
+			d.zHist[d.zHistPos] = 0
+			d.zHistPos = (d.zHistPos + 1) % len(d.zHist)
+		}
+		return Result{Expected: exp, Observed: math.NaN(), Since: -1, Sigma: math.NaN(), Impact: math.NaN()}
+	}
+	if !ok {
+		exp = v
+	}
+	r := v - exp
+	sig := d.sigma()
+	z := r / sig
+	judged := d.seen >= d.opts.WarmUp && ok
+
+	th := d.th
+	zc := clip(z, cusumClip)
+	// detector strengths: 1 = at the detector's threshold
+	var eS, eC, eR, eO, eE float64
+	if d.dirOK(z) {
+		eS = math.Abs(z) / th.spikeZ
+	}
+	if judged {
+		d.cp = math.Max(0, d.cp+zc-cusumK)
+		d.cn = math.Max(0, d.cn-zc-cusumK)
+	}
+	switch {
+	case z > 0 && d.opts.Direction != DirectionDown:
+		eC = math.Min(d.cp/th.cusumH, z/cusumCur)
+	case z < 0 && d.opts.Direction != DirectionUp:
+		eC = math.Min(d.cn/th.cusumH, -z/cusumCur)
+	}
+	// ramp: OLS slope of clipped z over the window (j = 0 oldest .. W-1 newest)
+	W := d.rampW
+	if d.rampN == W {
+		old := d.ramp[d.rampPos]
+		d.r1 = d.r1 - (d.r0 - old) + float64(W-1)*zc
+		d.r0 += zc - old
+		d.r2 += zc*zc - old*old
+	} else {
+		d.r1 += float64(d.rampN) * zc
+		d.r0 += zc
+		d.r2 += zc * zc
+		d.rampN++
+	}
+	d.ramp[d.rampPos] = zc
+	d.rampPos = (d.rampPos + 1) % W
+	if d.rampN == W {
+		w := float64(W)
+		sxy := d.r1 - d.rampSx*d.r0/w
+		syy := d.r2 - d.r0*d.r0/w
+		b := sxy / d.rampSS
+		sse := math.Max(syy-b*sxy, 1e-12)
+		se := math.Sqrt(sse / (w - 2) / d.rampSS)
+		tst := b / se
+		rise := b * (w - 1)
+		if (tst > 0) == (z > 0) && d.dirOK(z) {
+			eR = math.Min(math.Min(math.Abs(tst)/d.rampT, math.Abs(rise)/th.rampRise), math.Abs(z)/1.5)
+		}
+	}
+	outage := exp > 0 && v <= outageRatio*exp && z <= -outageZ
+	if outage {
+		eO = 1.5
+	}
+	if math.Abs(z) >= esdPrefilt && d.dirOK(z) {
+		ratio, out := d.esdStrength(r)
+		if out && eS >= esdAlone {
+			eE = ratio
+		} else {
+			eE = math.Min(ratio, 0.99)
+		}
+	}
+	if d.opts.Method != MethodEnsemble {
+		var e float64
+		switch d.opts.Method {
+		case MethodSeasonal:
+			e = eS
+		case MethodCUSUM:
+			e = eC
+		case MethodRamp:
+			e = eR
+		case MethodOutage:
+			e = eO
+		case MethodESD:
+			e = eE
+		}
+		eS, eC, eR, eO, eE = 0, 0, 0, 0, 0
+		switch d.opts.Method {
+		case MethodSeasonal:
+			eS = e
+		case MethodCUSUM:
+			eC = e
+		case MethodRamp:
+			eR = e
+		case MethodOutage:
+			eO = e
+		case MethodESD:
+			eE = e
+		}
+	}
+	E := math.Max(math.Max(math.Max(eS, eC), math.Max(eR, eO)), eE)
+	// a recurring monthly event (daily data): like one 28..31 points ago
+	if d.s == 7 && E >= 1 && !outage && z > 0 {
+		for lag := monthlyLo; lag <= monthlyHi; lag++ {
+			j := (d.zHistPos - lag + 2*len(d.zHist)) % len(d.zHist)
+			if d.zHist[j] >= 0.5*z {
+				E = math.Min(E, 0.9)
+				break
+			}
+		}
+	}
+	if d.s == 7 {
+		d.zHist[d.zHistPos] = z
+		d.zHistPos = (d.zHistPos + 1) % len(d.zHist)
+	}
+	flagged := E >= 1 && judged
+	score := E * E / (1 + E*E)
+	if !judged {
+		score = 0
+	}
+	gated := math.Abs(r) < d.opts.MinImpact || math.Abs(r) < d.opts.MinChange*math.Abs(exp)
+	if gated && score >= 0.5 {
+		score = 0.49
+	}
+	anomaly := flagged && !gated
+
+	res := Result{Score: score, Anomaly: anomaly, Expected: exp, Observed: v, Sigma: z, Impact: r, Since: -1, Outage: anomaly && outage}
+	if anomaly {
+		if d.since < 0 {
+			d.since = idx
+			d.epLen = 0
+		}
+		d.epLen++
+		res.Since = d.since
+		res.Detector = d.names(eS, eC, eR, eO, eE)
+	} else {
+		d.since, d.epLen = -1, 0
+	}
+
+	// learn: anomalous points enter the baseline clipped to ±2 sigma, so the
+	// baseline does not absorb them; sigma learns from residuals clipped to 3 sigma
+	stored := v
+	if flagged {
+		stored = exp + clip(r, 2*sig)
+	}
+	ar := math.Abs(r)
+	if d.nRes >= 5 {
+		ar = math.Min(ar, 3*sig)
+	}
+	d.absDev += math.Max(1/float64(d.nRes+1), d.alphaLo) * (ar - d.absDev)
+	d.nRes++
+	a := math.Max(1/float64(d.seen+1), d.alphaLo)
+	d.level += a * (math.Abs(v) - d.level)
+	base := p * d.k
+	d.phase[base+d.phaseN[p]%d.k] = stored
+	d.phaseN[p]++
+	d.recent[d.nRec%recentN] = stored
+	d.nRec++
+	d.esd[d.esdPos] = r
+	d.esdPos = (d.esdPos + 1) % (esdN - 1)
+	if d.esdCnt < esdN-1 {
+		d.esdCnt++
+	}
+	d.seen++
+	if d.since >= 0 && d.epLen >= d.adapt {
+		d.readapt()
+	}
+	return res
+}
+
+// readapt makes a persistent change the new normal: every stored value moves
+// by the median of the recent residuals and the change detectors restart.
+func (d *Detector) readapt() {
+	m := min(d.esdCnt, d.adapt, esdN-1)
+	buf := d.tmp[:m]
+	for i := 0; i < m; i++ {
+		buf[i] = d.esd[(d.esdPos-1-i+2*(esdN-1))%(esdN-1)]
+	}
+	delta := medianSmall(buf)
+	for i := range d.phase {
+		d.phase[i] += delta
+	}
+	for i := range d.recent {
+		d.recent[i] += delta
+	}
+	for i := range d.esd {
+		d.esd[i] -= delta
+	}
+	d.cp, d.cn = 0, 0
+	for i := range d.ramp {
+		d.ramp[i] = 0
+	}
+	d.r0, d.r1, d.r2, d.rampN, d.rampPos = 0, 0, 0, 0, 0
+	d.since, d.epLen = -1, 0
+}
+
+func (d *Detector) names(eS, eC, eR, eO, eE float64) string {
+	b := d.nameBf[:0]
+	add := func(ok bool, n string) {
+		if !ok {
+			return
+		}
+		if len(b) > 0 {
+			b = append(b, '+')
+		}
+		b = append(b, n...)
+	}
+	add(eS >= 1, "seasonal")
+	add(eC >= 1, "cusum")
+	add(eR >= 1, "ramp")
+	add(eO >= 1, "outage")
+	add(eE >= 1, "esd")
+	return detectorName(b)
+}
+
+// detectorName interns the common names so Step does not allocate.
+func detectorName(b []byte) string {
+	switch string(b) {
+	case "seasonal":
+		return "seasonal"
+	case "cusum":
+		return "cusum"
+	case "ramp":
+		return "ramp"
+	case "outage":
+		return "outage"
+	case "esd":
+		return "esd"
+	case "seasonal+esd":
+		return "seasonal+esd"
+	case "seasonal+cusum":
+		return "seasonal+cusum"
+	}
+	return string(b)
+}
