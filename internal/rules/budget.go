@@ -1,0 +1,373 @@
+package rules
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/costbot/costbot/internal/cost"
+)
+
+// chartDays is how many recent days charts show.
+const chartDays = 20
+
+// budgetEval is one budget evaluated for one account.
+type budgetEval struct {
+	rule   *Budget
+	scope  cost.Scope
+	status cost.BudgetStatus
+	// days/values is the daily spend of the scope up to the last complete day.
+	days   []time.Time
+	values []float64
+	// daily is the forecast from fstart on.
+	fstart time.Time
+	daily  []float64
+}
+
+// evalBudget evaluates b for one account. rows are all of the account's rows.
+// It returns nil, nil when there is nothing to evaluate (no data at all).
+func evalBudget(b *Budget, acct cost.Account, rows []cost.Usage, now time.Time) (*budgetEval, error) {
+	scope := cost.Scope{Account: label(acct), Family: b.Scope.Family, Service: b.Scope.Service, Zone: b.Scope.Zone}
+	fail := func(format string, args ...any) error {
+		return &DataError{Rule: b.Name, Scope: scope, Msg: fmt.Sprintf(format, args...)}
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var scoped []cost.Usage
+	for _, u := range rows {
+		if b.Scope.matchRow(u) {
+			scoped = append(scoped, u)
+		}
+	}
+	check := scoped
+	if len(check) == 0 {
+		check = rows
+	}
+	if bad := otherCurrencies(check, b.Currency); len(bad) > 0 {
+		return nil, fail("currency mismatch: rule is in %s, data is in %s; budget skipped", b.Currency, strings.Join(bad, ", "))
+	}
+
+	period, today, ok := budgetPeriod(b, rows, now)
+	if !ok {
+		return nil, fail("no billing period in the data for account %s", label(acct))
+	}
+	inPeriod := func(u cost.Usage) bool {
+		if b.Period == PeriodBillingPeriod {
+			return u.BillingPeriod.Start.Equal(period.Start)
+		}
+		return period.Contains(cost.Day(u.Day))
+	}
+	var actual float64
+	unknown := map[string]bool{}
+	for _, u := range scoped {
+		if !inPeriod(u) {
+			continue
+		}
+		if !u.CostKnown {
+			unknown[u.Service] = true
+			continue
+		}
+		actual += u.Cost
+	}
+	if len(unknown) > 0 {
+		return nil, fail("cost unknown for %s in %s; budget not evaluated", strings.Join(sortedKeys(unknown), ", "), period)
+	}
+
+	// Daily spend of the scope, through the last day the account has data.
+	var last time.Time
+	for _, u := range rows {
+		if d := cost.Day(u.Day); !u.Correction && d.Before(now) && d.After(last) {
+			last = d
+		}
+	}
+	ev := &budgetEval{rule: b, scope: scope}
+	if !last.IsZero() {
+		n := forecastHistory + 7
+		first := last.Add(-time.Duration(n-1) * day)
+		ev.days = make([]time.Time, n)
+		ev.values = make([]float64, n)
+		for i := range ev.days {
+			ev.days[i] = first.Add(time.Duration(i) * day)
+		}
+		for _, u := range scoped {
+			d := cost.Day(u.Day)
+			if u.Correction || d.Before(first) || d.After(last) {
+				continue
+			}
+			i := int(d.Sub(first) / day)
+			if !u.CostKnown {
+				ev.values[i] = math.NaN()
+			} else {
+				ev.values[i] += u.Cost
+			}
+		}
+		_, ev.daily = Forecast(ev.days, ev.values, period, now)
+		ev.fstart = period.Start
+		if s := last.Add(day); s.After(ev.fstart) {
+			ev.fstart = s
+		}
+	}
+	forecast := actual
+	for _, v := range ev.daily {
+		forecast += v
+	}
+	ev.status = cost.BudgetStatus{
+		Rule:      b.Name,
+		Scope:     scope,
+		Period:    period,
+		Currency:  b.Currency,
+		Budget:    b.Amount,
+		Actual:    actual,
+		Forecast:  forecast,
+		CrossDate: ev.cross(actual, b.Amount),
+		DaysLeft:  int(period.End.Sub(today) / day),
+	}
+	return ev, nil
+}
+
+// cross is the first forecast day on which cumulative spend reaches limit;
+// zero when spend already reached it or the forecast never does.
+func (ev *budgetEval) cross(actual, limit float64) time.Time {
+	if actual >= limit {
+		return time.Time{}
+	}
+	cum := actual
+	for i, v := range ev.daily {
+		cum += v
+		if cum >= limit {
+			return ev.fstart.Add(time.Duration(i) * day)
+		}
+	}
+	return time.Time{}
+}
+
+// findings returns one finding per crossed threshold. Every crossed
+// threshold is reported (not only the highest), so a lower one does not look
+// resolved when a higher one fires.
+func (ev *budgetEval) findings() []cost.Finding {
+	b, st := ev.rule, ev.status
+	var out []cost.Finding
+	for _, t := range b.Thresholds {
+		limit := t.Limit(b.Amount)
+		f := cost.Finding{
+			Kind:      cost.KindBudget,
+			Rule:      b.Name,
+			Scope:     ev.scope,
+			Period:    st.Period,
+			Threshold: t.Name(b.Currency),
+			Severity:  t.Severity,
+			Notifiers: append([]string(nil), b.Notify...),
+			Currency:  b.Currency,
+			Actual:    st.Actual,
+			Budget:    b.Amount,
+			Limit:     limit,
+			Forecast:  st.Forecast,
+			CrossDate: st.CrossDate,
+			Chart:     ev.chart(),
+		}
+		what := scopeLabel(b.Scope, ev.scope.Account)
+		per := periodLabel(b.Period, st.Period)
+		pct := 100 * st.Actual / b.Amount
+		switch t.On {
+		case OnActual:
+			if st.Actual < limit {
+				continue
+			}
+			if t.Percent > 0 {
+				f.Title = fmt.Sprintf("%s budget at %.0f%% of %s (%s)", what, pct, money(b.Amount, b.Currency), per)
+			} else {
+				f.Title = fmt.Sprintf("%s spend %s passed %s (%s)", what, money(st.Actual, b.Currency), money(limit, b.Currency), per)
+			}
+		case OnForecast:
+			if st.Forecast < limit {
+				continue
+			}
+			f.Kind = cost.KindForecast
+			f.CrossDate = ev.cross(st.Actual, limit)
+			f.Title = fmt.Sprintf("%s forecast %s exceeds %s of %s budget (%s)", what, money(st.Forecast, b.Currency),
+				thresholdLabel(t, b.Currency), money(b.Amount, b.Currency), per)
+		}
+		f.Summary = ev.summary(f, pct)
+		out = append(out, f)
+	}
+	return out
+}
+
+func (ev *budgetEval) summary(f cost.Finding, pct float64) string {
+	st := ev.status
+	line1 := fmt.Sprintf("Spent %s of %s (%.0f%%) in %s; %d days left.", money(st.Actual, st.Currency),
+		money(st.Budget, st.Currency), pct, periodLabel(ev.rule.Period, st.Period), st.DaysLeft)
+	line2 := fmt.Sprintf("Forecast for the period: %s (%.0f%% of budget)", money(st.Forecast, st.Currency), 100*st.Forecast/st.Budget)
+	if !f.CrossDate.IsZero() {
+		target := st.Budget // KindBudget: CrossDate is when the whole budget is reached
+		if f.Kind == cost.KindForecast {
+			target = f.Limit
+		}
+		line2 += fmt.Sprintf("; spend reaches %s on %s", money(target, st.Currency), f.CrossDate.Format("Jan 2"))
+	}
+	return line1 + "\n" + line2 + ".\nRule " + ev.rule.Name + ", threshold " + f.Threshold + "."
+}
+
+// chart is the last ≤20 days of daily spend with the daily budget as reference.
+func (ev *budgetEval) chart() *cost.Chart {
+	if len(ev.days) == 0 {
+		return nil
+	}
+	from := len(ev.days) - chartDays
+	if from < 0 {
+		from = 0
+	}
+	n := len(ev.days) - from
+	perDay := ev.rule.Amount / float64(ev.status.Period.Days())
+	ref := make([]float64, n)
+	for i := range ref {
+		ref[i] = perDay
+	}
+	return &cost.Chart{
+		Title:          fmt.Sprintf("%s daily spend", scopeLabel(ev.rule.Scope, ev.scope.Account)),
+		Days:           append([]time.Time(nil), ev.days[from:]...),
+		Values:         append([]float64(nil), ev.values[from:]...),
+		Reference:      ref,
+		ReferenceLabel: fmt.Sprintf("daily budget %s", money(perDay, ev.rule.Currency)),
+	}
+}
+
+// budgetPeriod returns the current period containing now and today's date
+// label. Calendar periods are local dates in the rule's timezone, held as UTC
+// midnights like cost.Usage.Day. A billing period comes from the rows; when
+// now is past the newest one (the first day of an invoice lags) it is rolled
+// forward by months.
+func budgetPeriod(b *Budget, rows []cost.Usage, now time.Time) (cost.Period, time.Time, bool) {
+	if b.Period == PeriodBillingPeriod {
+		today := cost.Day(now)
+		var latest cost.Period
+		for _, u := range rows {
+			bp := u.BillingPeriod
+			if bp.IsZero() || !bp.End.After(bp.Start) {
+				continue
+			}
+			if bp.Contains(now) {
+				return bp, today, true
+			}
+			if bp.Start.After(latest.Start) && !bp.Start.After(now) {
+				latest = bp
+			}
+		}
+		if latest.IsZero() {
+			return cost.Period{}, today, false
+		}
+		for i := 1; i < 120; i++ {
+			p := cost.Period{Start: latest.Start.AddDate(0, i, 0), End: latest.Start.AddDate(0, i+1, 0)}
+			if p.Contains(now) {
+				return p, today, true
+			}
+		}
+		return cost.Period{}, today, false
+	}
+	loc := b.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	l := now.In(loc)
+	today := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
+	switch b.Period {
+	case PeriodMonth:
+		s := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, time.UTC)
+		return cost.Period{Start: s, End: s.AddDate(0, 1, 0)}, today, true
+	case PeriodWeek:
+		s := today.AddDate(0, 0, -((int(today.Weekday()) + 6) % 7))
+		return cost.Period{Start: s, End: s.AddDate(0, 0, 7)}, today, true
+	default:
+		return cost.Period{Start: today, End: today.AddDate(0, 0, 1)}, today, true
+	}
+}
+
+func otherCurrencies(rows []cost.Usage, want string) []string {
+	bad := map[string]bool{}
+	for _, u := range rows {
+		if u.Currency != "" && !strings.EqualFold(u.Currency, want) {
+			bad[u.Currency] = true
+		}
+	}
+	return sortedKeys(bad)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// scopeLabel names a scope for humans: the service or family without glob
+// characters, or "Total"; plus the account in parentheses.
+func scopeLabel(s Scope, account string) string {
+	what := "Total"
+	switch {
+	case s.Service != "":
+		what = strings.Trim(s.Service, "*?[]")
+	case s.Family != "":
+		what = strings.Trim(s.Family, "*?[]")
+	}
+	if what == "" {
+		what = "Total"
+	}
+	if account == "" {
+		return what
+	}
+	return what + " (" + account + ")"
+}
+
+func periodLabel(k PeriodKind, p cost.Period) string {
+	switch k {
+	case PeriodMonth:
+		return p.Start.Format("January 2006")
+	case PeriodWeek:
+		return "week of " + p.Start.Format("Jan 2")
+	case PeriodDay:
+		return p.Start.Format("Jan 2")
+	}
+	return "billing period " + p.Start.Format("Jan 2") + " – " + p.End.Format("Jan 2")
+}
+
+func thresholdLabel(t Threshold, currency string) string {
+	if t.Percent > 0 {
+		return fmtNum(t.Percent) + "%"
+	}
+	return money(t.Amount, currency)
+}
+
+// money renders an amount with two decimals and thousands separators:
+// "$2,500.00", "€12.50", "12.50 GBP".
+func money(v float64, currency string) string {
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	s := fmt.Sprintf("%.2f", v)
+	intPart, frac := s[:len(s)-3], s[len(s)-3:]
+	var b strings.Builder
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	num := b.String() + frac
+	sign := ""
+	if neg {
+		sign = "-"
+	}
+	switch strings.ToUpper(currency) {
+	case "USD":
+		return sign + "$" + num
+	case "EUR":
+		return sign + "€" + num
+	}
+	return sign + num + " " + currency
+}

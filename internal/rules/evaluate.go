@@ -1,0 +1,144 @@
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/costbot/costbot/internal/cost"
+)
+
+// Input is everything one evaluation looks at. Evaluation never reads the
+// clock: Now is the evaluation time.
+type Input struct {
+	Now      time.Time
+	Accounts []cost.Account // id -> name mapping; accounts seen only in data are matched by id
+	Usage    []cost.Usage
+	Cards    []cost.Card
+	// Stale maps account id -> why its data is missing. Those accounts are
+	// skipped entirely: missing data is unknown, never zero.
+	Stale map[string]error
+	// Expected maps cost.SeriesKey.String() -> when a user marked the series'
+	// new level as expected; anomaly baselines start no earlier than that day.
+	Expected map[string]time.Time
+}
+
+// DataError is a problem with the data a rule was evaluated on, such as a
+// currency mismatch or an unknown cost. The rule is skipped for that scope.
+type DataError struct {
+	Rule  string
+	Scope cost.Scope
+	Msg   string
+}
+
+// Error renders `rule "x" (scope): what`.
+func (e *DataError) Error() string {
+	return fmt.Sprintf("rule %q (%s): %s", e.Rule, e.Scope, e.Msg)
+}
+
+// Evaluate runs every rule against in and returns the findings and the data
+// problems that kept a rule from being evaluated for some scope. Findings are
+// ordered budgets, anomalies, cards, each in rule order then account order.
+func (s *Set) Evaluate(in Input) ([]cost.Finding, []error) {
+	if s == nil {
+		return nil, nil
+	}
+	ix := newIndex(in)
+	var out []cost.Finding
+	var errs []error
+	for _, b := range s.BudgetRules {
+		for _, acct := range ix.accounts {
+			if !b.Scope.matchAccount(acct) {
+				continue
+			}
+			ev, err := evalBudget(b, acct, ix.rows[acct.ID], in.Now)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if ev != nil {
+				out = append(out, ev.findings()...)
+			}
+		}
+	}
+	for _, a := range s.AnomalyRules {
+		fs, es := s.evalAnomaly(a, ix, in)
+		out = append(out, fs...)
+		errs = append(errs, es...)
+	}
+	for _, c := range s.CardRules {
+		out = append(out, evalCard(c, ix, in)...)
+	}
+	return out, errs
+}
+
+// Budgets reports where every budget stands for each matching account in the
+// current period. Budgets whose figure is unknown (currency mismatch, unknown
+// cost, no billing period) are left out; Evaluate reports why.
+func (s *Set) Budgets(in Input) []cost.BudgetStatus {
+	if s == nil {
+		return nil
+	}
+	ix := newIndex(in)
+	var out []cost.BudgetStatus
+	for _, b := range s.BudgetRules {
+		for _, acct := range ix.accounts {
+			if !b.Scope.matchAccount(acct) {
+				continue
+			}
+			if ev, err := evalBudget(b, acct, ix.rows[acct.ID], in.Now); err == nil && ev != nil {
+				out = append(out, ev.status)
+			}
+		}
+	}
+	return out
+}
+
+// index groups the input by account, leaving out stale accounts.
+type index struct {
+	accounts []cost.Account // configured order, then unnamed ids sorted
+	byID     map[string]cost.Account
+	rows     map[string][]cost.Usage
+}
+
+func newIndex(in Input) *index {
+	ix := &index{byID: map[string]cost.Account{}, rows: map[string][]cost.Usage{}}
+	stale := func(id string) bool { _, ok := in.Stale[id]; return ok }
+	for _, a := range in.Accounts {
+		if _, dup := ix.byID[a.ID]; dup || stale(a.ID) {
+			continue
+		}
+		ix.byID[a.ID] = a
+		ix.accounts = append(ix.accounts, a)
+	}
+	var extra []string
+	addID := func(id string) {
+		if _, ok := ix.byID[id]; ok || stale(id) {
+			return
+		}
+		ix.byID[id] = cost.Account{ID: id}
+		extra = append(extra, id)
+	}
+	for _, u := range in.Usage {
+		addID(u.Account)
+		if !stale(u.Account) {
+			ix.rows[u.Account] = append(ix.rows[u.Account], u)
+		}
+	}
+	for _, c := range in.Cards {
+		addID(c.Account)
+	}
+	sort.Strings(extra)
+	for _, id := range extra {
+		ix.accounts = append(ix.accounts, ix.byID[id])
+	}
+	return ix
+}
+
+// label is how an account appears in scopes and titles: its name, else its id.
+func label(a cost.Account) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.ID
+}
