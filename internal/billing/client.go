@@ -1,0 +1,475 @@
+// Package billing reads Cloudflare billing data (billing profile, PayGo usage
+// v1 and usage v2 FOCUS rows) and normalizes it into cost types. Raw API rows
+// never leave this package.
+//
+// Wire facts the client relies on (see API-NOTES.md): every response is a v4
+// envelope and success:false is a failure even on HTTP 200; v1 usage rows are
+// PascalCase, have no BillingPeriodEnd, and a v1 range that does not contain
+// the billing-cycle anchor day yields an empty result; v2 accepts at most 31
+// days per call and may omit cost fields (unknown, never zero). Endpoint
+// paths have moved, so each endpoint has a fallback list and a 404 means "try
+// the next path".
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/costbot/costbot/internal/cost"
+)
+
+// maxBody bounds how much of a response is read.
+const maxBody = 64 << 20
+
+// focusChunk is the span of one v2 request. The API allows 31 days but does
+// not document whether "to" is inclusive; 30 days is safe either way.
+const focusChunk = 30 * 24 * time.Hour
+
+type endpoint int
+
+const (
+	epProfile endpoint = iota
+	epPayGo
+	epPayGoInfo
+	epFocus
+	numEndpoints
+)
+
+// Client reads billing data for Cloudflare accounts. It is safe for
+// concurrent use.
+type Client struct {
+	base       string
+	hc         *http.Client
+	token      string
+	email      string
+	key        string
+	paths      [numEndpoints][]string
+	maxRetries int
+	maxWait    time.Duration
+	now        func() time.Time
+	log        *slog.Logger
+	err        error // invalid options; returned by every call
+
+	mu      sync.Mutex
+	working [numEndpoints]int // index of the path template that last answered
+}
+
+// New returns a Client. Invalid options (see Options.Validate) do not panic:
+// every call on the client returns the validation error.
+func New(o Options) *Client {
+	c := &Client{
+		base:       strings.TrimRight(o.BaseURL, "/"),
+		hc:         o.HTTPClient,
+		token:      o.APIToken,
+		email:      o.APIEmail,
+		key:        o.APIKey,
+		maxRetries: o.MaxRetries,
+		maxWait:    o.MaxRetryWait,
+		now:        o.Now,
+		log:        o.Logger,
+	}
+	if err := o.Validate(); err != nil {
+		c.err = fmt.Errorf("invalid billing options: %w", err)
+	}
+	if c.base == "" {
+		c.base = DefaultBaseURL
+	}
+	if c.hc == nil {
+		c.hc = &http.Client{Timeout: DefaultTimeout}
+	}
+	switch {
+	case c.maxRetries == 0:
+		c.maxRetries = DefaultMaxRetries
+	case c.maxRetries < 0:
+		c.maxRetries = 0
+	}
+	if c.maxWait <= 0 {
+		c.maxWait = DefaultMaxRetryWait
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	p := o.Paths.withDefaults()
+	c.paths[epProfile] = slices.Clone(p.Profile)
+	c.paths[epPayGo] = slices.Clone(p.PayGo)
+	c.paths[epPayGoInfo] = slices.Clone(p.PayGoInfo)
+	c.paths[epFocus] = slices.Clone(p.Focus)
+	return c
+}
+
+func (c *Client) authName() string {
+	if c.token != "" {
+		return "api_token"
+	}
+	return "api_key"
+}
+
+// String describes the client without secrets.
+func (c *Client) String() string {
+	return fmt.Sprintf("billing.Client{base_url=%s auth=%s}", c.base, c.authName())
+}
+
+// LogValue logs the client without secrets.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("base_url", c.base), slog.String("auth", c.authName()))
+}
+
+// Usage returns the normalized usage rows of acct whose charge day lies in
+// days (a half-open UTC range, widened to whole days), read from source.
+func (c *Client) Usage(ctx context.Context, acct cost.Account, source Source, days cost.Period) ([]cost.Usage, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	days, err := wholeDays(days)
+	if err != nil {
+		return nil, err
+	}
+	if acct.ID == "" {
+		return nil, errors.New("fetch usage: empty account id")
+	}
+	var out []cost.Usage
+	switch source {
+	case SourcePayGo:
+		out, err = c.payGo(ctx, acct, days)
+	case SourceFocus:
+		out, err = c.focus(ctx, acct, days)
+	default:
+		return nil, fmt.Errorf("fetch usage: invalid source %s", source)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s usage for account %q %s: %w", source, acct.ID, days, err)
+	}
+	slices.SortStableFunc(out, func(a, b cost.Usage) int {
+		if d := a.Day.Compare(b.Day); d != 0 {
+			return d
+		}
+		if d := strings.Compare(a.Service, b.Service); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Zone, b.Zone)
+	})
+	return out, nil
+}
+
+func wholeDays(p cost.Period) (cost.Period, error) {
+	start := cost.Day(p.Start)
+	end := cost.Day(p.End)
+	if end.Before(p.End.UTC()) {
+		end = end.AddDate(0, 0, 1)
+	}
+	if !start.Before(end) {
+		return p, fmt.Errorf("fetch usage: empty period %s", p)
+	}
+	return cost.Period{Start: start, End: end}, nil
+}
+
+// dedup drops rows already returned by an earlier request; rows from one
+// response are never merged.
+type dedup struct {
+	seen map[string]int
+}
+
+func (d *dedup) keep(r row, request int) bool {
+	if d.seen == nil {
+		d.seen = map[string]int{}
+	}
+	k := r.key()
+	if first, ok := d.seen[k]; ok && first != request {
+		return false
+	}
+	d.seen[k] = request
+	return true
+}
+
+const dateLayout = "2006-01-02"
+
+func (c *Client) payGo(ctx context.Context, acct cost.Account, days cost.Period) ([]cost.Usage, error) {
+	res, path, err := c.get(ctx, epPayGoInfo, acct.ID, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read billing-cycle anchor: %w", err)
+	}
+	anchor, err := decodeAnchor(res)
+	if err != nil {
+		return nil, annotate(err, acct.ID, path)
+	}
+	anchorDay := anchor.UTC().Day()
+	var (
+		out []cost.Usage
+		dd  dedup
+	)
+	// v1 returns nothing unless the range contains the anchor day, so ask
+	// for whole billing periods (from = period start) and filter to days.
+	req := 0
+	for p := billingPeriod(days.Start, anchorDay); p.Start.Before(days.End); p = billingPeriod(p.End, anchorDay) {
+		last := p.End
+		if days.End.Before(last) {
+			last = days.End
+		}
+		q := url.Values{}
+		q.Set("from", p.Start.Format(dateLayout))
+		q.Set("to", last.AddDate(0, 0, -1).Format(dateLayout)) // v1 "to" is inclusive
+		res, path, err := c.get(ctx, epPayGo, acct.ID, q)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := decodeV1Rows(res)
+		if err != nil {
+			return nil, annotate(err, acct.ID, path)
+		}
+		for _, r := range rows {
+			if !days.Contains(r.Day) {
+				continue
+			}
+			if r.PeriodStart.IsZero() {
+				r.PeriodStart = billingPeriod(r.Day, anchorDay).Start
+			}
+			r.PeriodEnd = nextAnchor(r.PeriodStart, anchorDay)
+			if dd.keep(r, req) {
+				out = append(out, r.usage(acct.ID))
+			}
+		}
+		req++
+	}
+	return out, nil
+}
+
+func (c *Client) focus(ctx context.Context, acct cost.Account, days cost.Period) ([]cost.Usage, error) {
+	var (
+		out []cost.Usage
+		dd  dedup
+	)
+	req := 0
+	for from := days.Start; from.Before(days.End); req++ {
+		to := from.Add(focusChunk)
+		if days.End.Before(to) {
+			to = days.End
+		}
+		q := url.Values{}
+		q.Set("from", from.Format(dateLayout))
+		q.Set("to", to.Format(dateLayout))
+		res, path, err := c.get(ctx, epFocus, acct.ID, q)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := decodeV2Rows(res)
+		if err != nil {
+			return nil, annotate(err, acct.ID, path)
+		}
+		for _, r := range rows {
+			if days.Contains(r.Day) && dd.keep(r, req) {
+				out = append(out, r.usage(acct.ID))
+			}
+		}
+		from = to
+	}
+	return out, nil
+}
+
+// Card returns the payment card on acct's billing profile, or nil when the
+// profile has no card expiry. Only the last four characters of the number
+// are kept.
+func (c *Client) Card(ctx context.Context, acct cost.Account) (*cost.Card, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	res, path, err := c.get(ctx, epProfile, acct.ID, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read billing profile for account %q: %w", acct.ID, err)
+	}
+	p, err := decodeProfile(res)
+	if err != nil {
+		return nil, annotate(err, acct.ID, path)
+	}
+	if !p.HasMonth || !p.HasYear {
+		return nil, nil
+	}
+	return &cost.Card{Account: acct.ID, ExpiryMonth: p.Month, ExpiryYear: p.Year, Masked: mask(p.Masked)}, nil
+}
+
+func mask(n string) string {
+	n = strings.TrimSpace(n)
+	if len(n) <= 4 {
+		return n
+	}
+	return strings.Repeat("*", len(n)-4) + n[len(n)-4:]
+}
+
+// Fetch reads usage and the card. A usage failure fails the fetch; a card
+// that cannot be read is logged at Warn and left nil (cost.Snapshot.Card),
+// unless ctx is done.
+func (c *Client) Fetch(ctx context.Context, acct cost.Account, source Source, days cost.Period) (cost.Snapshot, error) {
+	usage, err := c.Usage(ctx, acct, source, days)
+	if err != nil {
+		return cost.Snapshot{}, err
+	}
+	card, err := c.Card(ctx, acct)
+	if err != nil {
+		if ctx.Err() != nil {
+			return cost.Snapshot{}, err
+		}
+		c.log.WarnContext(ctx, "billing profile unavailable", "account", acct.ID, "err", err)
+		card = nil
+	}
+	rng, _ := wholeDays(days)
+	return cost.Snapshot{Account: acct, FetchedAt: c.now().UTC(), Range: rng, Usage: usage, Card: card}, nil
+}
+
+func annotate(err error, account, path string) error {
+	var de *DecodeError
+	if errors.As(err, &de) {
+		de.Account, de.Path = account, path
+	}
+	return err
+}
+
+// get calls endpoint ep for the account, trying path templates in order
+// (starting with the one that last worked) while they answer 404.
+func (c *Client) get(ctx context.Context, ep endpoint, account string, q url.Values) (json.RawMessage, string, error) {
+	tmpls := c.paths[ep]
+	c.mu.Lock()
+	first := c.working[ep]
+	c.mu.Unlock()
+	order := make([]int, 0, len(tmpls))
+	order = append(order, first)
+	for i := range tmpls {
+		if i != first {
+			order = append(order, i)
+		}
+	}
+	var err error
+	for n, i := range order {
+		path := strings.ReplaceAll(tmpls[i], "{account_id}", url.PathEscape(account))
+		var res json.RawMessage
+		res, err = c.do(ctx, path, q)
+		if err == nil {
+			c.mu.Lock()
+			c.working[ep] = i
+			c.mu.Unlock()
+			return res, path, nil
+		}
+		if !errors.Is(err, ErrNotFound) || ctx.Err() != nil {
+			return nil, path, annotate(err, account, path)
+		}
+		if n < len(order)-1 {
+			c.log.DebugContext(ctx, "billing path not found, trying next", "path", path)
+		}
+	}
+	return nil, "", err
+}
+
+// retryPolicy is exponential backoff that prefers the server's Retry-After,
+// caps every wait at max and stops when the wait would pass ctx's deadline.
+type retryPolicy struct {
+	ctx  context.Context
+	exp  *backoff.ExponentialBackOff
+	max  time.Duration
+	hint time.Duration
+}
+
+func (p *retryPolicy) Reset() { p.exp.Reset(); p.hint = 0 }
+
+func (p *retryPolicy) NextBackOff() time.Duration {
+	d := p.exp.NextBackOff()
+	if p.hint > 0 {
+		d = p.hint
+		p.hint = 0
+	}
+	if d == backoff.Stop {
+		return d
+	}
+	d = min(d, p.max)
+	if dl, ok := p.ctx.Deadline(); ok && time.Until(dl) < d {
+		return backoff.Stop
+	}
+	return d
+}
+
+// do sends one GET with retries for transport errors, 429 and 5xx.
+func (c *Client) do(ctx context.Context, path string, q url.Values) (json.RawMessage, error) {
+	u := c.base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	exp := backoff.NewExponentialBackOff()
+	exp.InitialInterval = time.Second
+	exp.Multiplier = 2
+	exp.MaxInterval = 30 * time.Second
+	policy := &retryPolicy{ctx: ctx, exp: exp, max: c.maxWait}
+	var last error
+	op := func() (json.RawMessage, error) {
+		res, err := c.attempt(ctx, u, path)
+		if err == nil {
+			return res, nil
+		}
+		last = err
+		var ae *APIError
+		if errors.As(err, &ae) {
+			if !ae.Temporary() {
+				return nil, backoff.Permanent(err)
+			}
+			policy.hint = ae.RetryAfter
+			return nil, err
+		}
+		var de *DecodeError
+		if errors.As(err, &de) || ctx.Err() != nil {
+			return nil, backoff.Permanent(err)
+		}
+		return nil, err // transport error
+	}
+	res, err := backoff.Retry(ctx, op,
+		backoff.WithBackOff(policy),
+		backoff.WithMaxTries(uint(c.maxRetries)+1),
+		backoff.WithMaxElapsedTime(0),
+		backoff.WithNotify(func(err error, wait time.Duration) {
+			c.log.WarnContext(ctx, "billing request failed, retrying", "path", path, "wait", wait, "err", err)
+		}),
+	)
+	if err != nil && ctx.Err() != nil && last != nil && !errors.Is(err, last) {
+		return nil, fmt.Errorf("%w (last attempt: %w)", err, last)
+	}
+	return res, err
+}
+
+func (c *Client) attempt(ctx context.Context, u, path string) (json.RawMessage, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, backoff.Permanent(fmt.Errorf("build request %s: %w", path, err))
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "costbot")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	} else {
+		req.Header.Set("X-Auth-Email", c.email)
+		req.Header.Set("X-Auth-Key", c.key)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %s", path, scrub(err.Error(), c.secrets()))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %s", path, scrub(err.Error(), c.secrets()))
+	}
+	return checkResponse(resp.StatusCode, resp.Header, body, path, c.now(), c.secrets())
+}
+
+func (c *Client) secrets() []string {
+	return []string{c.token, c.key}
+}

@@ -1,0 +1,379 @@
+package billing
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/costbot/costbot/internal/cost"
+)
+
+// row is one decoded usage line, before it becomes a cost.Usage. Raw API
+// shapes stay in this file.
+type row struct {
+	Service     string
+	MetricID    string
+	Family      string
+	Zone        string
+	ZoneID      string
+	Region      string
+	SubAccount  string
+	Day         time.Time
+	ChargeEnd   time.Time
+	PeriodStart time.Time // zero when absent
+	PeriodEnd   time.Time // zero when absent (always in v1)
+	Cost        float64
+	CostKnown   bool
+	Currency    string
+	Quantity    float64
+	Unit        string
+	Class       string
+	Category    string
+}
+
+// key identifies a row for de-duplication across requests.
+func (r row) key() string {
+	return strings.Join([]string{r.MetricID, r.Service, r.Zone, r.ZoneID, r.Region, r.SubAccount,
+		r.Day.Format(time.RFC3339), r.ChargeEnd.Format(time.RFC3339), r.PeriodStart.Format(time.RFC3339),
+		r.Class, r.Category}, "\x00")
+}
+
+func (r row) usage(account string) cost.Usage {
+	return cost.Usage{
+		Account:       account,
+		Service:       r.Service,
+		Family:        r.Family,
+		Zone:          r.Zone,
+		Day:           r.Day,
+		BillingPeriod: cost.Period{Start: r.PeriodStart, End: r.PeriodEnd},
+		Cost:          r.Cost,
+		CostKnown:     r.CostKnown,
+		Currency:      r.Currency,
+		Quantity:      r.Quantity,
+		Unit:          r.Unit,
+		Correction:    strings.EqualFold(r.Class, "Correction"),
+	}
+}
+
+// fields reads one JSON object leniently: unknown keys are ignored, and a
+// missing key, null and the text "NULL" all mean absent.
+type fields struct {
+	m   map[string]json.RawMessage
+	row int
+}
+
+func (f fields) fail(field string, err error) error {
+	return &DecodeError{Row: f.row, Field: field, Err: err}
+}
+
+func (f fields) raw(name string) (json.RawMessage, bool) {
+	v, ok := f.m[name]
+	if !ok {
+		return nil, false
+	}
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 || string(v) == "null" || string(v) == `"NULL"` {
+		return nil, false
+	}
+	return v, true
+}
+
+func (f fields) str(name string) (string, bool, error) {
+	v, ok := f.raw(name)
+	if !ok {
+		return "", false, nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", false, f.fail(name, fmt.Errorf("want a string, got %.40s", v))
+	}
+	return s, true, nil
+}
+
+func (f fields) num(name string) (float64, bool, error) {
+	v, ok := f.raw(name)
+	if !ok {
+		return 0, false, nil
+	}
+	text := string(v)
+	if v[0] == '"' {
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return 0, false, f.fail(name, err)
+		}
+		text = strings.TrimSpace(s)
+		if text == "" {
+			return 0, false, nil
+		}
+	}
+	x, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0, false, f.fail(name, fmt.Errorf("want a finite number, got %.40s", v))
+	}
+	return x, true, nil
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04:05",
+	"2006-01-02",
+}
+
+func (f fields) time(name string) (time.Time, bool, error) {
+	s, ok, err := f.str(name)
+	if err != nil || !ok {
+		return time.Time{}, false, err
+	}
+	s = strings.TrimSpace(s)
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), true, nil
+		}
+	}
+	return time.Time{}, false, f.fail(name, fmt.Errorf("want an RFC 3339 timestamp, got %q", truncate(s, 40)))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// objects splits a result array into one field reader per row.
+func objects(result json.RawMessage) ([]fields, error) {
+	result = bytes.TrimSpace(result)
+	if len(result) == 0 || string(result) == "null" {
+		return nil, nil
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(result, &raws); err != nil {
+		return nil, &DecodeError{Row: -1, Field: "result", Err: errors.New("want an array of rows")}
+	}
+	out := make([]fields, 0, len(raws))
+	for i, r := range raws {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(r, &m); err != nil || m == nil {
+			return nil, &DecodeError{Row: i, Err: errors.New("want a JSON object")}
+		}
+		out = append(out, fields{m: m, row: i})
+	}
+	return out, nil
+}
+
+// decoder collects the first error of a sequence of field reads.
+type decoder struct {
+	f   fields
+	err error
+}
+
+func (d *decoder) str(name string) string {
+	s, _, err := d.f.str(name)
+	d.keep(err)
+	return s
+}
+
+func (d *decoder) num(name string) (float64, bool) {
+	x, ok, err := d.f.num(name)
+	d.keep(err)
+	return x, ok
+}
+
+func (d *decoder) time(name string) time.Time {
+	t, _, err := d.f.time(name)
+	d.keep(err)
+	return t
+}
+
+func (d *decoder) keep(err error) {
+	if d.err == nil && err != nil {
+		d.err = err
+	}
+}
+
+func (d *decoder) require(name string, present bool) {
+	if !present {
+		d.keep(d.f.fail(name, errors.New("missing")))
+	}
+}
+
+// decodeV1Rows decodes PayGo v1 rows: PascalCase, any of the shapes seen so
+// far (the 11-field legacy shape up to the FOCUS-style superset). Cost is
+// ContractedCost (BilledCost when only that is present).
+func decodeV1Rows(result json.RawMessage) ([]row, error) {
+	objs, err := objects(result)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]row, 0, len(objs))
+	for _, f := range objs {
+		d := &decoder{f: f}
+		var r row
+		r.Service = d.str("ServiceName")
+		d.require("ServiceName", r.Service != "")
+		r.Day = d.time("ChargePeriodStart")
+		d.require("ChargePeriodStart", !r.Day.IsZero())
+		r.ChargeEnd = d.time("ChargePeriodEnd")
+		r.PeriodStart = d.time("BillingPeriodStart")
+		r.Family = d.str("ServiceFamilyName")
+		r.Zone = d.str("ZoneName")
+		r.ZoneID = d.str("ZoneId")
+		r.Currency = d.str("BillingCurrency")
+		r.Unit = d.str("ConsumedUnit")
+		r.Class = d.str("ChargeClass")
+		r.Category = d.str("ChargeCategory")
+		r.Quantity, _ = d.num("ConsumedQuantity")
+		contracted, okC := d.num("ContractedCost")
+		billed, okB := d.num("BilledCost")
+		switch {
+		case okC:
+			r.Cost, r.CostKnown = contracted, true
+		case okB:
+			r.Cost, r.CostKnown = billed, true
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+		r.Day = cost.Day(r.Day)
+		if !r.PeriodStart.IsZero() {
+			r.PeriodStart = cost.Day(r.PeriodStart)
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// decodeV2Rows decodes usage v2 (FOCUS) rows. Cost is BilledCost; when it is
+// absent the cost is unknown, never zero.
+func decodeV2Rows(result json.RawMessage) ([]row, error) {
+	objs, err := objects(result)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]row, 0, len(objs))
+	for _, f := range objs {
+		d := &decoder{f: f}
+		var r row
+		r.MetricID = d.str("x_BillableMetricId")
+		r.Service = d.str("x_BillableMetricName")
+		if r.Service == "" {
+			r.Service = r.MetricID
+		}
+		d.require("x_BillableMetricName", r.Service != "")
+		r.Day = d.time("ChargePeriodStart")
+		d.require("ChargePeriodStart", !r.Day.IsZero())
+		r.ChargeEnd = d.time("ChargePeriodEnd")
+		r.PeriodStart = d.time("BillingPeriodStart")
+		r.PeriodEnd = d.time("BillingPeriodEnd")
+		r.Family = d.str("x_ProductFamilyName")
+		r.Zone = d.str("x_ZoneName")
+		r.ZoneID = d.str("x_ZoneId")
+		r.Region = d.str("RegionId")
+		r.SubAccount = d.str("SubAccountId")
+		r.Currency = d.str("BillingCurrency")
+		r.Unit = d.str("ConsumedUnit")
+		r.Class = d.str("ChargeClass")
+		r.Category = d.str("ChargeCategory")
+		r.Quantity, _ = d.num("ConsumedQuantity")
+		r.Cost, r.CostKnown = d.num("BilledCost")
+		if d.err != nil {
+			return nil, d.err
+		}
+		r.Day = cost.Day(r.Day)
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// profile is the part of the billing profile costbot reads.
+type profile struct {
+	Month, Year int
+	HasMonth    bool
+	HasYear     bool
+	Masked      string
+}
+
+func decodeProfile(result json.RawMessage) (profile, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(result, &m); err != nil || m == nil {
+		return profile{}, &DecodeError{Row: -1, Field: "result", Err: errors.New("want a JSON object")}
+	}
+	f := fields{m: m, row: -1}
+	var p profile
+	month, okM, err := f.num("card_expiry_month")
+	if err != nil {
+		return p, err
+	}
+	year, okY, err := f.num("card_expiry_year")
+	if err != nil {
+		return p, err
+	}
+	masked, _, err := f.str("card_number")
+	if err != nil {
+		return p, err
+	}
+	p.HasMonth, p.HasYear, p.Masked = okM && month != 0, okY && year != 0, masked
+	if p.HasMonth {
+		if month != math.Trunc(month) || month < 1 || month > 12 {
+			return p, f.fail("card_expiry_month", fmt.Errorf("%v is not a month 1-12", month))
+		}
+		p.Month = int(month)
+	}
+	if p.HasYear {
+		if year != math.Trunc(year) || year < 1000 || year > 9999 {
+			return p, f.fail("card_expiry_year", fmt.Errorf("%v is not a four-digit year", year))
+		}
+		p.Year = int(year)
+	}
+	return p, nil
+}
+
+// anchorInfo is the billing-cycle anchor read from the PayGo info endpoint.
+func decodeAnchor(result json.RawMessage) (time.Time, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(result, &m); err != nil || m == nil {
+		return time.Time{}, &DecodeError{Row: -1, Field: "result", Err: errors.New("want a JSON object")}
+	}
+	subs, ok := m["subscriptions"]
+	if !ok {
+		return time.Time{}, &DecodeError{Row: -1, Field: "subscriptions", Err: errors.New("missing")}
+	}
+	objs, err := objects(subs)
+	if err != nil {
+		var de *DecodeError
+		if errors.As(err, &de) && de.Field == "result" {
+			de.Field = "subscriptions"
+		}
+		return time.Time{}, err
+	}
+	var first time.Time
+	for _, f := range objs {
+		a, ok, err := f.time("billing_cycle_anchor_timestamp")
+		if err != nil {
+			return time.Time{}, err
+		}
+		if !ok {
+			continue
+		}
+		_, cancelled, err := f.time("end_timestamp")
+		if err != nil {
+			return time.Time{}, err
+		}
+		if !cancelled {
+			return a, nil
+		}
+		if first.IsZero() {
+			first = a
+		}
+	}
+	if first.IsZero() {
+		return time.Time{}, &DecodeError{Row: -1, Field: "billing_cycle_anchor_timestamp", Err: errors.New("no subscription has a billing-cycle anchor")}
+	}
+	return first, nil
+}
