@@ -1,0 +1,209 @@
+// Package webhook is a notifier that POSTs alerts as Alertmanager-compatible
+// (version "4") JSON, signed per the Standard Webhooks specification, so that
+// existing Alertmanager receivers and any Standard Webhooks verifier can
+// consume costbot alerts.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/notify"
+)
+
+// ErrGone is returned (inside a permanent *notify.SendError) when the
+// endpoint answers 410 Gone: stop sending to it.
+var ErrGone = errors.New("endpoint gone (410)")
+
+// DefaultTimeout bounds one request when Options.HTTPClient is nil.
+const DefaultTimeout = 20 * time.Second
+
+// Options configures a webhook Notifier.
+type Options struct {
+	// Name is the notifier name; it is also the Alertmanager "receiver".
+	Name string
+	// URL is the endpoint (http or https). Its userinfo, path and query may
+	// hold tokens: they never appear in errors or String().
+	URL string
+	// Secret is the Standard Webhooks signing secret "whsec_<base64>"; the
+	// decoded key must be 24–64 bytes. Empty sends unsigned requests.
+	Secret string
+	// HTTPClient sends the requests; default: a client with DefaultTimeout.
+	HTTPClient *http.Client
+	// Now is the clock for webhook-timestamp and Retry-After dates (default time.Now).
+	Now func() time.Time
+	// ExternalURL is costbot's own URL, sent as externalURL and generatorURL.
+	ExternalURL string
+}
+
+// Notifier posts alerts to one webhook endpoint. It is safe for concurrent use.
+type Notifier struct {
+	name        string
+	url         string
+	redacted    string
+	key         []byte
+	client      *http.Client
+	now         func() time.Time
+	externalURL string
+}
+
+var _ notify.Notifier = (*Notifier)(nil)
+
+// New validates opts and returns a Notifier. Errors never contain the URL's
+// secrets or the signing secret.
+func New(opts Options) (*Notifier, error) {
+	if opts.Name == "" {
+		return nil, errors.New("webhook: empty name")
+	}
+	u, err := url.Parse(opts.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// The parse error would quote the URL; say only what is wrong.
+		return nil, fmt.Errorf("webhook %q: url must be an absolute http or https URL", opts.Name)
+	}
+	n := &Notifier{
+		name:        opts.Name,
+		url:         opts.URL,
+		redacted:    RedactURL(u),
+		client:      opts.HTTPClient,
+		now:         opts.Now,
+		externalURL: opts.ExternalURL,
+	}
+	if opts.Secret != "" {
+		if n.key, err = DecodeSecret(opts.Secret); err != nil {
+			return nil, fmt.Errorf("webhook %q: %w", opts.Name, err)
+		}
+	}
+	if n.client == nil {
+		n.client = &http.Client{Timeout: DefaultTimeout}
+	}
+	if n.now == nil {
+		n.now = time.Now
+	}
+	return n, nil
+}
+
+// DecodeSecret decodes a Standard Webhooks secret "whsec_<base64>" into the
+// HMAC key. The key must be 24–64 bytes. The error never quotes the secret.
+func DecodeSecret(s string) ([]byte, error) {
+	b64, ok := strings.CutPrefix(strings.TrimSpace(s), "whsec_")
+	if !ok {
+		return nil, errors.New(`secret: want "whsec_" followed by base64`)
+	}
+	key, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		if key, err = base64.RawStdEncoding.DecodeString(b64); err != nil {
+			return nil, errors.New("secret: not valid base64")
+		}
+	}
+	if len(key) < 24 || len(key) > 64 {
+		return nil, fmt.Errorf("secret: decoded key is %d bytes, want 24 to 64", len(key))
+	}
+	return key, nil
+}
+
+// RedactURL renders u for logs and errors: scheme and host only, with
+// "REDACTED" standing for any userinfo, path and query, which commonly carry
+// tokens (e.g. https://hooks.example.com/services/T0/B0/secret).
+func RedactURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(u.Scheme + "://")
+	if u.User != nil {
+		b.WriteString("REDACTED@")
+	}
+	b.WriteString(u.Host)
+	if p := strings.Trim(u.EscapedPath(), "/"); p != "" {
+		b.WriteString("/REDACTED")
+	}
+	if u.RawQuery != "" {
+		b.WriteString("?REDACTED")
+	}
+	return b.String()
+}
+
+// Name returns the notifier name.
+func (n *Notifier) Name() string { return n.name }
+
+// String describes the notifier without secrets.
+func (n *Notifier) String() string { return "webhook " + strconv.Quote(n.name) + " " + n.redacted }
+
+// Notify posts a. Success is any 2xx. 410 is a permanent failure wrapping
+// ErrGone; 5xx and 429 (with Retry-After) are retryable; other statuses are
+// permanent. The webhook-id is the same for every retry of the same alert
+// and status. There is no message id, so the ref is nil.
+func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, error) {
+	body, err := json.Marshal(n.Payload(a))
+	if err != nil {
+		return nil, notify.Permanent(fmt.Errorf("encode alert %s: %w", a.Fingerprint, err))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, notify.Permanent(fmt.Errorf("build request to %s", n.redacted))
+	}
+	id := MessageID(a)
+	ts := strconv.FormatInt(n.now().Unix(), 10)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "costbot")
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", ts)
+	if n.key != nil {
+		req.Header.Set("webhook-signature", Sign(n.key, id, ts, body))
+	}
+	resp, err := n.client.Do(req)
+	if err != nil {
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			ue.URL = n.redacted // *url.Error quotes the full URL
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("post to %s: %w", n.redacted, err)
+		}
+		return nil, notify.Temporary(fmt.Errorf("post to %s: %w", n.redacted, err))
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // allow connection reuse
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return nil, nil
+	case resp.StatusCode == http.StatusGone:
+		return nil, notify.StatusError(resp.StatusCode, 0, fmt.Errorf("post to %s: %w", n.redacted, ErrGone))
+	default:
+		wait := notify.ParseRetryAfter(resp.Header.Get("Retry-After"), n.now())
+		return nil, notify.StatusError(resp.StatusCode, wait, fmt.Errorf("post to %s", n.redacted))
+	}
+}
+
+// MessageID is the Standard Webhooks webhook-id for a: stable for the same
+// alert episode (fingerprint, start) and status, so retries share it and
+// receivers can de-duplicate, while a resolution or a new episode gets a new id.
+func MessageID(a cost.Alert) string {
+	h := sha256.Sum256([]byte(a.Fingerprint + "\x00" + a.Status.String() + "\x00" + a.StartsAt.UTC().Format(time.RFC3339Nano)))
+	return "msg_" + hex.EncodeToString(h[:12])
+}
+
+// Sign returns the webhook-signature header value
+// "v1,<base64(HMAC-SHA256(key, id.timestamp.body))>".
+func Sign(key []byte, id, timestamp string, body []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id))
+	m.Write([]byte{'.'})
+	m.Write([]byte(timestamp))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+}

@@ -1,0 +1,336 @@
+package webhook_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/notify"
+	"github.com/costbot/costbot/internal/notify/notifytest"
+	"github.com/costbot/costbot/internal/notify/webhook"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// testKey is 32 bytes; testSecret is its Standard Webhooks form.
+var (
+	testKey    = []byte("0123456789abcdef0123456789abcdef")
+	testSecret = "whsec_" + base64.StdEncoding.EncodeToString(testKey)
+)
+
+// verify re-implements Standard Webhooks verification from the spec:
+// signed content = id "." timestamp "." body, HMAC-SHA256 with the decoded
+// secret, header = space-separated "v1,<base64>" entries, timestamp within 5 min.
+func verify(t testing.TB, secret string, h http.Header, body []byte, now time.Time) error {
+	t.Helper()
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return err
+	}
+	id, ts, sigs := h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature")
+	if id == "" || ts == "" || sigs == "" {
+		return errors.New("missing webhook headers")
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("bad timestamp %q", ts)
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > 5*time.Minute || d < -5*time.Minute {
+		return fmt.Errorf("timestamp %s too far from now", ts)
+	}
+	mac := hmac.New(sha256.New, key)
+	fmt.Fprintf(mac, "%s.%s.%s", id, ts, body)
+	want := mac.Sum(nil)
+	for _, s := range strings.Fields(sigs) {
+		ver, b64, ok := strings.Cut(s, ",")
+		if !ok || ver != "v1" {
+			continue
+		}
+		got, err := base64.StdEncoding.DecodeString(b64)
+		if err == nil && hmac.Equal(got, want) {
+			return nil
+		}
+	}
+	return errors.New("no valid signature")
+}
+
+type request struct {
+	header http.Header
+	body   []byte
+	path   string
+}
+
+// receiver is an httptest endpoint that verifies every request's signature
+// and answers with the scripted statuses in turn (then 204).
+type receiver struct {
+	t        testing.TB
+	srv      *httptest.Server
+	statuses []int
+	headers  []http.Header
+
+	mu   sync.Mutex
+	reqs []request
+}
+
+func newReceiver(t testing.TB, statuses ...int) *receiver {
+	t.Helper()
+	r := &receiver{t: t, statuses: statuses}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("unexpected %s with content type %q", req.Method, req.Header.Get("Content-Type"))
+		}
+		if err := verify(t, testSecret, req.Header, body, notifytest.Now); err != nil {
+			t.Errorf("signature: %v", err)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		r.mu.Lock()
+		n := len(r.reqs)
+		r.reqs = append(r.reqs, request{header: req.Header.Clone(), body: body, path: req.URL.RequestURI()})
+		r.mu.Unlock()
+		status := http.StatusNoContent
+		if n < len(r.statuses) {
+			status = r.statuses[n]
+		}
+		if n < len(r.headers) {
+			for k, v := range r.headers[n] {
+				w.Header()[k] = v
+			}
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, `{"error":"nope"}`)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func newNotifier(t testing.TB, url string) *webhook.Notifier {
+	t.Helper()
+	n, err := webhook.New(webhook.Options{
+		Name: "ops-hook", URL: url, Secret: testSecret,
+		HTTPClient: &http.Client{Timeout: 5 * time.Second}, Now: func() time.Time { return notifytest.Now },
+		ExternalURL: "https://costbot.example.com",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestNotifier_Notify(t *testing.T) {
+	alerts := notifytest.Alerts()
+	for _, name := range notifytest.Names {
+		t.Run("OK/"+name, func(t *testing.T) {
+			r := newReceiver(t)
+			n := newNotifier(t, r.srv.URL+"/hook?token=abc")
+			ref, err := n.Notify(context.Background(), alerts[name])
+			if err != nil || ref != nil {
+				t.Fatalf("Notify: ref %v, err %v", ref, err)
+			}
+			if len(r.reqs) != 1 {
+				t.Fatalf("got %d requests", len(r.reqs))
+			}
+			req := r.reqs[0]
+			if req.path != "/hook?token=abc" {
+				t.Errorf("path %q", req.path)
+			}
+			if ts := req.header.Get("webhook-timestamp"); ts != strconv.FormatInt(notifytest.Now.Unix(), 10) {
+				t.Errorf("webhook-timestamp %q", ts)
+			}
+			var msg map[string]any
+			if err := json.Unmarshal(req.body, &msg); err != nil {
+				t.Fatal(err)
+			}
+			if msg["version"] != "4" {
+				t.Errorf("version %v", msg["version"])
+			}
+			first := msg["alerts"].([]any)[0].(map[string]any)
+			if alerts[name].Status == cost.StatusFiring && first["endsAt"] != "0001-01-01T00:00:00Z" {
+				t.Errorf("firing endsAt = %v", first["endsAt"])
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, req.body, "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			pretty.WriteByte('\n')
+			golden(t, "testdata/"+name+".golden.json", pretty.Bytes())
+		})
+	}
+
+	t.Run("StableIDAcrossRetries", func(t *testing.T) {
+		r := newReceiver(t, 503)
+		n := newNotifier(t, r.srv.URL)
+		a := alerts["budget"]
+		if _, err := n.Notify(context.Background(), a); !notify.IsRetryable(err) {
+			t.Fatalf("503: err %v, want retryable", err)
+		}
+		if _, err := n.Notify(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+		resolved := a
+		resolved.Status = cost.StatusResolved
+		resolved.EndsAt = notifytest.Now
+		if _, err := n.Notify(context.Background(), resolved); err != nil {
+			t.Fatal(err)
+		}
+		id0, id1, id2 := r.reqs[0].header.Get("webhook-id"), r.reqs[1].header.Get("webhook-id"), r.reqs[2].header.Get("webhook-id")
+		if id0 != id1 || id0 == "" {
+			t.Errorf("retry ids %q, %q: want equal", id0, id1)
+		}
+		if id2 == id0 {
+			t.Errorf("resolved id %q equals firing id", id2)
+		}
+	})
+}
+
+func TestNotifier_NotifyErr(t *testing.T) {
+	a := notifytest.Alerts()["anomaly"]
+	tests := []struct {
+		name      string
+		status    int
+		header    http.Header
+		retryable bool
+		wait      time.Duration
+		gone      bool
+	}{
+		{"Err500", 500, nil, true, 0, false},
+		{"Err429RetryAfter", 429, http.Header{"Retry-After": {"17"}}, true, 17 * time.Second, false},
+		{"Err429RetryAfterDate", 429, http.Header{"Retry-After": {notifytest.Now.Add(time.Minute).Format(http.TimeFormat)}}, true, time.Minute, false},
+		{"Err400", 400, nil, false, 0, false},
+		{"Err401", 401, nil, false, 0, false},
+		{"Err410", 410, nil, false, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newReceiver(t, tt.status)
+			r.headers = []http.Header{tt.header}
+			n := newNotifier(t, r.srv.URL+"/p/s3cr3tpath?token=s3cr3tquery")
+			_, err := n.Notify(context.Background(), a)
+			if err == nil {
+				t.Fatal("want error")
+			}
+			if got := notify.IsRetryable(err); got != tt.retryable {
+				t.Errorf("IsRetryable = %v, want %v (%v)", got, tt.retryable, err)
+			}
+			if got := notify.RetryAfter(err); got != tt.wait {
+				t.Errorf("RetryAfter = %v, want %v", got, tt.wait)
+			}
+			if got := errors.Is(err, webhook.ErrGone); got != tt.gone {
+				t.Errorf("errors.Is(ErrGone) = %v, want %v", got, tt.gone)
+			}
+			assertNoSecret(t, err.Error())
+		})
+	}
+
+	t.Run("ErrConnectionRefused", func(t *testing.T) {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		url := srv.URL
+		srv.Close()
+		n := newNotifier(t, strings.Replace(url, "http://", "http://user:s3cr3tpass@", 1)+"/p/s3cr3tpath?token=s3cr3tquery")
+		_, err := n.Notify(context.Background(), a)
+		if !notify.IsRetryable(err) {
+			t.Errorf("transport error %v: want retryable", err)
+		}
+		assertNoSecret(t, err.Error())
+		assertNoSecret(t, n.String())
+	})
+
+	t.Run("ErrCanceled", func(t *testing.T) {
+		r := newReceiver(t)
+		n := newNotifier(t, r.srv.URL+"?token=s3cr3tquery")
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := n.Notify(ctx, a)
+		if err == nil || notify.IsRetryable(err) || !errors.Is(err, context.Canceled) {
+			t.Errorf("err %v, want non-retryable context.Canceled", err)
+		}
+		assertNoSecret(t, err.Error())
+	})
+}
+
+func assertNoSecret(t testing.TB, s string) {
+	t.Helper()
+	for _, secret := range []string{"s3cr3t", testSecret, base64.StdEncoding.EncodeToString(testKey)} {
+		if strings.Contains(s, secret) {
+			t.Errorf("secret %q leaked in %q", secret, s)
+		}
+	}
+}
+
+func TestNew(t *testing.T) {
+	short := "whsec_" + base64.StdEncoding.EncodeToString([]byte("s3cr3t-too-short"))
+	long := "whsec_" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("s3cr3t"), 20))
+	tests := []struct {
+		name string
+		opts webhook.Options
+	}{
+		{"ErrNoPrefix", webhook.Options{Name: "h", URL: "https://x.example", Secret: base64.StdEncoding.EncodeToString(testKey)}},
+		{"ErrNotBase64", webhook.Options{Name: "h", URL: "https://x.example", Secret: "whsec_s3cr3t!!!"}},
+		{"ErrShortKey", webhook.Options{Name: "h", URL: "https://x.example", Secret: short}},
+		{"ErrLongKey", webhook.Options{Name: "h", URL: "https://x.example", Secret: long}},
+		{"ErrBadURL", webhook.Options{Name: "h", URL: "ftp://u:s3cr3t@x.example/?k=s3cr3t", Secret: testSecret}},
+		{"ErrUnparsableURL", webhook.Options{Name: "h", URL: "http://x.example/%zz?k=s3cr3t", Secret: testSecret}},
+		{"ErrNoName", webhook.Options{URL: "https://x.example", Secret: testSecret}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := webhook.New(tt.opts)
+			if err == nil {
+				t.Fatal("want error")
+			}
+			assertNoSecret(t, err.Error())
+			if strings.Contains(err.Error(), strings.TrimPrefix(tt.opts.Secret, "whsec_")) && tt.opts.Secret != "" {
+				t.Errorf("secret in %q", err)
+			}
+		})
+	}
+	t.Run("OKUnsigned", func(t *testing.T) {
+		if _, err := webhook.New(webhook.Options{Name: "h", URL: "https://x.example/hook"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestAlertName(t *testing.T) {
+	for k, want := range map[cost.Kind]string{
+		cost.KindBudget: "CostbotBudget", cost.KindCardExpiry: "CostbotCardExpiry", cost.KindStale: "CostbotStale",
+	} {
+		if got := webhook.AlertName(k); got != want {
+			t.Errorf("AlertName(%v) = %q, want %q", k, got, want)
+		}
+	}
+}
+
+func golden(t testing.TB, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (run with -update to refresh):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
