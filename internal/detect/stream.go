@@ -22,18 +22,19 @@ var sensitivityThresholds = map[Sensitivity]thresholds{
 }
 
 const (
-	cusumK      = 1.0  // cusum reference value, in sigmas
-	cusumCur    = 1.5  // cusum counts only while the current point is >= 1.5 sigmas off
-	cusumClip   = 4    // standardized residuals are clipped to ±4 before cusum and ramp
-	outageRatio = 0.1  // observed <= 10% of expected is "near zero"
-	outageZ     = 3    // and at least 3 robust sigmas below expected
-	esdN        = 28   // esd window (points, including the current one)
-	esdMaxOut   = 3    // esd: at most 3 outliers in the window
-	esdPrefilt  = 2    // esd runs only when |z| >= 2 (it cannot fire below)
-	esdAlone    = 0.75 // esd counts only when the seasonal strength is >= 0.75
-	monthlyLo   = 28   // daily data: a deviation like one 28..31 days ago is a
-	monthlyHi   = 31   // recurring monthly event (batch jobs), not an anomaly
-	recentN     = 8    // fallback baseline: median of the last 8 points
+	cusumK      = 1.0 // cusum reference value, in sigmas
+	cusumCur    = 1.5 // cusum counts only while the current point is >= 1.5 sigmas off
+	cusumClip   = 4   // standardized residuals are clipped to ±4 before cusum and ramp
+	outageRatio = 0.1 // observed <= 10% of expected is "near zero"
+	outageZ     = 3   // and at least 3 robust sigmas below expected
+	esdN        = 28  // esd window (points, including the current one)
+	esdMaxOut   = 3   // esd: at most 3 outliers in the window
+	esdPrefilt  = 2   // esd runs only when |z| >= 2 (it cannot fire below)
+	esdAlone    = 0.9 // esd counts only when the seasonal strength is >= 0.9
+	monthlyLo   = 28  // daily data: a deviation like one 28..31 days ago is a
+	monthlyHi   = 31  // recurring monthly event (batch jobs), not an anomaly
+	recentN     = 8   // fallback baseline: median of the last 8 points
+	episodeGap  = 3   // an episode ends after 3 points in a row that are not anomalous
 	sigmaToMAD  = 1.2533
 )
 
@@ -53,6 +54,8 @@ type Detector struct {
 
 	absDev  float64 // EWMA of clipped |residual|
 	level   float64 // EWMA of |value|, for the sigma floor
+	mean    float64 // EWMA of value
+	disp    float64 // EWMA of |value-mean|, for the sigma floor
 	nRes    int
 	alphaLo float64
 
@@ -70,15 +73,15 @@ type Detector struct {
 	esdCnt   int
 	esdLam   [esdMaxOut + 1]float64
 	esdWork  [esdN]float64
-	zHist    [monthlyHi + 1]float64 // ring of z (daily data only)
+	zHist    [monthlyHi + 1]float64 // ring of relative residuals (daily data only)
 	zHistPos int
 
-	t      int // points stepped, including missing ones
-	seen   int // non-missing points stepped
-	since  int
-	epLen  int
-	adapt  int
-	nameBf []byte
+	t        int // points stepped, including missing ones
+	seen     int // non-missing points stepped
+	since    int
+	lastFlag int
+	adapt    int
+	nameBf   []byte
 }
 
 // New returns a Detector for opts, or an error naming every invalid field.
@@ -90,7 +93,7 @@ func New(opts Options) (*Detector, error) {
 	if s == 0 {
 		s = 7
 	}
-	k := 8
+	k := 6
 	if s == 1 {
 		k = 16
 	}
@@ -159,7 +162,7 @@ func (d *Detector) baseline(p int) (float64, bool) {
 }
 
 func (d *Detector) sigma() float64 {
-	floor := math.Max(0.005*d.level, 1e-9)
+	floor := math.Max(math.Max(0.005*d.level, 0.1*d.disp), 1e-9)
 	if d.nRes == 0 {
 		return math.Max(0.1*d.level, floor)
 	}
@@ -351,17 +354,18 @@ func (d *Detector) Step(v float64) Result {
 	}
 	E := math.Max(math.Max(math.Max(eS, eC), math.Max(eR, eO)), eE)
 	// a recurring monthly event (daily data): like one 28..31 points ago
+	rel := r / math.Max(math.Abs(exp), 1e-12)
 	if d.s == 7 && E >= 1 && !outage && z > 0 {
 		for lag := monthlyLo; lag <= monthlyHi; lag++ {
 			j := (d.zHistPos - lag + 2*len(d.zHist)) % len(d.zHist)
-			if d.zHist[j] >= 0.5*z {
+			if d.zHist[j] >= 0.4*rel {
 				E = math.Min(E, 0.9)
 				break
 			}
 		}
 	}
 	if d.s == 7 {
-		d.zHist[d.zHistPos] = z
+		d.zHist[d.zHistPos] = rel
 		d.zHistPos = (d.zHistPos + 1) % len(d.zHist)
 	}
 	flagged := E >= 1 && judged
@@ -379,13 +383,12 @@ func (d *Detector) Step(v float64) Result {
 	if anomaly {
 		if d.since < 0 {
 			d.since = idx
-			d.epLen = 0
 		}
-		d.epLen++
+		d.lastFlag = idx
 		res.Since = d.since
 		res.Detector = d.names(eS, eC, eR, eO, eE)
-	} else {
-		d.since, d.epLen = -1, 0
+	} else if d.since >= 0 && idx-d.lastFlag > episodeGap {
+		d.since = -1
 	}
 
 	// learn: anomalous points enter the baseline clipped to ±2 sigma, so the
@@ -402,6 +405,8 @@ func (d *Detector) Step(v float64) Result {
 	d.nRes++
 	a := math.Max(1/float64(d.seen+1), d.alphaLo)
 	d.level += a * (math.Abs(v) - d.level)
+	d.disp += a * (math.Abs(v-d.mean) - d.disp)
+	d.mean += a * (v - d.mean)
 	base := p * d.k
 	d.phase[base+d.phaseN[p]%d.k] = stored
 	d.phaseN[p]++
@@ -413,7 +418,7 @@ func (d *Detector) Step(v float64) Result {
 		d.esdCnt++
 	}
 	d.seen++
-	if d.since >= 0 && d.epLen >= d.adapt {
+	if d.since >= 0 && idx-d.since+1 >= d.adapt {
 		d.readapt()
 	}
 	return res
@@ -442,7 +447,7 @@ func (d *Detector) readapt() {
 		d.ramp[i] = 0
 	}
 	d.r0, d.r1, d.r2, d.rampN, d.rampPos = 0, 0, 0, 0, 0
-	d.since, d.epLen = -1, 0
+	d.since = -1
 }
 
 func (d *Detector) names(eS, eC, eR, eO, eE float64) string {
