@@ -21,8 +21,9 @@ import (
 	"github.com/costbot/costbot/internal/detect"
 )
 
-// DefaultWarnDays are the card-expiry stages used when warn_days is omitted.
-var defaultWarnDays = []int{30, 7, 1}
+// defaultWarnDays are the card-expiry stages used when warn_days is omitted
+// (30, 7 and 1 days before expiry), sorted ascending like parsed values.
+var defaultWarnDays = []int{1, 7, 30}
 
 // defaultWarmupDays is the anomaly warm-up used when warmup_days is omitted.
 const defaultWarmupDays = 14
@@ -119,6 +120,17 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 func (l *loader) parse(file string, data []byte) {
 	l.file, l.rule, l.prefix = file, "", ""
+	first := len(l.errs)
+	defer func() {
+		// Document order, whatever order the checks ran in.
+		mine := l.errs[first:]
+		sort.SliceStable(mine, func(i, j int) bool {
+			if mine[i].Line != mine[j].Line {
+				return mine[i].Line < mine[j].Line
+			}
+			return mine[i].Col < mine[j].Col
+		})
+	}()
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -129,7 +141,9 @@ func (l *loader) parse(file string, data []byte) {
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			line, _ = strconv.Atoi(m[1])
 		}
-		l.errAt(line, 1, "", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		msg = yamlLine.ReplaceAllString(msg, "")
+		l.errAt(line, 1, "", "invalid YAML: %s", strings.TrimPrefix(msg, ": "))
 		return
 	}
 	var extra yaml.Node
@@ -151,7 +165,7 @@ func (l *loader) parse(file string, data []byte) {
 		l.errf(root, "", "want a mapping with budgets, anomalies and cards, got %s", kindName(root))
 		return
 	}
-	l.fields(root, func(key string, k, v *yaml.Node) bool {
+	l.fields(root, "", func(key string, k, v *yaml.Node) bool {
 		switch key {
 		case "budgets":
 			l.section(key, v, l.budget)
@@ -224,7 +238,7 @@ func (l *loader) checkName(n *yaml.Node, name string, nameNode *yaml.Node) Pos {
 
 // fields walks a mapping, reporting non-string and repeated keys, and keys
 // the handler does not know.
-func (l *loader) fields(n *yaml.Node, handle func(key string, k, v *yaml.Node) bool) {
+func (l *loader) fields(n *yaml.Node, path string, handle func(key string, k, v *yaml.Node) bool) {
 	seen := map[string]bool{}
 	for j := 0; j+1 < len(n.Content); j += 2 {
 		k, v := resolve(n.Content[j]), resolve(n.Content[j+1])
@@ -233,12 +247,12 @@ func (l *loader) fields(n *yaml.Node, handle func(key string, k, v *yaml.Node) b
 			continue
 		}
 		if seen[k.Value] {
-			l.errf(k, k.Value, "given more than once")
+			l.errf(k, path+k.Value, "given more than once")
 			continue
 		}
 		seen[k.Value] = true
 		if !handle(k.Value, k, v) {
-			l.errf(k, k.Value, "unknown field")
+			l.errf(k, path+k.Value, "unknown field")
 		}
 	}
 }
@@ -367,7 +381,7 @@ func (l *loader) scope(n *yaml.Node, field string) Scope {
 		l.errf(n, field, "want a mapping with account, family, service, zone, got %s", kindName(n))
 		return s
 	}
-	l.fields(n, func(key string, _, v *yaml.Node) bool {
+	l.fields(n, field+".", func(key string, _, v *yaml.Node) bool {
 		f := field + "." + key
 		switch key {
 		case "account":
@@ -403,7 +417,7 @@ func (l *loader) budget(_ int, n *yaml.Node) {
 	b := &Budget{Period: PeriodBillingPeriod, Timezone: "UTC", Location: time.UTC}
 	var nameNode, amountNode, currencyNode, thresholdsNode *yaml.Node
 	var tzNode *yaml.Node
-	l.fields(n, func(key string, _, v *yaml.Node) bool {
+	l.fields(n, "", func(key string, _, v *yaml.Node) bool {
 		switch key {
 		case "name":
 			nameNode = v
@@ -517,7 +531,7 @@ func (l *loader) thresholds(n *yaml.Node, field string) []Threshold {
 		t := Threshold{On: OnActual, Severity: cost.SeverityWarning}
 		var pctNode, amtNode *yaml.Node
 		ok := true
-		l.fields(c, func(key string, _, v *yaml.Node) bool {
+		l.fields(c, f+".", func(key string, _, v *yaml.Node) bool {
 			ff := f + "." + key
 			switch key {
 			case "percent":
@@ -578,7 +592,7 @@ func (l *loader) thresholds(n *yaml.Node, field string) []Threshold {
 		// The same threshold twice would produce two findings with one fingerprint.
 		key := t.Name("") + "/" + fmtNum(t.Percent)
 		if prev, dup := seen[key]; dup {
-			l.errf(c, f, "same threshold as %s[%d] (line %d)", field, indexOf(n, prev), prev.Line)
+			l.errf(c, f, "same threshold as %s[%d]", field, indexOf(n, prev))
 			continue
 		}
 		seen[key] = c
@@ -601,7 +615,7 @@ func (l *loader) anomaly(_ int, n *yaml.Node) {
 	a := &Anomaly{Method: "ensemble", Sensitivity: "medium", Direction: "up", MinImpact: def.MinImpact, MinChange: def.MinChange,
 		WarmupDays: defaultWarmupDays, Severity: cost.SeverityWarning}
 	var nameNode, methodNode, sensNode, dirNode *yaml.Node
-	l.fields(n, func(key string, _, v *yaml.Node) bool {
+	l.fields(n, "", func(key string, _, v *yaml.Node) bool {
 		switch key {
 		case "name":
 			nameNode = v
@@ -677,7 +691,7 @@ func (l *loader) anomaly(_ int, n *yaml.Node) {
 func (l *loader) card(_ int, n *yaml.Node) {
 	c := &CardRule{WarnDays: append([]int(nil), defaultWarnDays...)}
 	var nameNode *yaml.Node
-	l.fields(n, func(key string, _, v *yaml.Node) bool {
+	l.fields(n, "", func(key string, _, v *yaml.Node) bool {
 		switch key {
 		case "name":
 			nameNode = v
