@@ -213,7 +213,12 @@ func cmdSpend(e *env) (reply, error) {
 	p := ps.resolve(e.now)
 	total := s.sum(x, p)
 	prev := s.sum(x, previous(p))
-	ndays := max(1, min(p.Days(), int(e.now.Sub(p.Start)/day)+1))
+	// Average over the days that have data: billing lags, today is often empty.
+	dataEnd := p.End
+	if !s.lastDay.IsZero() && dataEnd.After(s.lastDay.Add(day)) {
+		dataEnd = s.lastDay.Add(day)
+	}
+	ndays := max(1, int(dataEnd.Sub(p.Start)/day))
 	text := fmt.Sprintf("Spend for %s, %s: %s", x.label(), ps.label, money(total, cur))
 	blocks := []slack.Block{
 		header(truncate(fmt.Sprintf("Spend · %s · %s", x.name, ps.label), maxHeaderText)),
@@ -305,7 +310,7 @@ func cmdTop(e *env) (reply, error) {
 	sort.SliceStable(rows, func(i, j int) bool {
 		return math.Abs(rows[i].cur-rows[i].prev) > math.Abs(rows[j].cur-rows[j].prev)
 	})
-	movers := [][]string{{"Service", "Change", "", "Now"}}
+	movers := [][]string{{"Service", "Change", "%", "Now"}}
 	for i := 0; i < len(rows) && i < n; i++ {
 		r := rows[i]
 		if round2(r.cur-r.prev) == 0 {
@@ -472,7 +477,11 @@ func cmdAnomalies(e *env) (reply, error) {
 		line += fmt.Sprintf(" · `%s`", a.Fingerprint)
 		blocks = append(blocks, section(line))
 	}
-	return reply{Text: fmt.Sprintf("%d open anomalies", len(as)), Blocks: blocks}, nil
+	text := fmt.Sprintf("%d open anomalies", len(as))
+	if len(as) == 1 {
+		text = "1 open anomaly"
+	}
+	return reply{Text: text, Blocks: blocks}, nil
 }
 
 func cmdCard(e *env) (reply, error) {
@@ -500,8 +509,8 @@ func cmdCard(e *env) (reply, error) {
 		case left <= 0:
 			status = "EXPIRED"
 			warn = append(warn, fmt.Sprintf(":red_circle: *%s*: card •••• %s has expired", displayAccount(a), last4))
-		case left <= 30:
-			warn = append(warn, fmt.Sprintf(":large_yellow_circle: *%s*: card •••• %s expires in %s", displayAccount(a), last4, daysLeft(left)))
+		case left <= 60:
+			warn = append(warn, fmt.Sprintf(":large_yellow_circle: *%s*: card •••• %s expires in %d days", displayAccount(a), last4, left))
 		}
 		rows = append(rows, []string{truncate(displayAccount(a), 24), "•••• " + last4, fmt.Sprintf("%02d/%d", c.ExpiryMonth, c.ExpiryYear), status})
 	}

@@ -44,14 +44,6 @@ func newVerifier(secret string, now func() time.Time) *verifier {
 	return &verifier{secret: []byte(secret), now: now, seen: make(map[[sha256.Size]byte]int64)}
 }
 
-// sign returns "v0=" + hex HMAC-SHA256(secret, "v0:"+ts+":"+body).
-func sign(secret []byte, ts string, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("v0:" + ts + ":"))
-	m.Write(body)
-	return "v0=" + hex.EncodeToString(m.Sum(nil))
-}
-
 // check verifies ts and sig for body. It records an accepted signature so the
 // same request is refused the second time.
 func (v *verifier) check(ts, sig string, body []byte) error {

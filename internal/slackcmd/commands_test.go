@@ -1,0 +1,313 @@
+package slackcmd
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/costbot/costbot/internal/cost"
+)
+
+// runSlash sends text as a signed slash command through the real handler and
+// returns the decoded JSON reply and the raw body.
+func runSlash(t *testing.T, h *Handler, text string) (map[string]any, []byte) {
+	t.Helper()
+	mux := http.NewServeMux()
+	h.Routes(mux)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, signedRequest(t, "/slack/commands", testSecret, testNow, commandBody(text, 1)))
+	if w.Code != http.StatusOK {
+		t.Fatalf("/costbot %s: status %d: %s", text, w.Code, w.Body)
+	}
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
+		t.Fatalf("reply is not JSON: %v\n%s", err, w.Body)
+	}
+	return m, w.Body.Bytes()
+}
+
+// golden compares got (indented) with testdata/name.golden.json; -update rewrites it.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, got, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	buf.WriteByte('\n')
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(want, buf.Bytes()) {
+		t.Errorf("%s differs from the golden file; run go test -update and review the diff\ngot:\n%s", path, buf.String())
+	}
+}
+
+func TestCommandsGolden(t *testing.T) {
+	tests := []struct {
+		name, text   string
+		responseType string
+		contains     []string
+		data         func(*Data)
+	}{
+		{"help", "help", "ephemeral", []string{"spend", "top", "budgets", "forecast", "anomalies", "card"}, nil},
+		{"empty-text-help", "", "ephemeral", []string{"/costbot spend"}, nil},
+		{"unknown-subcommand", "frobnicate now", "ephemeral", []string{"Unknown subcommand `frobnicate`", "/costbot spend"}, nil},
+		{"spend-mtd", "spend", "ephemeral", []string{"Spend · all accounts · month to date", "data_visualization", "Workers Standard Requests"}, nil},
+		{"spend-shared", "spend --share", "in_channel", []string{"month to date"}, nil},
+		{"spend-service-prefix-7d", "spend workers req 7d", "ephemeral", []string{"service Workers Standard Requests", "last 7 days"}, nil},
+		{"spend-family", "spend workers", "ephemeral", []string{"family Workers", "Workers Standard CPU ms"}, nil},
+		{"spend-account-last-month", "spend production last-month", "ephemeral", []string{"account production", "last month", "1 Oct – 31 Oct 2026"}, nil},
+		{"spend-yesterday", "spend yesterday", "ephemeral", []string{"yesterday"}, nil},
+		{"spend-today", "spend today", "ephemeral", []string{"today"}, nil},
+		{"spend-30d", "spend r2 30d", "ephemeral", []string{"family R2"}, nil},
+		{"spend-ambiguous", "spend workers standard", "ephemeral", []string{"matches 2 names", "service:Workers Standard CPU ms", "service:Workers Standard Requests"}, nil},
+		{"spend-unknown", "spend wrokers", "ephemeral", []string{"No account, family or service matches", "Did you mean", "family:Workers"}, nil},
+		{"spend-stale", "spend", "ephemeral", []string{"data from 3 h ago"}, func(d *Data) { d.FetchedAt = testNow.Add(-3*time.Hour - 5*time.Minute) }},
+		{"top", "top", "ephemeral", []string{"Top 5 by cost", "Top movers", "Workers Standard Requests"}, nil},
+		{"top-3-30d", "top 3 30d", "ephemeral", []string{"Top 3 by cost", "last 30 days"}, nil},
+		{"top-bad-arg", "top many", "ephemeral", []string{"`top` takes a count"}, nil},
+		{"budgets", "budgets", "ephemeral", []string{"monthly-total", "workers-cap", "76%", "6 days left", "forecast $3,140.50"}, nil},
+		{"budgets-none", "budgets", "ephemeral", []string{"No budgets are configured"}, func(d *Data) { d.Budgets = nil }},
+		{"forecast-all", "forecast", "ephemeral", []string{"Month-end forecast", "7-day run rate"}, nil},
+		{"forecast-service", "forecast argo", "ephemeral", []string{"family Argo"}, nil},
+		{"anomalies", "anomalies", "ephemeral", []string{"Workers Standard Requests spiked", "a1b2c3d4e5f60718"}, nil},
+		{"anomalies-none", "anomalies", "ephemeral", []string{"No open anomalies"}, func(d *Data) { d.Open = nil }},
+		{"card", "card", "ephemeral", []string{"•••• 4242", "12/2026", "expires in"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _ := newTestHandler(t, Options{})
+			if tt.data != nil {
+				d := testData()
+				tt.data(&d)
+				h.SetData(d)
+			}
+			m, raw := runSlash(t, h, tt.text)
+			if m["response_type"] != tt.responseType {
+				t.Errorf("response_type = %v, want %s", m["response_type"], tt.responseType)
+			}
+			if s, _ := m["text"].(string); s == "" {
+				t.Error("reply has no fallback text")
+			}
+			for _, c := range tt.contains {
+				if !strings.Contains(string(raw), jsonEscape(c)) {
+					t.Errorf("reply lacks %q", c)
+				}
+			}
+			checkLimits(t, m)
+			golden(t, tt.name, raw)
+		})
+	}
+}
+
+func jsonEscape(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
+}
+
+// checkLimits asserts Block Kit limits on a decoded reply.
+func checkLimits(t *testing.T, m map[string]any) {
+	t.Helper()
+	blocks, _ := m["blocks"].([]any)
+	if len(blocks) == 0 || len(blocks) > maxBlocks {
+		t.Fatalf("%d blocks, want 1..%d", len(blocks), maxBlocks)
+	}
+	for i, b := range blocks {
+		b := b.(map[string]any)
+		if txt, ok := b["text"].(map[string]any); ok {
+			s := txt["text"].(string)
+			limit := maxSectionText
+			if b["type"] == "header" {
+				limit = maxHeaderText
+			}
+			if n := len([]rune(s)); n > limit {
+				t.Errorf("block %d (%s): text %d chars > %d", i, b["type"], n, limit)
+			}
+		}
+		if fs, ok := b["fields"].([]any); ok && len(fs) > maxFields {
+			t.Errorf("block %d: %d fields", i, len(fs))
+		}
+		if b["type"] == "data_visualization" {
+			chart := b["chart"].(map[string]any)
+			series := chart["series"].([]any)
+			pts := series[0].(map[string]any)["data"].([]any)
+			if chart["type"] != "line" || len(pts) == 0 || len(pts) > maxChartPoints {
+				t.Errorf("chart: type %v with %d points", chart["type"], len(pts))
+			}
+		}
+	}
+}
+
+func TestNoDataYet(t *testing.T) {
+	h := New(Options{SigningSecret: testSecret, Now: func() time.Time { return testNow }, Logger: testLogger(&syncBuffer{})})
+	m, _ := runSlash(t, h, "spend")
+	if s := m["text"].(string); !strings.Contains(s, "No cost data yet") {
+		t.Errorf("text = %q", s)
+	}
+	m, _ = runSlash(t, h, "help")
+	if s := m["text"].(string); !strings.Contains(s, "costbot commands") {
+		t.Errorf("help without data: %q", s)
+	}
+}
+
+func TestForecastInjected(t *testing.T) {
+	var gotDays int
+	var gotPeriod cost.Period
+	h, _ := newTestHandler(t, Options{Forecast: func(days []time.Time, values []float64, p cost.Period, now time.Time) (float64, []float64) {
+		gotDays, gotPeriod = len(days), p
+		if len(days) != len(values) {
+			t.Errorf("%d days, %d values", len(days), len(values))
+		}
+		return 4321.5, nil
+	}})
+	_, raw := runSlash(t, h, "forecast")
+	if !strings.Contains(string(raw), "$4,321.50") || !strings.Contains(string(raw), "weekday-aware") {
+		t.Errorf("reply does not use the injected forecast:\n%s", raw)
+	}
+	if gotDays != 90 || gotPeriod.String() != "2026-11-01..2026-12-01" {
+		t.Errorf("forecast called with %d days, period %s", gotDays, gotPeriod)
+	}
+}
+
+// TestErrorsReplyShortAndLogFull checks the one wrapper that turns errors
+// into a short reply and a full log line.
+func TestErrorsReplyShortAndLogFull(t *testing.T) {
+	h, logs := newTestHandler(t, Options{Forecast: func([]time.Time, []float64, cost.Period, time.Time) (float64, []float64) {
+		panic("boom in forecast")
+	}})
+	m, _ := runSlash(t, h, "forecast")
+	if s := m["text"].(string); strings.Contains(s, "boom") || !strings.Contains(s, "Sorry") {
+		t.Errorf("user reply = %q", s)
+	}
+	if l := logs.String(); !strings.Contains(l, "slash command failed") || !strings.Contains(l, "boom in forecast") {
+		t.Errorf("log lacks the full error:\n%s", l)
+	}
+}
+
+func TestLookup(t *testing.T) {
+	s := newSnapshot(testData())
+	tests := []struct {
+		q          string
+		hit        string
+		candidates int
+		suggest    string
+	}{
+		{"", "all accounts", 0, ""},
+		{"workers", "Workers", 0, ""}, // exact family name wins
+		{"WORKERS REQ", "Workers Standard Requests", 0, ""},
+		{"workers standard requests", "Workers Standard Requests", 0, ""},
+		{"std", "", 0, ""},
+		{"stand", "", 2, ""},
+		{"service:workers", "", 2, ""},
+		{"cpu", "Workers Standard CPU ms", 0, ""},
+		{"prod", "production", 0, ""},
+		{prodID, "production", 0, ""},
+		{"0123", "production", 0, ""},
+		{"r2 data", "R2 Data Storage", 0, ""},
+		{"argoo", "", 0, "Argo"},
+		{"imgaes", "", 0, "Images"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.q, func(t *testing.T) {
+			r := s.lookup(tt.q)
+			switch {
+			case tt.hit != "":
+				if r.hit == nil || r.hit.name != tt.hit {
+					t.Errorf("hit = %v, want %s (candidates %d)", r.hit, tt.hit, len(r.candidates))
+				}
+			case tt.candidates > 0:
+				if r.hit != nil || len(r.candidates) != tt.candidates {
+					t.Errorf("hit %v, %d candidates; want %d candidates", r.hit, len(r.candidates), tt.candidates)
+				}
+			case tt.suggest != "":
+				if r.hit != nil || len(r.suggestions) == 0 || r.suggestions[0].name != tt.suggest {
+					t.Errorf("suggestions %v, want %s first", names(r.suggestions), tt.suggest)
+				}
+			default:
+				if r.hit != nil {
+					t.Errorf("hit = %s, want none", r.hit.name)
+				}
+			}
+		})
+	}
+}
+
+func names(xs []*series) []string {
+	var out []string
+	for _, x := range xs {
+		out = append(out, x.name)
+	}
+	return out
+}
+
+func TestMoney(t *testing.T) {
+	tests := []struct {
+		v    float64
+		cur  string
+		want string
+	}{
+		{0, "USD", "$0.00"},
+		{1234.5, "USD", "$1,234.50"},
+		{-1234567.891, "USD", "-$1,234,567.89"},
+		{999.999, "EUR", "€1,000.00"},
+		{12, "CHF", "12.00 CHF"},
+	}
+	for _, tt := range tests {
+		if got := money(tt.v, tt.cur); got != tt.want {
+			t.Errorf("money(%v, %s) = %s, want %s", tt.v, tt.cur, got, tt.want)
+		}
+	}
+}
+
+func TestParsePeriod(t *testing.T) {
+	tests := map[string]string{
+		"mtd":        "2026-11-01..2026-11-26",
+		"today":      "2026-11-25..2026-11-26",
+		"yesterday":  "2026-11-24..2026-11-25",
+		"7d":         "2026-11-19..2026-11-26",
+		"30d":        "2026-10-27..2026-11-26",
+		"last-month": "2026-10-01..2026-11-01",
+	}
+	for tok, want := range tests {
+		ps, ok := parsePeriod(tok)
+		if !ok {
+			t.Fatalf("parsePeriod(%q) failed", tok)
+		}
+		if got := ps.resolve(testNow).String(); got != want {
+			t.Errorf("%s = %s, want %s", tok, got, want)
+		}
+	}
+	if _, ok := parsePeriod("fortnight"); ok {
+		t.Error("fortnight parsed")
+	}
+}
+
+func TestBlockLimitEnforced(t *testing.T) {
+	d := testData()
+	for i := range 80 {
+		a := d.Open[0]
+		a.Fingerprint = strings.Repeat("f", 15) + string(rune('a'+i%26))
+		d.Open = append(d.Open, a)
+	}
+	h, _ := newTestHandler(t, Options{})
+	h.SetData(d)
+	m, _ := runSlash(t, h, "anomalies")
+	checkLimits(t, m)
+}
