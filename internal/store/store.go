@@ -1,0 +1,169 @@
+// Package store keeps costbot's state in one SQLite file (modernc.org/sqlite,
+// pure Go): usage history, payment cards, the fetch log, alert state, the
+// per-notifier send log and user actions. The schema lives in embedded
+// migrations applied in order and tracked by PRAGMA user_version.
+//
+// Charge days are stored as unix milliseconds (UTC) for indexed range scans;
+// every other timestamp is UTC RFC 3339 text with nanoseconds. Floats are
+// stored as 8-byte REALs, so they round-trip exactly.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/costbot/costbot/internal/alert"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrNotFound is returned (wrapped) when a requested record does not exist.
+// It is alert.ErrNotFound, so errors.Is works with either name.
+var ErrNotFound = alert.ErrNotFound
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// maxOpenConns bounds the pool: WAL lets readers (slash commands) run beside
+// the one writer (the cycle); writers queue on the busy timeout.
+const maxOpenConns = 4
+
+// DB is an open costbot database. It is safe for concurrent use.
+type DB struct {
+	db *sql.DB
+}
+
+// Open opens (creating if needed) the SQLite database at path, in WAL mode
+// with a 5 s busy timeout and foreign keys on, and applies pending
+// migrations. Write transactions begin IMMEDIATE so concurrent writers wait
+// instead of failing to upgrade a read lock.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open database: empty path")
+	}
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_txlock=immediate&_busy_timeout=5000&_journal_mode=WAL&_foreign_keys=1&_synchronous=NORMAL"
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %q: %w", path, err)
+	}
+	sqldb.SetMaxOpenConns(maxOpenConns)
+	sqldb.SetMaxIdleConns(maxOpenConns)
+	db := &DB{db: sqldb}
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open database %q: %w", path, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("migrate database %q: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	return db.db.Close()
+}
+
+// SchemaVersion returns the applied migration count (PRAGMA user_version).
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	if err := db.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}
+
+// migrate applies every migration newer than user_version in one
+// transaction. Migration files are named NNNN_what.sql, numbered from 1
+// without gaps.
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	for i, name := range names {
+		num, _, _ := strings.Cut(path.Base(name), "_")
+		if n, err := strconv.Atoi(num); err != nil || n != i+1 {
+			return fmt.Errorf("migration %q: want number %04d", name, i+1)
+		}
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		var v int
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if v > len(names) {
+			return fmt.Errorf("schema version %d is newer than this binary knows (%d)", v, len(names))
+		}
+		for _, name := range names[v:] {
+			script, err := migrations.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(script)); err != nil {
+				return fmt.Errorf("apply %q: %w", path.Base(name), err)
+			}
+		}
+		if v == len(names) {
+			return nil
+		}
+		// PRAGMA takes no bind parameters; the number is ours.
+		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(len(names))); err != nil {
+			return fmt.Errorf("set schema version: %w", err)
+		}
+		return nil
+	})
+}
+
+// tx runs fn in a transaction and commits if fn returns nil.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Time encodings.
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parse time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+func toMS(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

@@ -1,0 +1,282 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/costbot/costbot/internal/cost"
+)
+
+// fetchLogKeep is how many fetch-log rows are kept per account.
+const fetchLogKeep = 1000
+
+// maxErrLen bounds a stored fetch error message, in bytes.
+const maxErrLen = 1000
+
+// FetchInfo is one fetch-log entry.
+type FetchInfo struct {
+	Account string
+	At      time.Time   // when the fetch finished (UTC)
+	Range   cost.Period // the charge days covered; zero for a failed fetch
+	Rows    int         // usage rows saved
+	OK      bool
+	Err     string // the failure, redacted; "" when OK
+}
+
+// SaveSnapshot stores one fetch in one transaction: it replaces the account's
+// usage rows whose Day lies in snap.Range (so re-fetches and corrections
+// update instead of duplicating), replaces rows outside the range that have
+// the same account, service, family, zone, day and correction flag as a
+// saved row, stores the card when snap.Card is non-nil (a nil card keeps the
+// previous one, since nil also means "could not be read") and logs the fetch.
+// Rows with an empty Account get snap.Account.ID; any other account is an
+// error.
+func (db *DB) SaveSnapshot(ctx context.Context, snap cost.Snapshot) error {
+	acct := snap.Account.ID
+	if acct == "" {
+		return errors.New("save snapshot: empty account id")
+	}
+	if snap.Range.End.Before(snap.Range.Start) {
+		return fmt.Errorf("save snapshot of account %q: range %s ends before it starts", acct, snap.Range)
+	}
+	rows := make([]cost.Usage, len(snap.Usage))
+	type key struct {
+		service, family, zone string
+		day                   int64
+		correction            bool
+	}
+	var outside []key
+	seen := make(map[key]bool)
+	for i, u := range snap.Usage {
+		if u.Account == "" {
+			u.Account = acct
+		}
+		if u.Account != acct {
+			return fmt.Errorf("save snapshot of account %q: row %d belongs to account %q", acct, i, u.Account)
+		}
+		rows[i] = u
+		if !snap.Range.Contains(u.Day) {
+			k := key{u.Service, u.Family, u.Zone, toMS(u.Day), u.Correction}
+			if !seen[k] {
+				seen[k] = true
+				outside = append(outside, k)
+			}
+		}
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if !snap.Range.IsZero() {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM usage WHERE account = ? AND day >= ? AND day < ?`,
+				acct, toMS(snap.Range.Start), toMS(snap.Range.End)); err != nil {
+				return fmt.Errorf("delete range: %w", err)
+			}
+		}
+		for _, k := range outside {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM usage WHERE account = ? AND service = ? AND family = ?
+				AND zone = ? AND day = ? AND correction = ?`,
+				acct, k.service, k.family, k.zone, k.day, k.correction); err != nil {
+				return fmt.Errorf("delete day outside range: %w", err)
+			}
+		}
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO usage (account, service, family, zone, day, period_start,
+			period_end, cost, cost_known, currency, quantity, unit, correction)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return fmt.Errorf("prepare insert: %w", err)
+		}
+		defer ins.Close()
+		for _, u := range rows {
+			if _, err := ins.ExecContext(ctx, u.Account, u.Service, u.Family, u.Zone, toMS(u.Day),
+				toMS(u.BillingPeriod.Start), toMS(u.BillingPeriod.End), nullFloat(u.Cost), u.CostKnown,
+				u.Currency, nullFloat(u.Quantity), u.Unit, u.Correction); err != nil {
+				return fmt.Errorf("insert usage of %q on %s: %w", u.Service, u.Day.Format(time.DateOnly), err)
+			}
+		}
+		if c := snap.Card; c != nil {
+			if c.Account != "" && c.Account != acct {
+				return fmt.Errorf("card belongs to account %q", c.Account)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO cards (account, expiry_month, expiry_year, masked, updated_at)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET expiry_month = excluded.expiry_month,
+				expiry_year = excluded.expiry_year, masked = excluded.masked, updated_at = excluded.updated_at`,
+				acct, c.ExpiryMonth, c.ExpiryYear, c.Masked, fmtTime(snap.FetchedAt)); err != nil {
+				return fmt.Errorf("save card: %w", err)
+			}
+		}
+		return logFetch(ctx, tx, FetchInfo{Account: acct, At: snap.FetchedAt, Range: snap.Range, Rows: len(rows), OK: true})
+	})
+	if err != nil {
+		return fmt.Errorf("save snapshot of account %q: %w", acct, err)
+	}
+	return nil
+}
+
+// RecordFetchError logs a failed fetch. Only the error message is stored,
+// truncated and with anything that looks like a credential redacted.
+func (db *DB) RecordFetchError(ctx context.Context, account string, at time.Time, fetchErr error) error {
+	msg := "unknown error"
+	if fetchErr != nil {
+		msg = redact(fetchErr.Error())
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		return logFetch(ctx, tx, FetchInfo{Account: account, At: at, Err: msg})
+	})
+	if err != nil {
+		return fmt.Errorf("record fetch error of account %q: %w", account, err)
+	}
+	return nil
+}
+
+func logFetch(ctx context.Context, tx *sql.Tx, f FetchInfo) error {
+	var start, end sql.NullInt64
+	if !f.Range.IsZero() {
+		start = sql.NullInt64{Int64: toMS(f.Range.Start), Valid: true}
+		end = sql.NullInt64{Int64: toMS(f.Range.End), Valid: true}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO fetches (account, at, range_start, range_end, ok, rows, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, f.Account, fmtTime(f.At), start, end, f.OK, f.Rows, f.Err); err != nil {
+		return fmt.Errorf("log fetch: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM fetches WHERE account = ? AND id <= (SELECT id FROM fetches
+		WHERE account = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, f.Account, f.Account, fetchLogKeep); err != nil {
+		return fmt.Errorf("prune fetch log: %w", err)
+	}
+	return nil
+}
+
+var (
+	bearerRE = regexp.MustCompile(`(?i)(bearer\s+)[^\s"',;]+`)
+	secretRE = regexp.MustCompile(`(?i)((?:authorization|x-auth-key|x-auth-email|api[_-]?key|api[_-]?token|token|secret|password|key)["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"']+)`)
+)
+
+// redact removes credential-looking values and bounds the length.
+func redact(s string) string {
+	s = bearerRE.ReplaceAllString(s, "${1}[REDACTED]")
+	s = secretRE.ReplaceAllString(s, "${1}[REDACTED]")
+	if len(s) > maxErrLen {
+		s = strings.ToValidUTF8(s[:maxErrLen], "") + "…"
+	}
+	return s
+}
+
+// Usage returns every account's usage rows with Day in [from, to), ordered
+// by account, day, family, service, zone and correction flag.
+func (db *DB) Usage(ctx context.Context, from, to time.Time) ([]cost.Usage, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT account, service, family, zone, day, period_start, period_end,
+		cost, cost_known, currency, quantity, unit, correction FROM usage WHERE day >= ? AND day < ?
+		ORDER BY account, day, family, service, zone, correction, rowid`, toMS(from), toMS(to))
+	if err != nil {
+		return nil, fmt.Errorf("query usage %s: %w", cost.Period{Start: from, End: to}, err)
+	}
+	defer rows.Close()
+	var out []cost.Usage
+	for rows.Next() {
+		var (
+			u                 cost.Usage
+			day, start, end   int64
+			costVal, quantity sql.NullFloat64
+		)
+		if err := rows.Scan(&u.Account, &u.Service, &u.Family, &u.Zone, &day, &start, &end, &costVal,
+			&u.CostKnown, &u.Currency, &quantity, &u.Unit, &u.Correction); err != nil {
+			return nil, fmt.Errorf("scan usage: %w", err)
+		}
+		u.Day = fromMS(day)
+		u.BillingPeriod = cost.Period{Start: fromMS(start), End: fromMS(end)}
+		u.Cost, u.Quantity = fromNull(costVal), fromNull(quantity)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query usage %s: %w", cost.Period{Start: from, End: to}, err)
+	}
+	return out, nil
+}
+
+// Cards returns the latest known card of every account, by account.
+func (db *DB) Cards(ctx context.Context) ([]cost.Card, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT account, expiry_month, expiry_year, masked FROM cards ORDER BY account`)
+	if err != nil {
+		return nil, fmt.Errorf("query cards: %w", err)
+	}
+	defer rows.Close()
+	var out []cost.Card
+	for rows.Next() {
+		var c cost.Card
+		if err := rows.Scan(&c.Account, &c.ExpiryMonth, &c.ExpiryYear, &c.Masked); err != nil {
+			return nil, fmt.Errorf("scan card: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query cards: %w", err)
+	}
+	return out, nil
+}
+
+const fetchCols = `account, at, range_start, range_end, ok, rows, error`
+
+// LastFetch returns the account's latest fetch-log entry; the error wraps
+// ErrNotFound when the account was never fetched.
+func (db *DB) LastFetch(ctx context.Context, account string) (FetchInfo, error) {
+	fs, err := db.fetches(ctx, `SELECT `+fetchCols+` FROM fetches WHERE account = ? ORDER BY id DESC LIMIT 1`, account)
+	if err != nil {
+		return FetchInfo{}, fmt.Errorf("last fetch of account %q: %w", account, err)
+	}
+	if len(fs) == 0 {
+		return FetchInfo{}, fmt.Errorf("last fetch of account %q: %w", account, ErrNotFound)
+	}
+	return fs[0], nil
+}
+
+// Fetches returns the latest fetch-log entry of every account, by account.
+func (db *DB) Fetches(ctx context.Context) ([]FetchInfo, error) {
+	fs, err := db.fetches(ctx, `SELECT `+fetchCols+` FROM fetches WHERE id IN
+		(SELECT max(id) FROM fetches GROUP BY account) ORDER BY account`)
+	if err != nil {
+		return nil, fmt.Errorf("last fetches: %w", err)
+	}
+	return fs, nil
+}
+
+func (db *DB) fetches(ctx context.Context, query string, args ...any) ([]FetchInfo, error) {
+	rows, err := db.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []FetchInfo
+	for rows.Next() {
+		var (
+			f          FetchInfo
+			at         string
+			start, end sql.NullInt64
+		)
+		if err := rows.Scan(&f.Account, &at, &start, &end, &f.OK, &f.Rows, &f.Err); err != nil {
+			return nil, err
+		}
+		if f.At, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		if start.Valid && end.Valid {
+			f.Range = cost.Period{Start: fromMS(start.Int64), End: fromMS(end.Int64)}
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// nullFloat maps NaN, which SQLite cannot store, to NULL.
+func nullFloat(f float64) sql.NullFloat64 {
+	return sql.NullFloat64{Float64: f, Valid: !math.IsNaN(f)}
+}
+
+func fromNull(f sql.NullFloat64) float64 {
+	if !f.Valid {
+		return math.NaN()
+	}
+	return f.Float64
+}
