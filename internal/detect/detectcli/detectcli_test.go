@@ -1,0 +1,129 @@
+package detectcli_test
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/costbot/costbot/internal/detect/detectcli"
+)
+
+func run(t testing.TB, in string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := detectcli.Main(args, strings.NewReader(in), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func dailyCSV(n int) string {
+	var b strings.Builder
+	b.WriteString("date,cost\n")
+	d := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i++ {
+		v := 100.0 + float64(i%7)
+		if i == 60 {
+			v = 400
+		}
+		fmt.Fprintf(&b, "%s,%g\n", d.AddDate(0, 0, i).Format("2006-01-02"), v)
+	}
+	return b.String()
+}
+
+func TestMain_OK(t *testing.T) {
+	code, out, errs := run(t, dailyCSV(90))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if lines[0] != "timestamp,score,anomaly" || len(lines) != 91 {
+		t.Fatalf("header %q, %d lines", lines[0], len(lines))
+	}
+	if !strings.HasPrefix(lines[1], "2026-01-01,") {
+		t.Errorf("first row %q does not echo the timestamp", lines[1])
+	}
+	if !strings.HasSuffix(lines[61], ",1") {
+		t.Errorf("spike row %q not anomalous", lines[61])
+	}
+}
+
+func TestMain_Errors(t *testing.T) {
+	tests := []struct {
+		name, in string
+		args     []string
+		want     string
+	}{
+		{"ErrNoHeader", "2026-01-01,1\n2026-01-02,2\n", nil, "line 1: no header"},
+		{"ErrNotNumeric", "t,v\n2026-01-01,1\n2026-01-02,abc\n", nil, "line 3: value \"abc\""},
+		{"ErrUnsorted", "t,v\n2026-01-02,1\n2026-01-01,2\n", nil, "line 3: timestamp"},
+		{"ErrBadTime", "t,v\nyesterday,1\n", nil, "line 2: timestamp"},
+		{"ErrEmpty", "", nil, "line 1: empty input"},
+		{"ErrNoRows", "t,v\n", nil, "no data rows"},
+		{"ErrFlag", "t,v\n2026-01-01,1\n", []string{"--sensitivity", "extreme"}, "--sensitivity"},
+		{"ErrSeason", "t,v\n2026-01-01,1\n", []string{"--season", "x"}, "--season"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := run(t, tc.in, tc.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if !strings.Contains(errs, tc.want) {
+				t.Errorf("stderr %q does not contain %q", errs, tc.want)
+			}
+		})
+	}
+}
+
+func TestMain_Tolerance(t *testing.T) {
+	in := "timestamp,value\n2014-01-01 00:05:00,1\n2014-01-01 00:05:00,2\n2014-01-01 00:00:00,3\n2014-01-01 00:10:00,4\n"
+	if code, _, _ := run(t, in); code != 2 {
+		t.Errorf("decreasing timestamp accepted without --allow-unsorted")
+	}
+	code, out, errs := run(t, in, "--allow-unsorted", "--min-impact", "0")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if n := strings.Count(out, "\n"); n != 5 {
+		t.Errorf("%d output lines, want 5", n)
+	}
+	// RFC 3339 and equal timestamps are accepted by default
+	in = "ts,v\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:00Z,2\n2026-01-02T00:00:00+00:00,3\n"
+	if code, _, errs := run(t, in); code != 0 {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+}
+
+func TestAutoSeason(t *testing.T) {
+	for _, tc := range []struct {
+		step time.Duration
+		want int
+	}{{24 * time.Hour, 7}, {5 * time.Minute, 288}, {time.Hour, 24}, {7 * 24 * time.Hour, 1}, {0, 1}, {7 * time.Minute, 1}} {
+		if got := detectcli.AutoSeason(tc.step); got != tc.want {
+			t.Errorf("AutoSeason(%v) = %d, want %d", tc.step, got, tc.want)
+		}
+	}
+}
+
+func FuzzReadCSV(f *testing.F) {
+	f.Add("t,v\n2026-01-01,1\n2026-01-02,2\n", false)
+	f.Add("timestamp,value\n2014-04-10 07:15:00,3.5\n2014-04-10 07:10:00,\n", true)
+	f.Add("a\n\"x,1\n", false)
+	f.Fuzz(func(t *testing.T, in string, unsorted bool) {
+		got, err := detectcli.ReadCSV(strings.NewReader(in), unsorted)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "line ") {
+				t.Fatalf("error without a line: %v", err)
+			}
+			return
+		}
+		if len(got.Values) != len(got.Stamps) || len(got.Values) != len(got.Times) || len(got.Values) == 0 {
+			t.Fatalf("inconsistent input: %d values, %d stamps", len(got.Values), len(got.Stamps))
+		}
+		var out, errb bytes.Buffer
+		if code := detectcli.Main([]string{"--allow-unsorted"}, strings.NewReader(in), &out, &errb); code != 0 {
+			t.Fatalf("Main exit %d on input ReadCSV accepted: %s", code, errb.String())
+		}
+	})
+}
