@@ -1,0 +1,208 @@
+// Package slack is the Slack notifier: it posts alerts to a channel with
+// chat.postMessage as Block Kit plus a plain-text fallback, threads
+// escalations and resolutions under the first alert, and keeps that root
+// message current with chat.update.
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/notify"
+)
+
+// Options configures a Slack Notifier. Give either Client or Token (with
+// optional APIURL and HTTPClient).
+type Options struct {
+	Name    string // notifier name; default "slack"
+	Channel string // channel ID (not a name): chat.update requires IDs
+	// Client is a ready slack-go client; when nil one is built from Token,
+	// APIURL (default slack-go's https://slack.com/api/) and HTTPClient.
+	Client     *slackapi.Client
+	Token      string // bot token xoxb-…; never logged
+	APIURL     string // Web API base URL ending in "/"; tests point it at a fake
+	HTTPClient *http.Client
+	// Now stamps root-message updates (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger // default: discard
+}
+
+// Notifier posts alerts to one Slack channel. It is safe for concurrent use.
+type Notifier struct {
+	name    string
+	channel string
+	client  *slackapi.Client
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+var _ notify.Notifier = (*Notifier)(nil)
+
+// New validates opts and returns a Notifier.
+func New(opts Options) (*Notifier, error) {
+	if opts.Name == "" {
+		opts.Name = "slack"
+	}
+	if opts.Channel == "" {
+		return nil, fmt.Errorf("slack notifier %q: no channel", opts.Name)
+	}
+	client := opts.Client
+	if client == nil {
+		if opts.Token == "" {
+			return nil, fmt.Errorf("slack notifier %q: no client or token", opts.Name)
+		}
+		var copts []slackapi.Option
+		if opts.APIURL != "" {
+			if u, err := url.Parse(opts.APIURL); err != nil || u.Host == "" {
+				return nil, fmt.Errorf("slack notifier %q: api url must be absolute", opts.Name)
+			}
+			copts = append(copts, slackapi.OptionAPIURL(opts.APIURL))
+		}
+		hc := opts.HTTPClient
+		if hc == nil {
+			hc = &http.Client{Timeout: 30 * time.Second}
+		}
+		copts = append(copts, slackapi.OptionHTTPClient(hc))
+		client = slackapi.New(opts.Token, copts...)
+	}
+	n := &Notifier{name: opts.Name, channel: opts.Channel, client: client, now: opts.Now, log: opts.Logger}
+	if n.now == nil {
+		n.now = time.Now
+	}
+	if n.log == nil {
+		n.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return n, nil
+}
+
+// Name returns the notifier name.
+func (n *Notifier) Name() string { return n.name }
+
+// Notify posts a and returns the posted message (channel ID and ts). When
+// a.Thread is set the alert is posted as a reply in that thread (broadcast
+// to the channel when it escalates to critical), then the thread's root
+// message is updated to show the current state; a failed update is logged,
+// not returned.
+func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, error) {
+	text, blocks := Render(a)
+	channel := n.channel
+	var opts []slackapi.MsgOption
+	thread := a.Thread
+	if thread != nil && thread.TS != "" {
+		if thread.Channel != "" {
+			channel = thread.Channel // a reply must go where its parent is
+		}
+		opts = append(opts, slackapi.MsgOptionTS(thread.TS))
+		if a.Reason == "escalated" && a.Severity == cost.SeverityCritical && a.Status == cost.StatusFiring {
+			opts = append(opts, slackapi.MsgOptionBroadcast())
+		}
+	} else {
+		thread = nil
+	}
+	ch, ts, err := n.post(ctx, channel, text, blocks, opts)
+	if err != nil {
+		return nil, err
+	}
+	if thread != nil {
+		n.updateRoot(ctx, a, thread.Channel, thread.TS)
+	}
+	return &cost.MessageRef{Notifier: n.name, Channel: ch, TS: ts}, nil
+}
+
+func (n *Notifier) post(ctx context.Context, channel, text string, blocks []slackapi.Block, opts []slackapi.MsgOption) (string, string, error) {
+	send := func(blocks []slackapi.Block) (string, string, error) {
+		all := append([]slackapi.MsgOption{
+			slackapi.MsgOptionText(text, false),
+			slackapi.MsgOptionBlocks(blocks...),
+		}, opts...)
+		return n.client.PostMessageContext(ctx, channel, all...)
+	}
+	ch, ts, err := send(blocks)
+	if err != nil && apiCode(err) == "invalid_blocks" {
+		// Native charts are new; a workspace that rejects them still gets
+		// the alert, without the chart.
+		if rest, cut := withoutChart(blocks); cut {
+			n.log.WarnContext(ctx, "slack rejected blocks, retrying without chart", "notifier", n.name, "err", err)
+			ch, ts, err = send(rest)
+		}
+	}
+	if err != nil {
+		return "", "", classify(fmt.Errorf("post to channel %s: %w", channel, err))
+	}
+	return ch, ts, nil
+}
+
+func (n *Notifier) updateRoot(ctx context.Context, a cost.Alert, channel, ts string) {
+	if channel == "" {
+		channel = n.channel
+	}
+	text, blocks := RenderRoot(a, n.now())
+	_, _, _, err := n.client.UpdateMessageContext(ctx, channel, ts,
+		slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
+	if err != nil {
+		n.log.WarnContext(ctx, "update thread root failed", "notifier", n.name,
+			"fingerprint", a.Fingerprint, "channel", channel, "ts", ts, "err", err)
+	}
+}
+
+func withoutChart(blocks []slackapi.Block) ([]slackapi.Block, bool) {
+	out := make([]slackapi.Block, 0, len(blocks))
+	cut := false
+	for _, b := range blocks {
+		if b.BlockType() == slackapi.MBTDataVisualization {
+			cut = true
+			continue
+		}
+		out = append(out, b)
+	}
+	return out, cut
+}
+
+// transientCodes are Web API error codes worth retrying.
+var transientCodes = map[string]bool{
+	"ratelimited":         true,
+	"rate_limited":        true,
+	"internal_error":      true,
+	"fatal_error":         true,
+	"service_unavailable": true,
+	"request_timeout":     true,
+}
+
+func apiCode(err error) string {
+	if e, ok := errors.AsType[slackapi.SlackErrorResponse](err); ok {
+		return e.Err
+	}
+	return ""
+}
+
+// classify maps slack-go errors onto notify's retry classification: a 429
+// (*slackapi.RateLimitedError) is retryable after its RetryAfter, HTTP 5xx
+// is retryable, {"ok":false} errors are permanent unless transient, and
+// transport errors are retryable. Context errors pass through unchanged.
+func classify(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if rl, ok := errors.AsType[*slackapi.RateLimitedError](err); ok {
+		return &notify.SendError{StatusCode: http.StatusTooManyRequests, Code: "ratelimited", Retryable: true, RetryAfter: rl.RetryAfter, Err: err}
+	}
+	if sc, ok := errors.AsType[slackapi.StatusCodeError](err); ok {
+		return notify.StatusError(sc.Code, 0, err)
+	}
+	if code := apiCode(err); code != "" {
+		return &notify.SendError{Code: code, Retryable: transientCodes[code], Err: err}
+	}
+	if _, ok := errors.AsType[*url.Error](err); ok {
+		return notify.Temporary(err)
+	}
+	return notify.Permanent(err)
+}
