@@ -399,17 +399,23 @@ func (p *retryPolicy) NextBackOff() time.Duration {
 	return d
 }
 
+// newExp is the backoff without a Retry-After: 1s doubling to 30s, jittered
+// (cloudflare-go's schedule).
+func newExp() *backoff.ExponentialBackOff {
+	exp := backoff.NewExponentialBackOff()
+	exp.InitialInterval = time.Second
+	exp.Multiplier = 2
+	exp.MaxInterval = 30 * time.Second
+	return exp
+}
+
 // do sends one GET with retries for transport errors, 429 and 5xx.
 func (c *Client) do(ctx context.Context, path string, q url.Values) (json.RawMessage, error) {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	exp := backoff.NewExponentialBackOff()
-	exp.InitialInterval = time.Second
-	exp.Multiplier = 2
-	exp.MaxInterval = 30 * time.Second
-	policy := &retryPolicy{ctx: ctx, exp: exp, max: c.maxWait}
+	policy := &retryPolicy{ctx: ctx, exp: newExp(), max: c.maxWait}
 	var last error
 	op := func() (json.RawMessage, error) {
 		res, err := c.attempt(ctx, u, path)
