@@ -56,8 +56,8 @@ func (h *Handler) socketInteraction(evt *socketmode.Event, ack ackFunc) {
 		h.log.Warn("socket mode interaction unreadable", "type", evt.Type)
 		return
 	}
+	h.interaction(cb) // returns at once: Apply and the update run in the background
 	if err := ack(*evt.Request, nil); err != nil {
 		h.log.Error("socket mode ack failed", "err", err)
 	}
-	h.interaction(cb)
 }
