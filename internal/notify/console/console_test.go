@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,4 +84,14 @@ func golden(t testing.TB, path string, got []byte) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs (run with -update to refresh):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
+}
+
+func TestNotifier_Contract(t *testing.T) {
+	notifytest.RunContract(t, func(t *testing.T) notify.Notifier {
+		n, err := console.New(console.Options{Writer: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	})
 }

@@ -576,3 +576,9 @@ func golden(t testing.TB, path string, got []byte) {
 		t.Errorf("%s differs (run with -update to refresh):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
+
+func TestNotifier_Contract(t *testing.T) {
+	notifytest.RunContract(t, func(t *testing.T) notify.Notifier {
+		return newNotifier(t, newFake(t), nil)
+	})
+}
