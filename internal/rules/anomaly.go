@@ -31,7 +31,7 @@ type seriesData struct {
 // with an unknown cost, is NaN. Correction rows fix earlier invoices and are
 // left out.
 func (s *Set) evalAnomaly(a *Anomaly, ix *index, in Input) ([]cost.Finding, []error) {
-	run := s.detect
+	run := s.Detector
 	if run == nil {
 		run = defaultDetect
 	}

@@ -73,7 +73,7 @@ func evalCard(r *CardRule, ix *index, in Input) []cost.Finding {
 		default:
 			f.Severity = cost.SeverityCritical
 		}
-		f.Title = fmt.Sprintf("%s on %s expires in %s (%s)", card, label(acct), daysText(left), month)
+		f.Title = fmt.Sprintf("%s on %s expires in %s (valid through %s)", card, label(acct), daysText(left), month)
 		f.Summary = fmt.Sprintf("The card works through the end of %s (stops on %s). Update the billing profile of account %s before then.\nRule %s, stage %s.",
 			month, exp.Format("Jan 2, 2006"), label(acct), r.Name, f.Threshold)
 		out = append(out, f)

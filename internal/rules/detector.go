@@ -6,7 +6,7 @@ import (
 
 // DetectFunc judges every point of an evenly spaced daily series, as
 // detect.Series does: result i uses values[:i+1] only and NaN is missing.
-// Set uses detect.Series; tests substitute their own.
+// Set.Detector holds one; nil means detect.Series.
 type DetectFunc func(values []float64, opts detect.Options) []detect.Result
 
 type (

@@ -441,7 +441,7 @@ func TestEvaluate_AnomalyVector(t *testing.T) {
 	set := mustParse(t, "anomalies:\n  - {name: a, scope: {service: \"S*\"}, severity: critical}\n")
 	var gotValues []float64
 	var gotOpts detect.Options
-	set.detect = func(values []float64, opts detect.Options) []detect.Result {
+	set.Detector = func(values []float64, opts detect.Options) []detect.Result {
 		gotValues, gotOpts = values, opts
 		res := make([]detect.Result, len(values))
 		for i := range res {

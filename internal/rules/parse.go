@@ -83,9 +83,10 @@ type loader struct {
 	names map[string]Pos // rule name -> first definition
 
 	// per-file, per-rule context for errors
-	file   string
-	rule   string
-	prefix string // field prefix when the rule has no name, e.g. "budgets[2]."
+	file    string
+	rule    string
+	prefix  string // field prefix when the rule has no name, e.g. "budgets[2]."
+	aliases int    // alias uses in the current file
 }
 
 func newLoader() *loader {
@@ -119,7 +120,7 @@ func (l *loader) errf(n *yaml.Node, field, format string, args ...any) {
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 func (l *loader) parse(file string, data []byte) {
-	l.file, l.rule, l.prefix = file, "", ""
+	l.file, l.rule, l.prefix, l.aliases = file, "", "", 0
 	first := len(l.errs)
 	defer func() {
 		// Document order, whatever order the checks ran in.
@@ -157,7 +158,7 @@ func (l *loader) parse(file string, data []byte) {
 		}
 		root = root.Content[0]
 	}
-	root = resolve(root)
+	root = l.resolve(root)
 	if isNull(root) {
 		return
 	}
@@ -165,7 +166,7 @@ func (l *loader) parse(file string, data []byte) {
 		l.errf(root, "", "want a mapping with budgets, anomalies and cards, got %s", kindName(root))
 		return
 	}
-	l.fields(root, "", func(key string, k, v *yaml.Node) bool {
+	l.fields(root, "", []string{"budgets", "anomalies", "cards"}, func(key string, k, v *yaml.Node) bool {
 		switch key {
 		case "budgets":
 			l.section(key, v, l.budget)
@@ -189,7 +190,7 @@ func (l *loader) section(name string, n *yaml.Node, item func(i int, n *yaml.Nod
 		return
 	}
 	for i, c := range n.Content {
-		c = resolve(c)
+		c = l.resolve(c)
 		l.rule, l.prefix = "", ""
 		if c.Kind != yaml.MappingNode {
 			l.prefix = fmt.Sprintf("%s[%d].", name, i)
@@ -207,7 +208,7 @@ func (l *loader) section(name string, n *yaml.Node, item func(i int, n *yaml.Nod
 // so that every error names the rule wherever "name" appears in the mapping.
 func (l *loader) nameOf(section string, i int, n *yaml.Node) {
 	for j := 0; j+1 < len(n.Content); j += 2 {
-		k, v := resolve(n.Content[j]), resolve(n.Content[j+1])
+		k, v := l.resolve(n.Content[j]), l.resolve(n.Content[j+1])
 		if k.Value == "name" && v.Kind == yaml.ScalarNode && v.Tag == "!!str" && strings.TrimSpace(v.Value) != "" {
 			l.rule = v.Value
 			return
@@ -238,10 +239,11 @@ func (l *loader) checkName(n *yaml.Node, name string, nameNode *yaml.Node) Pos {
 
 // fields walks a mapping, reporting non-string and repeated keys, and keys
 // the handler does not know.
-func (l *loader) fields(n *yaml.Node, path string, handle func(key string, k, v *yaml.Node) bool) {
+// known lists the valid keys for the error message.
+func (l *loader) fields(n *yaml.Node, path string, known []string, handle func(key string, k, v *yaml.Node) bool) {
 	seen := map[string]bool{}
 	for j := 0; j+1 < len(n.Content); j += 2 {
-		k, v := resolve(n.Content[j]), resolve(n.Content[j+1])
+		k, v := l.resolve(n.Content[j]), l.resolve(n.Content[j+1])
 		if k.Kind != yaml.ScalarNode {
 			l.errf(k, "", "want a field name, got %s", kindName(k))
 			continue
@@ -252,18 +254,36 @@ func (l *loader) fields(n *yaml.Node, path string, handle func(key string, k, v 
 		}
 		seen[k.Value] = true
 		if !handle(k.Value, k, v) {
-			l.errf(k, path+k.Value, "unknown field")
+			l.errf(k, path+k.Value, "%s", unknownField(k.Value, known))
 		}
 	}
 }
 
 // resolve follows aliases (bounded, so a cycle cannot hang).
-func resolve(n *yaml.Node) *yaml.Node {
+// It also counts alias uses per file: anchors are handy for sharing a
+// threshold list, but a file that expands aliases more than maxAliases times
+// is rejected instead of being walked exponentially.
+func (l *loader) resolve(n *yaml.Node) *yaml.Node {
+	if n == nil || n.Kind != yaml.AliasNode {
+		return n
+	}
+	l.aliases++
+	if l.aliases > maxAliases {
+		if l.aliases == maxAliases+1 {
+			l.errf(n, "", "more than %d alias uses; expand the aliases", maxAliases)
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
+	}
 	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
 		n = n.Alias
 	}
+	if n.Kind == yaml.AliasNode {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
+	}
 	return n
 }
+
+const maxAliases = 1000
 
 func isNull(n *yaml.Node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
@@ -350,7 +370,7 @@ func (l *loader) strList(n *yaml.Node, field string) []string {
 	}
 	var out []string
 	for i, c := range n.Content {
-		c = resolve(c)
+		c = l.resolve(c)
 		f := fmt.Sprintf("%s[%d]", field, i)
 		s := l.str(c, f)
 		if c.Tag == "!!str" && strings.TrimSpace(s) == "" {
@@ -381,7 +401,7 @@ func (l *loader) scope(n *yaml.Node, field string) Scope {
 		l.errf(n, field, "want a mapping with account, family, service, zone, got %s", kindName(n))
 		return s
 	}
-	l.fields(n, field+".", func(key string, _, v *yaml.Node) bool {
+	l.fields(n, field+".", []string{"account", "family", "service", "zone"}, func(key string, _, v *yaml.Node) bool {
 		f := field + "." + key
 		switch key {
 		case "account":
@@ -417,7 +437,7 @@ func (l *loader) budget(_ int, n *yaml.Node) {
 	b := &Budget{Period: PeriodBillingPeriod, Timezone: "UTC", Location: time.UTC}
 	var nameNode, amountNode, currencyNode, thresholdsNode *yaml.Node
 	var tzNode *yaml.Node
-	l.fields(n, "", func(key string, _, v *yaml.Node) bool {
+	l.fields(n, "", []string{"name", "scope", "period", "timezone", "amount", "currency", "thresholds", "notify"}, func(key string, _, v *yaml.Node) bool {
 		switch key {
 		case "name":
 			nameNode = v
@@ -522,7 +542,7 @@ func (l *loader) thresholds(n *yaml.Node, field string) []Threshold {
 	var out []Threshold
 	seen := map[string]*yaml.Node{}
 	for i, c := range n.Content {
-		c = resolve(c)
+		c = l.resolve(c)
 		f := fmt.Sprintf("%s[%d]", field, i)
 		if c.Kind != yaml.MappingNode {
 			l.errf(c, f, "want a mapping like {percent: 80, on: actual}, got %s", kindName(c))
@@ -531,7 +551,7 @@ func (l *loader) thresholds(n *yaml.Node, field string) []Threshold {
 		t := Threshold{On: OnActual, Severity: cost.SeverityWarning}
 		var pctNode, amtNode *yaml.Node
 		ok := true
-		l.fields(c, f+".", func(key string, _, v *yaml.Node) bool {
+		l.fields(c, f+".", []string{"percent", "amount", "on", "severity"}, func(key string, _, v *yaml.Node) bool {
 			ff := f + "." + key
 			switch key {
 			case "percent":
@@ -603,7 +623,7 @@ func (l *loader) thresholds(n *yaml.Node, field string) []Threshold {
 
 func indexOf(seq, item *yaml.Node) int {
 	for i, c := range seq.Content {
-		if resolve(c) == item {
+		if c == item || (c.Kind == yaml.AliasNode && c.Alias == item) {
 			return i
 		}
 	}
@@ -615,7 +635,7 @@ func (l *loader) anomaly(_ int, n *yaml.Node) {
 	a := &Anomaly{Method: "ensemble", Sensitivity: "medium", Direction: "up", MinImpact: def.MinImpact, MinChange: def.MinChange,
 		WarmupDays: defaultWarmupDays, Severity: cost.SeverityWarning}
 	var nameNode, methodNode, sensNode, dirNode *yaml.Node
-	l.fields(n, "", func(key string, _, v *yaml.Node) bool {
+	l.fields(n, "", []string{"name", "scope", "method", "sensitivity", "direction", "min_impact", "min_change", "warmup_days", "severity", "notify"}, func(key string, _, v *yaml.Node) bool {
 		switch key {
 		case "name":
 			nameNode = v
@@ -691,7 +711,7 @@ func (l *loader) anomaly(_ int, n *yaml.Node) {
 func (l *loader) card(_ int, n *yaml.Node) {
 	c := &CardRule{WarnDays: append([]int(nil), defaultWarnDays...)}
 	var nameNode *yaml.Node
-	l.fields(n, "", func(key string, _, v *yaml.Node) bool {
+	l.fields(n, "", []string{"name", "account", "warn_days", "notify"}, func(key string, _, v *yaml.Node) bool {
 		switch key {
 		case "name":
 			nameNode = v
@@ -725,7 +745,7 @@ func (l *loader) warnDays(n *yaml.Node, field string) []int {
 	var out []int
 	seen := map[int]bool{}
 	for i, c := range n.Content {
-		c = resolve(c)
+		c = l.resolve(c)
 		f := fmt.Sprintf("%s[%d]", field, i)
 		d, ok := l.integer(c, f)
 		if !ok {
@@ -744,4 +764,42 @@ func (l *loader) warnDays(n *yaml.Node, field string) []int {
 	}
 	sort.Ints(out)
 	return out
+}
+
+// unknownField says a key is unknown, suggesting the closest known one.
+func unknownField(key string, known []string) string {
+	best, dist := "", 3
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(key), k); d < dist {
+			best, dist = k, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("unknown field, did you mean %q?", best)
+	}
+	return "unknown field (want one of " + strings.Join(known, ", ") + ")"
+}
+
+// editDistance is the Levenshtein distance between short strings.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 1 << 30
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

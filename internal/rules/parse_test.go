@@ -87,10 +87,10 @@ func TestParse_Bad(t *testing.T) {
 		{
 			file: "unknown-field.bad.yaml",
 			want: []string{
-				`unknown-field.bad.yaml:3:5: rule "workers": amont: unknown field`,
-				`unknown-field.bad.yaml:7:35: rule "workers": thresholds[0].level: unknown field`,
-				`unknown-field.bad.yaml:8:34: rule "workers": scope.familly: unknown field`,
-				`unknown-field.bad.yaml:9:1: alerts: unknown field`,
+				`unknown-field.bad.yaml:3:5: rule "workers": amont: unknown field, did you mean "amount"?`,
+				`unknown-field.bad.yaml:7:35: rule "workers": thresholds[0].level: unknown field (want one of percent, amount, on, severity)`,
+				`unknown-field.bad.yaml:8:34: rule "workers": scope.familly: unknown field, did you mean "family"?`,
+				`unknown-field.bad.yaml:9:1: alerts: unknown field (want one of budgets, anomalies, cards)`,
 			},
 		},
 		{
@@ -181,7 +181,7 @@ func TestLoadFS_ErrBadFile(t *testing.T) {
 r/a.yaml:2:5: rule "x": currency: missing; e.g. USD
 r/a.yaml:2:5: rule "x": thresholds: missing; at least one, e.g. {percent: 100, on: actual}
 r/b.yaml:2:11: rule "x": name: duplicate rule name, first defined at r/a.yaml:2:11
-r/b.yaml:3:5: rule "x": warn: unknown field`
+r/b.yaml:3:5: rule "x": warn: unknown field (want one of name, account, warn_days, notify)`
 	if err == nil || err.Error() != want {
 		t.Errorf("error:\n%v\nwant:\n%s", err, want)
 	}
@@ -225,6 +225,42 @@ func FuzzParse(f *testing.F) {
 			if e.File != "f.yaml" || e.Line < 1 || e.Col < 1 || e.Msg == "" {
 				t.Fatalf("error without a position: %#v", e)
 			}
+		}
+	})
+}
+
+func TestParse_Aliases(t *testing.T) {
+	t.Run("OKSharedThresholds", func(t *testing.T) {
+		src := `
+budgets:
+  - name: a
+    amount: 10
+    currency: USD
+    thresholds: &std [{percent: 80}, {percent: 100, severity: critical}]
+  - name: b
+    amount: 20
+    currency: USD
+    thresholds: *std
+`
+		set, err := Parse("a.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(set.BudgetRules[1].Thresholds); got != 2 {
+			t.Errorf("aliased thresholds: %d, want 2", got)
+		}
+	})
+	t.Run("ErrTooManyAliases", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString("x: &t {percent: 1}\nbudgets:\n")
+		b.WriteString("  - &b {name: n, amount: 1, currency: USD, thresholds: [")
+		for i := 0; i < 1200; i++ {
+			b.WriteString("*t, ")
+		}
+		b.WriteString("]}\n")
+		_, err := Parse("bomb.yaml", []byte(b.String()))
+		if err == nil || !strings.Contains(err.Error(), "more than 1000 alias uses") {
+			t.Errorf("error %v", err)
 		}
 	})
 }

@@ -24,8 +24,9 @@ type Set struct {
 	AnomalyRules []*Anomaly
 	CardRules    []*CardRule
 
-	// detect runs the anomaly detector; nil means detect.Series.
-	detect DetectFunc
+	// Detector runs the anomaly detector over one daily series; nil means
+	// detect.Series. Tests and tools may substitute their own.
+	Detector DetectFunc
 }
 
 // Pos is where a rule is defined.
