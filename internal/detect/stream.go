@@ -2,6 +2,7 @@ package detect
 
 import (
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -48,6 +49,7 @@ type Detector struct {
 
 	phase  []float64 // s*k ring buffers of past values per phase
 	phaseN []int     // values seen per phase
+	sorted []float64 // s*k: the same values per phase, sorted (first min(n,k) valid)
 	recent [recentN]float64
 	nRec   int
 	tmp    []float64 // scratch for medians, len >= max(k, recentN, esdN)
@@ -77,6 +79,7 @@ type Detector struct {
 	zHistPos int
 
 	t        int // points stepped, including missing ones
+	ph       int // phase of the next point: t mod s
 	seen     int // non-missing points stepped
 	since    int
 	lastFlag int
@@ -100,6 +103,7 @@ func New(opts Options) (*Detector, error) {
 	d := &Detector{opts: opts, th: sensitivityThresholds[opts.Sensitivity], s: s, k: k, since: -1}
 	d.phase = make([]float64, s*k)
 	d.phaseN = make([]int, s)
+	d.sorted = make([]float64, s*k)
 	d.tmp = make([]float64, max(k, recentN, esdN))
 	d.alphaLo = 1 / float64(min(4*max(s, 7), 256))
 	d.adapt = max(s, 7)
@@ -108,16 +112,46 @@ func New(opts Options) (*Detector, error) {
 	w := float64(d.rampW)
 	d.rampSx = w * (w - 1) / 2
 	d.rampSS = w * (w*w - 1) / 12
-	d.rampT = distuv.StudentsT{Mu: 0, Sigma: 1, Nu: w - 2}.Quantile(1 - d.th.rampA)
-	for i := 1; i <= esdMaxOut; i++ {
-		n := float64(esdN)
-		fi := float64(i)
-		p := 1 - d.th.esdA/(2*(n-fi+1))
-		tq := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - fi - 1}.Quantile(p)
-		d.esdLam[i] = (n - fi) * tq / math.Sqrt((n-fi-1+tq*tq)*(n-fi+1))
+	c := criticalTable()[opts.Sensitivity]
+	d.esdLam = c.esdLam
+	if d.rampW == c.rampW {
+		d.rampT = c.rampT
+	} else {
+		d.rampT = rampCritical(d.rampW, d.th.rampA)
 	}
 	d.nameBf = make([]byte, 0, 64)
 	return d, nil
+}
+
+type critical struct {
+	esdLam [esdMaxOut + 1]float64
+	rampW  int
+	rampT  float64
+}
+
+// criticalTable holds the Student t critical values for each sensitivity,
+// computed once: quantiles are too slow to compute per detector.
+var criticalTable = sync.OnceValue(func() map[Sensitivity]critical {
+	m := map[Sensitivity]critical{}
+	for sens, th := range sensitivityThresholds {
+		var c critical
+		n := float64(esdN)
+		for i := 1; i <= esdMaxOut; i++ {
+			fi := float64(i)
+			p := 1 - th.esdA/(2*(n-fi+1))
+			tq := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - fi - 1}.Quantile(p)
+			c.esdLam[i] = (n - fi) * tq / math.Sqrt((n-fi-1+tq*tq)*(n-fi+1))
+		}
+		c.rampW = 14
+		c.rampT = rampCritical(c.rampW, th.rampA)
+		m[sens] = c
+	}
+	return m
+})
+
+// rampCritical is the one-sided t critical value of an OLS slope over w points.
+func rampCritical(w int, alpha float64) float64 {
+	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(w - 2)}.Quantile(1 - alpha)
 }
 
 // Index returns the index the next Step judges (points stepped so far).
@@ -148,9 +182,11 @@ func medianSmall(a []float64) float64 {
 func (d *Detector) baseline(p int) (float64, bool) {
 	if n := d.phaseN[p]; n >= 3 {
 		m := min(n, d.k)
-		buf := d.tmp[:m]
-		copy(buf, d.phase[p*d.k:p*d.k+m])
-		return medianSmall(buf), true
+		a := d.sorted[p*d.k : p*d.k+m]
+		if m%2 == 1 {
+			return a[m/2], true
+		}
+		return (a[m/2-1] + a[m/2]) / 2, true
 	}
 	if d.nRec == 0 {
 		return 0, false
@@ -162,11 +198,11 @@ func (d *Detector) baseline(p int) (float64, bool) {
 }
 
 func (d *Detector) sigma() float64 {
-	floor := math.Max(math.Max(0.005*d.level, 0.1*d.disp), 1e-9)
+	floor := fmax(fmax(0.005*d.level, 0.1*d.disp), 1e-9)
 	if d.nRes == 0 {
-		return math.Max(0.1*d.level, floor)
+		return fmax(0.1*d.level, floor)
 	}
-	return math.Max(sigmaToMAD*d.absDev, floor)
+	return fmax(sigmaToMAD*d.absDev, floor)
 }
 
 func (d *Detector) dirOK(z float64) bool {
@@ -177,6 +213,20 @@ func (d *Detector) dirOK(z float64) bool {
 		return z < 0
 	}
 	return true
+}
+
+func fmax(a, b float64) float64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+func fmin(a, b float64) float64 {
+	if a < b {
+		return a
+	}
+	return b
 }
 
 func clip(x, c float64) float64 {
@@ -212,7 +262,7 @@ func (d *Detector) esdStrength(r float64) (float64, bool) {
 			s2 += v * v
 		}
 		mean := s / float64(m)
-		sd := math.Sqrt(math.Max(s2/float64(m)-mean*mean, 0) * float64(m) / float64(m-1))
+		sd := math.Sqrt(fmax(s2/float64(m)-mean*mean, 0) * float64(m) / float64(m-1))
 		if sd == 0 {
 			break
 		}
@@ -247,7 +297,10 @@ func (d *Detector) esdStrength(r float64) (float64, bool) {
 func (d *Detector) Step(v float64) Result {
 	idx := d.t
 	d.t++
-	p := idx % d.s
+	p := d.ph
+	if d.ph++; d.ph == d.s {
+		d.ph = 0
+	}
 	exp, ok := d.baseline(p)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		if !ok {
@@ -255,7 +308,9 @@ func (d *Detector) Step(v float64) Result {
 		}
 		if d.s == 7 {
 			d.zHist[d.zHistPos] = 0
-			d.zHistPos = (d.zHistPos + 1) % len(d.zHist)
+			if d.zHistPos++; d.zHistPos == len(d.zHist) {
+				d.zHistPos = 0
+			}
 		}
 		return Result{Expected: exp, Observed: math.NaN(), Since: -1, Sigma: math.NaN(), Impact: math.NaN()}
 	}
@@ -275,14 +330,14 @@ func (d *Detector) Step(v float64) Result {
 		eS = math.Abs(z) / th.spikeZ
 	}
 	if judged {
-		d.cp = math.Max(0, d.cp+zc-cusumK)
-		d.cn = math.Max(0, d.cn-zc-cusumK)
+		d.cp = fmax(0, d.cp+zc-cusumK)
+		d.cn = fmax(0, d.cn-zc-cusumK)
 	}
 	switch {
 	case z > 0 && d.opts.Direction != DirectionDown:
-		eC = math.Min(d.cp/th.cusumH, z/cusumCur)
+		eC = fmin(d.cp/th.cusumH, z/cusumCur)
 	case z < 0 && d.opts.Direction != DirectionUp:
-		eC = math.Min(d.cn/th.cusumH, -z/cusumCur)
+		eC = fmin(d.cn/th.cusumH, -z/cusumCur)
 	}
 	// ramp: OLS slope of clipped z over the window (j = 0 oldest .. W-1 newest)
 	W := d.rampW
@@ -298,18 +353,20 @@ func (d *Detector) Step(v float64) Result {
 		d.rampN++
 	}
 	d.ramp[d.rampPos] = zc
-	d.rampPos = (d.rampPos + 1) % W
-	if d.rampN == W {
+	if d.rampPos++; d.rampPos == W {
+		d.rampPos = 0
+	}
+	if d.rampN == W && (z >= 1 || z <= -1) {
 		w := float64(W)
 		sxy := d.r1 - d.rampSx*d.r0/w
 		syy := d.r2 - d.r0*d.r0/w
 		b := sxy / d.rampSS
-		sse := math.Max(syy-b*sxy, 1e-12)
+		sse := fmax(syy-b*sxy, 1e-12)
 		se := math.Sqrt(sse / (w - 2) / d.rampSS)
 		tst := b / se
 		rise := b * (w - 1)
 		if (tst > 0) == (z > 0) && d.dirOK(z) {
-			eR = math.Min(math.Min(math.Abs(tst)/d.rampT, math.Abs(rise)/th.rampRise), math.Abs(z)/1.5)
+			eR = fmin(fmin(math.Abs(tst)/d.rampT, math.Abs(rise)/th.rampRise), math.Abs(z)/1.5)
 		}
 	}
 	outage := exp > 0 && v <= outageRatio*exp && z <= -outageZ
@@ -321,7 +378,7 @@ func (d *Detector) Step(v float64) Result {
 		if out && eS >= esdAlone {
 			eE = ratio
 		} else {
-			eE = math.Min(ratio, 0.99)
+			eE = fmin(ratio, 0.99)
 		}
 	}
 	if d.opts.Method != MethodEnsemble {
@@ -352,21 +409,23 @@ func (d *Detector) Step(v float64) Result {
 			eE = e
 		}
 	}
-	E := math.Max(math.Max(math.Max(eS, eC), math.Max(eR, eO)), eE)
+	E := fmax(fmax(fmax(eS, eC), fmax(eR, eO)), eE)
 	// a recurring monthly event (daily data): like one 28..31 points ago
-	rel := r / math.Max(math.Abs(exp), 1e-12)
+	rel := r / fmax(math.Abs(exp), 1e-12)
 	if d.s == 7 && E >= 1 && !outage && z > 0 {
 		for lag := monthlyLo; lag <= monthlyHi; lag++ {
 			j := (d.zHistPos - lag + 2*len(d.zHist)) % len(d.zHist)
 			if d.zHist[j] >= 0.4*rel {
-				E = math.Min(E, 0.9)
+				E = fmin(E, 0.9)
 				break
 			}
 		}
 	}
 	if d.s == 7 {
 		d.zHist[d.zHistPos] = rel
-		d.zHistPos = (d.zHistPos + 1) % len(d.zHist)
+		if d.zHistPos++; d.zHistPos == len(d.zHist) {
+			d.zHistPos = 0
+		}
 	}
 	flagged := E >= 1 && judged
 	score := E * E / (1 + E*E)
@@ -399,21 +458,21 @@ func (d *Detector) Step(v float64) Result {
 	}
 	ar := math.Abs(r)
 	if d.nRes >= 5 {
-		ar = math.Min(ar, 3*sig)
+		ar = fmin(ar, 3*sig)
 	}
-	d.absDev += math.Max(1/float64(d.nRes+1), d.alphaLo) * (ar - d.absDev)
+	d.absDev += fmax(1/float64(d.nRes+1), d.alphaLo) * (ar - d.absDev)
 	d.nRes++
-	a := math.Max(1/float64(d.seen+1), d.alphaLo)
+	a := fmax(1/float64(d.seen+1), d.alphaLo)
 	d.level += a * (math.Abs(v) - d.level)
 	d.disp += a * (math.Abs(v-d.mean) - d.disp)
 	d.mean += a * (v - d.mean)
-	base := p * d.k
-	d.phase[base+d.phaseN[p]%d.k] = stored
-	d.phaseN[p]++
+	d.storePhase(p, stored)
 	d.recent[d.nRec%recentN] = stored
 	d.nRec++
 	d.esd[d.esdPos] = r
-	d.esdPos = (d.esdPos + 1) % (esdN - 1)
+	if d.esdPos++; d.esdPos == esdN-1 {
+		d.esdPos = 0
+	}
 	if d.esdCnt < esdN-1 {
 		d.esdCnt++
 	}
@@ -422,6 +481,33 @@ func (d *Detector) Step(v float64) Result {
 		d.readapt()
 	}
 	return res
+}
+
+// storePhase appends v to phase p's ring, keeping the sorted copy sorted in
+// O(k) without allocating.
+func (d *Detector) storePhase(p int, v float64) {
+	base := p * d.k
+	n := d.phaseN[p]
+	srt := d.sorted[base : base+d.k]
+	m := min(n, d.k)
+	if n >= d.k {
+		old := d.phase[base+n%d.k]
+		// remove old from the sorted copy
+		i := 0
+		for i < m-1 && srt[i] != old {
+			i++
+		}
+		copy(srt[i:m-1], srt[i+1:m])
+		m--
+	}
+	j := m
+	for j > 0 && srt[j-1] > v {
+		srt[j] = srt[j-1]
+		j--
+	}
+	srt[j] = v
+	d.phase[base+n%d.k] = v
+	d.phaseN[p]++
 }
 
 // readapt makes a persistent change the new normal: every stored value moves
@@ -435,6 +521,7 @@ func (d *Detector) readapt() {
 	delta := medianSmall(buf)
 	for i := range d.phase {
 		d.phase[i] += delta
+		d.sorted[i] += delta
 	}
 	for i := range d.recent {
 		d.recent[i] += delta
