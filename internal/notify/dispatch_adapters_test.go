@@ -34,10 +34,7 @@ func TestDispatcher_BrokenWebhookGoodConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	con, err := console.New(console.Options{Name: "console", Writer: &out})
-	if err != nil {
-		t.Fatal(err)
-	}
+	con := console.New(console.Options{Name: "console", Writer: &out})
 	var s sleeps
 	d, err := notify.NewDispatcher(notify.DispatcherOptions{
 		Notifiers: []notify.Notifier{hook, con}, MaxAttempts: 3, Sleep: s.sleep,

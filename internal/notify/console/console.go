@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strings"
 	"sync"
 
@@ -18,7 +19,7 @@ import (
 // Options configures a console Notifier.
 type Options struct {
 	Name   string    // notifier name; default "console"
-	Writer io.Writer // destination; required
+	Writer io.Writer // destination; default os.Stdout
 	Color  bool      // ANSI colours for the severity and status
 }
 
@@ -34,14 +35,14 @@ type Notifier struct {
 var _ notify.Notifier = (*Notifier)(nil)
 
 // New returns a console notifier.
-func New(opts Options) (*Notifier, error) {
+func New(opts Options) *Notifier {
 	if opts.Writer == nil {
-		return nil, fmt.Errorf("console notifier %q: no writer", opts.Name)
+		opts.Writer = os.Stdout
 	}
 	if opts.Name == "" {
 		opts.Name = "console"
 	}
-	return &Notifier{name: opts.Name, color: opts.Color, w: opts.Writer}, nil
+	return &Notifier{name: opts.Name, color: opts.Color, w: opts.Writer}
 }
 
 // Name returns the notifier name.
