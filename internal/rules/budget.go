@@ -77,15 +77,27 @@ func evalBudget(b *Budget, acct cost.Account, rows []cost.Usage, now time.Time) 
 	}
 
 	// Daily spend of the scope, through the last day the account has data.
-	var last time.Time
+	// It starts at the account's first day with data, so a new account's
+	// forecast is not dragged down by days before it existed.
+	var firstData, last time.Time
 	for _, u := range rows {
-		if d := cost.Day(u.Day); !u.Correction && d.Before(now) && d.After(last) {
+		d := cost.Day(u.Day)
+		if u.Correction || !d.Before(now) {
+			continue
+		}
+		if d.After(last) {
 			last = d
+		}
+		if firstData.IsZero() || d.Before(firstData) {
+			firstData = d
 		}
 	}
 	ev := &budgetEval{rule: b, scope: scope}
 	if !last.IsZero() {
 		n := forecastHistory + 7
+		if have := int(last.Sub(firstData)/day) + 1; have < n {
+			n = have
+		}
 		first := last.Add(-time.Duration(n-1) * day)
 		ev.days = make([]time.Time, n)
 		ev.values = make([]float64, n)
@@ -187,8 +199,12 @@ func (ev *budgetEval) findings() []cost.Finding {
 			}
 			f.Kind = cost.KindForecast
 			f.CrossDate = ev.cross(st.Actual, limit)
-			f.Title = fmt.Sprintf("%s forecast %s exceeds %s of %s budget (%s)", what, money(st.Forecast, b.Currency),
-				thresholdLabel(t, b.Currency), money(b.Amount, b.Currency), per)
+			if t.Percent > 0 {
+				f.Title = fmt.Sprintf("%s forecast %s exceeds %s of %s budget (%s)", what, money(st.Forecast, b.Currency),
+					fmtNum(t.Percent)+"%", money(b.Amount, b.Currency), per)
+			} else {
+				f.Title = fmt.Sprintf("%s forecast %s exceeds %s (%s)", what, money(st.Forecast, b.Currency), money(limit, b.Currency), per)
+			}
 		}
 		f.Summary = ev.summary(f, pct)
 		out = append(out, f)
@@ -333,13 +349,6 @@ func periodLabel(k PeriodKind, p cost.Period) string {
 		return p.Start.Format("Jan 2")
 	}
 	return "billing period " + p.Start.Format("Jan 2") + " – " + p.End.Format("Jan 2")
-}
-
-func thresholdLabel(t Threshold, currency string) string {
-	if t.Percent > 0 {
-		return fmtNum(t.Percent) + "%"
-	}
-	return money(t.Amount, currency)
 }
 
 // money renders an amount with two decimals and thousands separators:

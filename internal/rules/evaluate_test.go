@@ -481,3 +481,18 @@ func TestEvaluate_AnomalyVector(t *testing.T) {
 		t.Fatalf("findings %+v", fs)
 	}
 }
+
+// A new account's forecast uses its own days, not zeros before it existed.
+func TestBudgets_NewAccountForecast(t *testing.T) {
+	set := mustParse(t, "budgets:\n  - {name: m, period: month, amount: 100, currency: USD, thresholds: [{percent: 90, on: forecast}]}\n")
+	in := Input{Now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), Accounts: []cost.Account{prod},
+		Usage: rows(acctID, "Workers", "Workers Standard", date(2026, 11, 22), date(2026, 11, 25), flat(10))}
+	st := set.Budgets(in)
+	if len(st) != 1 || !near(st[0].Forecast, 30+6*10) || !st[0].CrossDate.IsZero() {
+		t.Fatalf("status %+v", st)
+	}
+	fs, _ := set.Evaluate(in)
+	if len(fs) != 1 || fs[0].Title != "Total (production) forecast $90.00 exceeds 90% of $100.00 budget (November 2026)" || !fs[0].CrossDate.Equal(date(2026, 11, 30)) {
+		t.Errorf("findings %+v", fs)
+	}
+}

@@ -673,8 +673,11 @@ func (l *loader) anomaly(_ int, n *yaml.Node) {
 			}
 		case "warmup_days":
 			if d, ok := l.integer(v, key); ok {
-				if d < 0 {
+				switch {
+				case d < 0:
 					l.errf(v, key, "must not be negative, got %s", v.Value)
+				case d >= anomalyHistory:
+					l.errf(v, key, "must be below %d (the days of history the detector sees), got %d", anomalyHistory, d)
 				}
 				a.WarmupDays = d
 			}
