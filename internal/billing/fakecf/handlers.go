@@ -61,8 +61,8 @@ func ident(s string) string {
 	return strings.TrimSuffix(b.String(), "_")
 }
 
-// zoneID is a stable 32-hex id for a zone name.
-func zoneID(name string) *string {
+// hexID is a stable 32-hex id derived from name (zone ids, profile ids).
+func hexID(name string) *string {
 	if name == "" {
 		return nil
 	}
@@ -94,7 +94,7 @@ func (a *account) lastDay() time.Time {
 
 func (s *Server) profile(w http.ResponseWriter, _ *http.Request, a *account) {
 	res := map[string]any{
-		"id":             ident(a.ID) + "0000000000000000",
+		"id":             *hexID("profile/" + a.ID),
 		"account_type":   "type",
 		"balance":        "0.00",
 		"company":        a.Name,
@@ -225,7 +225,7 @@ func (s *Server) payGo(w http.ResponseWriter, r *http.Request, a *account) {
 			ServiceName:              d.Service,
 			ServiceProviderName:      provider,
 			SubscriptionID:           "7QK2M4XW9PLD5RT8HJ3C6VNB1E",
-			ZoneID:                   zoneID(d.Zone),
+			ZoneID:                   hexID(d.Zone),
 			ZoneName:                 strPtr(d.Zone),
 		})
 	}
@@ -330,7 +330,7 @@ func (a *account) focusRows(from, to time.Time, metrics map[string]bool) []v2Row
 			ProductCategoryName: "Developer",
 			ProductFamilyID:     famID,
 			ProductFamilyName:   strPtr(d.Family),
-			ZoneID:              zoneID(d.Zone),
+			ZoneID:              hexID(d.Zone),
 			ZoneName:            strPtr(d.Zone),
 		})
 	}
