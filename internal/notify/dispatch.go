@@ -46,6 +46,9 @@ const (
 	DefaultAttemptTimeout = 30 * time.Second
 )
 
+// recordTimeout bounds the record call, which runs even after ctx ends.
+const recordTimeout = 10 * time.Second
+
 // DispatcherOptions configures a Dispatcher. Zero values take the defaults.
 type DispatcherOptions struct {
 	// Notifiers are the available notifiers, addressed by Name (unique, non-empty).
@@ -134,7 +137,9 @@ func (d *Dispatcher) Names() []string {
 // concurrently. Retryable failures are retried up to MaxAttempts with
 // exponential backoff, honouring Retry-After capped at MaxWait, and never past
 // ctx's deadline. record, when non-nil, is called once after each successful
-// send (never after a failure), from the notifier's goroutine.
+// send (never after a failure), from the notifier's goroutine, with a context
+// that survives ctx's cancellation for up to 10 s so a sent message is not
+// lost from the send log.
 func (d *Dispatcher) Dispatch(ctx context.Context, jobs []Job, record func(context.Context, Job, *cost.MessageRef) error) []Result {
 	results := make([]Result, len(jobs))
 	byNotifier := make(map[string][]int)
@@ -188,7 +193,12 @@ func (d *Dispatcher) deliver(ctx context.Context, n Notifier, job Job, record fu
 		if err == nil {
 			res.Sent, res.Ref, res.Err, res.Retryable = true, ref, nil, false
 			if record != nil {
-				if rerr := record(ctx, job, ref); rerr != nil {
+				// The message is out: record it even if ctx ended meanwhile,
+				// or the next cycle would send it again.
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+				rerr := record(rctx, job, ref)
+				cancel()
+				if rerr != nil {
 					res.Err = fmt.Errorf("record send to notifier %q: %w", job.Notifier, rerr)
 				}
 			}

@@ -357,3 +357,28 @@ func TestMoney(t *testing.T) {
 		t.Errorf("Percent(1,0) = %q", got)
 	}
 }
+
+func TestDispatcher_RecordSurvivesCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &cancelingNotifier{cancel: cancel}
+	var s sleeps
+	d := newDispatcher(t, &s, n)
+	var recErr error
+	res := d.Dispatch(ctx, []notify.Job{{Notifier: "c", Alert: alert("a")}}, func(ctx context.Context, _ notify.Job, _ *cost.MessageRef) error {
+		recErr = ctx.Err()
+		return recErr
+	})
+	if !res[0].Sent || res[0].Err != nil || recErr != nil {
+		t.Errorf("result %+v, record ctx err %v: want sent and recorded", res[0], recErr)
+	}
+}
+
+// cancelingNotifier succeeds and cancels the dispatch context, as a
+// shutdown signal arriving mid-send would.
+type cancelingNotifier struct{ cancel context.CancelFunc }
+
+func (c *cancelingNotifier) Name() string { return "c" }
+func (c *cancelingNotifier) Notify(context.Context, cost.Alert) (*cost.MessageRef, error) {
+	c.cancel()
+	return nil, nil
+}

@@ -88,7 +88,7 @@ func New(opts Options) (*Notifier, error) {
 func (n *Notifier) Name() string { return n.name }
 
 // Notify posts a and returns the posted message (channel ID and ts). When
-// a.Thread is set the alert is posted as a reply in that thread (broadcast
+// a.Thread is set (and names this notifier or none) the alert is posted as a reply in that thread (broadcast
 // to the channel when it escalates to critical), then the thread's root
 // message is updated to show the current state; a failed update is logged,
 // not returned.
@@ -97,7 +97,7 @@ func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, 
 	channel := n.channel
 	var opts []slackapi.MsgOption
 	thread := a.Thread
-	if thread != nil && thread.TS != "" {
+	if thread != nil && thread.TS != "" && (thread.Notifier == "" || thread.Notifier == n.name) {
 		if thread.Channel != "" {
 			channel = thread.Channel // a reply must go where its parent is
 		}

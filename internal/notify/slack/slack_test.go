@@ -582,3 +582,17 @@ func TestNotifier_Contract(t *testing.T) {
 		return newNotifier(t, newFake(t), nil)
 	})
 }
+
+func TestNotifier_ThreadOfOtherNotifierIgnored(t *testing.T) {
+	f := newFake(t)
+	n := newNotifier(t, f, nil)
+	a := notifytest.Alerts()["escalation"]
+	a.Thread = &cost.MessageRef{Notifier: "other", Channel: "C999", TS: "1.2"}
+	if _, err := n.Notify(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	calls := f.Calls()
+	if len(calls) != 1 || calls[0].form.Get("thread_ts") != "" || calls[0].form.Get("channel") != "C0123ABCD" {
+		t.Errorf("calls %+v", calls)
+	}
+}
