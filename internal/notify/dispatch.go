@@ -65,7 +65,8 @@ type DispatcherOptions struct {
 	AttemptTimeout time.Duration
 	// Sleep waits d or until ctx ends; tests inject a fake. Default: a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Now is the clock used to check the context deadline (default time.Now).
+	// Now stamps retry times in logs (default time.Now). The retry budget is
+	// checked against ctx's deadline in wall-clock time.
 	Now func() time.Time
 	// Logger receives a Warn per retried failure (default: discard).
 	Logger *slog.Logger
@@ -211,11 +212,13 @@ func (d *Dispatcher) deliver(ctx context.Context, n Notifier, job Job, record fu
 		}
 		wait := max(bo.NextBackOff(), RetryAfter(err))
 		wait = min(wait, d.opts.MaxWait)
-		if dl, ok := ctx.Deadline(); ok && d.opts.Now().Add(wait).After(dl) {
+		// Context deadlines are wall-clock time, whatever clock Now is.
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			log.WarnContext(ctx, "send failed, no time left to retry", "attempt", res.Attempts, "wait", wait, "err", err)
 			return res
 		}
-		log.WarnContext(ctx, "send failed, retrying", "attempt", res.Attempts, "wait", wait, "err", err)
+		log.WarnContext(ctx, "send failed, retrying", "attempt", res.Attempts, "wait", wait,
+			"retry_at", d.opts.Now().Add(wait), "err", err)
 		if serr := d.opts.Sleep(ctx, wait); serr != nil {
 			return res // res.Err keeps the send error; the context ended
 		}
