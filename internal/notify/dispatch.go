@@ -214,11 +214,11 @@ func (d *Dispatcher) deliver(ctx context.Context, n Notifier, job Job, record fu
 		wait = min(wait, d.opts.MaxWait)
 		// Context deadlines are wall-clock time, whatever clock Now is.
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			log.WarnContext(ctx, "send failed, no time left to retry", "attempt", res.Attempts, "wait", wait, "err", err)
+			log.WarnContext(ctx, "send failed, no time left to retry", "attempt", res.Attempts, "wait", wait, "error", err)
 			return res
 		}
 		log.WarnContext(ctx, "send failed, retrying", "attempt", res.Attempts, "wait", wait,
-			"retry_at", d.opts.Now().Add(wait), "err", err)
+			"retry_at", d.opts.Now().Add(wait), "error", err)
 		if serr := d.opts.Sleep(ctx, wait); serr != nil {
 			return res // res.Err keeps the send error; the context ended
 		}

@@ -131,7 +131,7 @@ func (n *Notifier) post(ctx context.Context, channel, text string, blocks []slac
 		// Native charts are new; a workspace that rejects them still gets
 		// the alert, without the chart.
 		if rest, cut := withoutChart(blocks); cut {
-			n.log.WarnContext(ctx, "slack rejected blocks, retrying without chart", "notifier", n.name, "err", err)
+			n.log.WarnContext(ctx, "slack rejected blocks, retrying without chart", "notifier", n.name, "error", err)
 			ch, ts, err = send(rest)
 		}
 	}
@@ -150,7 +150,7 @@ func (n *Notifier) updateRoot(ctx context.Context, a cost.Alert, channel, ts str
 		slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
 	if err != nil {
 		n.log.WarnContext(ctx, "update thread root failed", "notifier", n.name,
-			"fingerprint", a.Fingerprint, "channel", channel, "ts", ts, "err", err)
+			"fingerprint", a.Fingerprint, "channel", channel, "ts", ts, "error", err)
 	}
 }
 
