@@ -479,3 +479,13 @@ func (c *Client) attempt(ctx context.Context, u, path string) (json.RawMessage, 
 func (c *Client) secrets() []string {
 	return []string{c.token, c.key}
 }
+
+// Interface guards.
+var (
+	_ backoff.BackOff = (*retryPolicy)(nil)
+	_ slog.LogValuer  = (*Client)(nil)
+	_ slog.LogValuer  = Options{}
+	_ fmt.Stringer    = Options{}
+	_ error           = (*APIError)(nil)
+	_ error           = (*DecodeError)(nil)
+)

@@ -360,3 +360,5 @@ func writeError(w http.ResponseWriter, status, code int, msg string) {
 func badRequest(w http.ResponseWriter) {
 	writeError(w, http.StatusBadRequest, 1183, "Invalid request parameters: Please ensure all required parameters are included and correctly formatted.")
 }
+
+var _ http.Handler = (*Server)(nil)
