@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 )
 
 // Method selects the detector(s) that decide.
@@ -150,6 +151,13 @@ type Options struct {
 	// 0 means auto, which is 7 in Series (daily data) and is resolved from
 	// timestamps by `costbot detect`.
 	Season int
+	// Start is the UTC day of the first point of a daily series (optional).
+	// With Season 7 it lets the detector recognise recurring monthly events:
+	// a rise on the same day of the month as a rise of >= 2 sigmas one month
+	// earlier (at least 25% of this one, relative) is a batch job, not an
+	// anomaly. When zero, a rise like one 28..31 points earlier (>= 2 sigmas,
+	// 0.5x..2x the relative size) counts as recurring instead.
+	Start time.Time
 }
 
 // DefaultOptions returns the shipped defaults for daily cost series:

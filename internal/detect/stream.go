@@ -3,6 +3,7 @@ package detect
 import (
 	"math"
 	"sync"
+	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -70,13 +71,21 @@ type Detector struct {
 	rampT          float64 // one-sided t critical value
 	rampSx, rampSS float64 // sum j, sum (j-mean)^2
 
-	esd      [esdN]float64 // ring of residuals
-	esdPos   int
-	esdCnt   int
-	esdLam   [esdMaxOut + 1]float64
-	esdWork  [esdN]float64
-	zHist    [monthlyHi + 1]float64 // ring of relative residuals (daily data only)
-	zHistPos int
+	esd     [esdN]float64 // ring of residuals
+	esdPos  int
+	ratios  [3]float64 // last observed/expected (NaN when not both positive)
+	nRatio  int
+	esdCnt  int
+	esdLam  [esdMaxOut + 1]float64
+	esdWork [esdN]float64
+	zHist   [monthlyHi + 1]float64 // ring of relative residuals (daily data only)
+	zsHist  [monthlyHi + 1]float64 // ring of z (daily data only)
+	// calendar of the next point when Options.Start is set (daily data)
+	dom, mdays     int // day of month 1..31 (0 = unknown), days in its month
+	month, year    int
+	domRel, domZ   [32]float64 // last relative residual and z per day of month
+	domRel2, domZ2 [32]float64 // the month before
+	zHistPos       int
 
 	t        int // points stepped, including missing ones
 	ph       int // phase of the next point: t mod s
@@ -120,6 +129,11 @@ func New(opts Options) (*Detector, error) {
 		d.rampT = rampCritical(d.rampW, d.th.rampA)
 	}
 	d.nameBf = make([]byte, 0, 64)
+	if !opts.Start.IsZero() && s == 7 {
+		st := opts.Start.UTC()
+		d.dom, d.month, d.year = st.Day(), int(st.Month()), st.Year()
+		d.mdays = time.Date(d.year, time.Month(d.month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	}
 	return d, nil
 }
 
@@ -152,6 +166,20 @@ var criticalTable = sync.OnceValue(func() map[Sensitivity]critical {
 // rampCritical is the one-sided t critical value of an OLS slope over w points.
 func rampCritical(w int, alpha float64) float64 {
 	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(w - 2)}.Quantile(1 - alpha)
+}
+
+// nextDay advances the calendar by one day.
+func (d *Detector) nextDay() {
+	if d.dom == 0 {
+		return
+	}
+	if d.dom++; d.dom > d.mdays {
+		d.dom = 1
+		if d.month++; d.month > 12 {
+			d.month, d.year = 1, d.year+1
+		}
+		d.mdays = time.Date(d.year, time.Month(d.month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	}
 }
 
 // Index returns the index the next Step judges (points stepped so far).
@@ -307,7 +335,12 @@ func (d *Detector) Step(v float64) Result {
 			exp = math.NaN()
 		}
 		if d.s == 7 {
-			d.zHist[d.zHistPos] = 0
+			d.zHist[d.zHistPos], d.zsHist[d.zHistPos] = 0, 0
+			if d.dom > 0 {
+				d.domRel2[d.dom], d.domZ2[d.dom] = d.domRel[d.dom], d.domZ[d.dom]
+				d.domRel[d.dom], d.domZ[d.dom] = 0, 0
+			}
+			d.nextDay()
 			if d.zHistPos++; d.zHistPos == len(d.zHist) {
 				d.zHistPos = 0
 			}
@@ -410,23 +443,34 @@ func (d *Detector) Step(v float64) Result {
 		}
 	}
 	E := fmax(fmax(fmax(eS, eC), fmax(eR, eO)), eE)
-	// a recurring monthly event (daily data): like one 28..31 points ago
+	// a recurring monthly event (daily data, see Options.Start)
 	rel := r / fmax(math.Abs(exp), 1e-12)
 	if d.s == 7 && E >= 1 && !outage && z > 0 {
-		for lag := monthlyLo; lag <= monthlyHi; lag++ {
-			j := (d.zHistPos - lag + 2*len(d.zHist)) % len(d.zHist)
-			if d.zHist[j] >= 0.4*rel {
+		if d.dom > 0 {
+			if d.domZ[d.dom] >= 1.5 && d.domRel[d.dom] >= 0.4*rel || d.domZ2[d.dom] >= 1.5 && d.domRel2[d.dom] >= 0.4*rel {
 				E = fmin(E, 0.9)
-				break
+			}
+		} else {
+			for lag := monthlyLo; lag <= monthlyHi; lag++ {
+				j := (d.zHistPos - lag + 2*len(d.zHist)) % len(d.zHist)
+				if d.zsHist[j] >= 2 && d.zHist[j] >= 0.5*rel && d.zHist[j] <= 2*rel {
+					E = fmin(E, 0.9)
+					break
+				}
 			}
 		}
 	}
 	if d.s == 7 {
-		d.zHist[d.zHistPos] = rel
+		d.zHist[d.zHistPos], d.zsHist[d.zHistPos] = rel, z
 		if d.zHistPos++; d.zHistPos == len(d.zHist) {
 			d.zHistPos = 0
 		}
+		if d.dom > 0 {
+			d.domRel2[d.dom], d.domZ2[d.dom] = d.domRel[d.dom], d.domZ[d.dom]
+			d.domRel[d.dom], d.domZ[d.dom] = rel, z
+		}
 	}
+	d.nextDay()
 	flagged := E >= 1 && judged
 	score := E * E / (1 + E*E)
 	if !judged {
@@ -470,6 +514,13 @@ func (d *Detector) Step(v float64) Result {
 	d.recent[d.nRec%recentN] = stored
 	d.nRec++
 	d.esd[d.esdPos] = r
+	d.ratios[d.nRatio] = math.NaN()
+	if exp > 0 && v >= 0 {
+		d.ratios[d.nRatio] = v / exp
+	}
+	if d.nRatio++; d.nRatio == len(d.ratios) {
+		d.nRatio = 0
+	}
 	if d.esdPos++; d.esdPos == esdN-1 {
 		d.esdPos = 0
 	}
@@ -477,8 +528,8 @@ func (d *Detector) Step(v float64) Result {
 		d.esdCnt++
 	}
 	d.seen++
-	if d.since >= 0 && idx-d.since+1 >= d.adapt {
-		d.readapt()
+	if anomaly && idx-d.since+1 >= d.adapt {
+		d.readapt(sig)
 	}
 	return res
 }
@@ -510,24 +561,48 @@ func (d *Detector) storePhase(p int, v float64) {
 	d.phaseN[p]++
 }
 
-// readapt makes a persistent change the new normal: every stored value moves
-// by the median of the recent residuals and the change detectors restart.
-func (d *Detector) readapt() {
-	m := min(d.esdCnt, d.adapt, esdN-1)
-	buf := d.tmp[:m]
-	for i := 0; i < m; i++ {
-		buf[i] = d.esd[(d.esdPos-1-i+2*(esdN-1))%(esdN-1)]
+// readapt makes a persistent change the new normal: once an episode has
+// lasted adapt points (one season, at least 7) and the last 3 residuals still
+// sit at least 2 sigmas off on the same side, every stored value moves by the
+// median of the last 3 residuals and the change detectors restart.
+func (d *Detector) readapt(sig float64) {
+	if d.esdCnt < 3 {
+		return
 	}
-	delta := medianSmall(buf)
-	for i := range d.phase {
-		d.phase[i] += delta
-		d.sorted[i] += delta
+	var last [3]float64
+	for i := range last {
+		last[i] = d.esd[(d.esdPos-1-i+2*(esdN-1))%(esdN-1)]
 	}
-	for i := range d.recent {
-		d.recent[i] += delta
+	delta := medianSmall(last[:])
+	if !(last[0] >= 2*sig && last[1] >= 2*sig && last[2] >= 2*sig) && !(last[0] <= -2*sig && last[1] <= -2*sig && last[2] <= -2*sig) {
+		return
 	}
-	for i := range d.esd {
-		d.esd[i] -= delta
+	// positive series (cost) change multiplicatively: weekdays and weekends
+	// scale by the same factor
+	f := medianSmall(d.ratios[:])
+	if f > 0 && !math.IsNaN(f) {
+		for i := range d.phase {
+			d.phase[i] *= f
+			d.sorted[i] *= f
+		}
+		for i := range d.recent {
+			d.recent[i] *= f
+		}
+		for i := range d.esd {
+			d.esd[i] = 0
+		}
+		d.esdCnt = 0
+	} else {
+		for i := range d.phase {
+			d.phase[i] += delta
+			d.sorted[i] += delta
+		}
+		for i := range d.recent {
+			d.recent[i] += delta
+		}
+		for i := range d.esd {
+			d.esd[i] -= delta
+		}
 	}
 	d.cp, d.cn = 0, 0
 	for i := range d.ramp {

@@ -44,7 +44,9 @@ func Evaluate(n int, seed uint64, g Options, opts detect.Options) Report {
 	ttd := map[Kind][]float64{}
 	for i := 0; i < n; i++ {
 		s := Generate(seed+uint64(i), g)
-		res := detect.Series(s.Values, opts)
+		o := opts
+		o.Start = s.Start
+		res := detect.Series(s.Values, o)
 		rep.Years += float64(len(s.Values)-g.Quiet) / 365
 		first := make([]int, len(s.Events))
 		for j := range first {
