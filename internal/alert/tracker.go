@@ -377,12 +377,11 @@ func (c *cycle) decideResolved(st *State) []Decision {
 		if s.Episode != st.Episode || s.Status != cost.StatusFiring || !slices.Contains(c.notifiers, s.Notifier) {
 			continue
 		}
-		d := Decision{Fingerprint: st.Fingerprint, Notifier: s.Notifier, Reason: ReasonNothing}
-		if c.send(st, s.Notifier, cost.StatusResolved) == nil {
-			d.Reason = ReasonResolved
-			d.Delivery = &Delivery{Notifier: s.Notifier, Alert: c.alert(st, cost.StatusResolved, ReasonResolved, ref(s))}
+		if c.send(st, s.Notifier, cost.StatusResolved) != nil {
+			continue // delivered earlier; nothing worth a decision
 		}
-		ds = append(ds, d)
+		ds = append(ds, Decision{Fingerprint: st.Fingerprint, Notifier: s.Notifier, Reason: ReasonResolved,
+			Delivery: &Delivery{Notifier: s.Notifier, Alert: c.alert(st, cost.StatusResolved, ReasonResolved, ref(s))}})
 	}
 	return ds
 }
