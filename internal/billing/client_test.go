@@ -59,6 +59,14 @@ func TestDefaultPaths(t *testing.T) {
 	}
 }
 
+func TestDefaultOptions(t *testing.T) {
+	o := billing.DefaultOptions()
+	o.APIToken = "t"
+	if err := o.Validate(); err != nil || o.BaseURL != billing.DefaultBaseURL || o.MaxRetries != 4 || o.MaxRetryWait != time.Minute {
+		t.Errorf("DefaultOptions() = %v, Validate() = %v", o, err)
+	}
+}
+
 func TestParseSource(t *testing.T) {
 	for _, s := range []billing.Source{billing.SourcePayGo, billing.SourceFocus} {
 		got, err := billing.ParseSource(s.String())

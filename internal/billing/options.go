@@ -51,6 +51,17 @@ func DefaultPaths() Paths {
 	}
 }
 
+// DefaultOptions returns Options with every default filled in except the
+// credentials, the clock and the logger.
+func DefaultOptions() Options {
+	return Options{
+		BaseURL:      DefaultBaseURL,
+		Paths:        DefaultPaths(),
+		MaxRetries:   DefaultMaxRetries,
+		MaxRetryWait: DefaultMaxRetryWait,
+	}
+}
+
 // withDefaults fills empty lists from DefaultPaths.
 func (p Paths) withDefaults() Paths {
 	d := DefaultPaths()
