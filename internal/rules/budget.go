@@ -24,11 +24,22 @@ type budgetEval struct {
 	// daily is the forecast from fstart on.
 	fstart time.Time
 	daily  []float64
+	// last is the account's last complete day (zero without data).
+	last time.Time
+	// closed marks a period that has ended: only actual thresholds apply.
+	closed bool
 }
 
 // evalBudget evaluates b for one account. rows are all of the account's rows.
 // It returns nil, nil when there is nothing to evaluate (no data at all).
 func evalBudget(b *Budget, acct cost.Account, rows []cost.Usage, now time.Time) (*budgetEval, error) {
+	return evalBudgetAt(b, acct, rows, now, time.Time{})
+}
+
+// evalBudgetAt evaluates the period containing the date label at (a closed
+// period whose last days are still arriving), or the current one when at is
+// zero.
+func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.Time) (*budgetEval, error) {
 	scope := cost.Scope{Account: label(acct), Family: b.Scope.Family, Service: b.Scope.Service, Zone: b.Scope.Zone}
 	fail := func(format string, args ...any) error {
 		return &DataError{Rule: b.Name, Scope: scope, Msg: fmt.Sprintf(format, args...)}
@@ -50,7 +61,12 @@ func evalBudget(b *Budget, acct cost.Account, rows []cost.Usage, now time.Time) 
 		return nil, fail("currency mismatch: rule is in %s, data is in %s; budget skipped", b.Currency, strings.Join(bad, ", "))
 	}
 
-	period, today, ok := budgetPeriod(b, rows, now)
+	today := todayLabel(b, now)
+	at0 := today
+	if !at.IsZero() {
+		at0 = at
+	}
+	period, ok := budgetPeriod(b, rows, at0)
 	if !ok {
 		return nil, fail("no billing period in the data for account %s", label(acct))
 	}
@@ -92,7 +108,7 @@ func evalBudget(b *Budget, acct cost.Account, rows []cost.Usage, now time.Time) 
 			firstData = d
 		}
 	}
-	ev := &budgetEval{rule: b, scope: scope}
+	ev := &budgetEval{rule: b, scope: scope, last: last, closed: !at.IsZero()}
 	if !last.IsZero() {
 		n := forecastHistory + 7
 		if have := int(last.Sub(firstData)/day) + 1; have < n {
@@ -135,7 +151,7 @@ func evalBudget(b *Budget, acct cost.Account, rows []cost.Usage, now time.Time) 
 		Actual:    actual,
 		Forecast:  forecast,
 		CrossDate: ev.cross(actual, b.Amount),
-		DaysLeft:  int(period.End.Sub(today) / day),
+		DaysLeft:  max(0, int(period.End.Sub(today)/day)),
 	}
 	return ev, nil
 }
@@ -194,7 +210,7 @@ func (ev *budgetEval) findings() []cost.Finding {
 				f.Title = fmt.Sprintf("%s spend %s passed %s (%s)", what, money(st.Actual, b.Currency), money(limit, b.Currency), per)
 			}
 		case OnForecast:
-			if st.Forecast < limit {
+			if ev.closed || st.Forecast < limit {
 				continue
 			}
 			f.Kind = cost.KindForecast
@@ -251,54 +267,56 @@ func (ev *budgetEval) chart() *cost.Chart {
 	}
 }
 
-// budgetPeriod returns the current period containing now and today's date
-// label. Calendar periods are local dates in the rule's timezone, held as UTC
-// midnights like cost.Usage.Day. A billing period comes from the rows; when
-// now is past the newest one (the first day of an invoice lags) it is rolled
-// forward by months.
-func budgetPeriod(b *Budget, rows []cost.Usage, now time.Time) (cost.Period, time.Time, bool) {
-	if b.Period == PeriodBillingPeriod {
-		today := cost.Day(now)
-		var latest cost.Period
-		for _, u := range rows {
-			bp := u.BillingPeriod
-			if bp.IsZero() || !bp.End.After(bp.Start) {
-				continue
-			}
-			if bp.Contains(now) {
-				return bp, today, true
-			}
-			if bp.Start.After(latest.Start) && !bp.Start.After(now) {
-				latest = bp
-			}
-		}
-		if latest.IsZero() {
-			return cost.Period{}, today, false
-		}
-		for i := 1; i < 120; i++ {
-			p := cost.Period{Start: latest.Start.AddDate(0, i, 0), End: latest.Start.AddDate(0, i+1, 0)}
-			if p.Contains(now) {
-				return p, today, true
-			}
-		}
-		return cost.Period{}, today, false
-	}
+// todayLabel is now's calendar date in the rule's timezone (UTC for billing
+// periods), as a UTC midnight like cost.Usage.Day.
+func todayLabel(b *Budget, now time.Time) time.Time {
 	loc := b.Location
-	if loc == nil {
+	if loc == nil || b.Period == PeriodBillingPeriod {
 		loc = time.UTC
 	}
 	l := now.In(loc)
-	today := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// budgetPeriod returns the period containing the date label d. Calendar
+// periods are local dates in the rule's timezone, held as UTC midnights like
+// cost.Usage.Day. A billing period comes from the rows; when d is past the
+// newest one (the first day of an invoice lags) it is rolled forward by
+// months.
+func budgetPeriod(b *Budget, rows []cost.Usage, d time.Time) (cost.Period, bool) {
 	switch b.Period {
 	case PeriodMonth:
-		s := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, time.UTC)
-		return cost.Period{Start: s, End: s.AddDate(0, 1, 0)}, today, true
+		s := time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC)
+		return cost.Period{Start: s, End: s.AddDate(0, 1, 0)}, true
 	case PeriodWeek:
-		s := today.AddDate(0, 0, -((int(today.Weekday()) + 6) % 7))
-		return cost.Period{Start: s, End: s.AddDate(0, 0, 7)}, today, true
-	default:
-		return cost.Period{Start: today, End: today.AddDate(0, 0, 1)}, today, true
+		s := d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
+		return cost.Period{Start: s, End: s.AddDate(0, 0, 7)}, true
+	case PeriodDay:
+		return cost.Period{Start: d, End: d.AddDate(0, 0, 1)}, true
 	}
+	var latest cost.Period
+	for _, u := range rows {
+		bp := u.BillingPeriod
+		if bp.IsZero() || !bp.End.After(bp.Start) {
+			continue
+		}
+		if bp.Contains(d) {
+			return bp, true
+		}
+		if bp.Start.After(latest.Start) && !bp.Start.After(d) {
+			latest = bp
+		}
+	}
+	if latest.IsZero() {
+		return cost.Period{}, false
+	}
+	for i := 1; i < 120; i++ {
+		p := cost.Period{Start: latest.Start.AddDate(0, i, 0), End: latest.Start.AddDate(0, i+1, 0)}
+		if p.Contains(d) {
+			return p, true
+		}
+	}
+	return cost.Period{}, false
 }
 
 func otherCurrencies(rows []cost.Usage, want string) []string {

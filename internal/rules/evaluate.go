@@ -56,9 +56,20 @@ func (s *Set) Evaluate(in Input) ([]cost.Finding, []error) {
 				errs = append(errs, err)
 				continue
 			}
-			if ev != nil {
-				out = append(out, ev.findings()...)
+			if ev == nil {
+				continue
 			}
+			// Data lags about a day: until the last day of the previous
+			// period is in, that period is checked too, or a daily budget
+			// could never fire and a month's last-day overrun would be lost.
+			if !ev.last.IsZero() && ev.last.Before(ev.status.Period.Start) {
+				if prev, err := evalBudgetAt(b, acct, ix.rows[acct.ID], in.Now, ev.last); err != nil {
+					errs = append(errs, err)
+				} else if prev != nil {
+					out = append(out, prev.findings()...)
+				}
+			}
+			out = append(out, ev.findings()...)
 		}
 	}
 	for _, a := range s.AnomalyRules {

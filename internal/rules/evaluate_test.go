@@ -144,8 +144,10 @@ budgets:
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if got := thresholds(fs); got != "la:actual>=100%" {
-		t.Fatalf("findings %q, want la only", got)
+	// The UTC week Nov 16-22 has just closed; its last day is in, so it is
+	// still checked (see TestEvaluate_ClosedPeriod).
+	if got := thresholds(fs); got != "la:actual>=100% utc:actual>=100%" {
+		t.Fatalf("findings %q", got)
 	}
 	if fs[0].Period != (cost.Period{Start: date(2026, 11, 16), End: date(2026, 11, 23)}) || !near(fs[0].Actual, 70) {
 		t.Errorf("period %v actual %v", fs[0].Period, fs[0].Actual)
@@ -154,6 +156,9 @@ budgets:
 		t.Errorf("title %q", fs[0].Title)
 	}
 	st := set.Budgets(in)
+	if st[0].Period.Start != date(2026, 11, 16) || st[0].Actual != 70 || st[0].DaysLeft != 1 {
+		t.Errorf("la status %+v", st[0])
+	}
 	if st[1].Period.Start != date(2026, 11, 23) || st[1].Actual != 0 || st[1].DaysLeft != 7 {
 		t.Errorf("utc status %+v", st[1])
 	}
@@ -494,5 +499,41 @@ func TestBudgets_NewAccountForecast(t *testing.T) {
 	fs, _ := set.Evaluate(in)
 	if len(fs) != 1 || fs[0].Title != "Total (production) forecast $90.00 exceeds 90% of $100.00 budget (November 2026)" || !fs[0].CrossDate.Equal(date(2026, 11, 30)) {
 		t.Errorf("findings %+v", fs)
+	}
+}
+
+// Data lags a day, so the period holding the last complete day is checked
+// until the next period's first day is in: a daily guardrail fires on
+// yesterday's spend, and a month overrun on its last day is not lost. A
+// closed period takes actual thresholds only.
+func TestEvaluate_ClosedPeriod(t *testing.T) {
+	set := mustParse(t, `
+budgets:
+  - {name: daily, period: day, amount: 200, currency: USD, thresholds: [{percent: 100, severity: critical}]}
+  - {name: month, period: month, amount: 250, currency: USD, thresholds: [{percent: 100}, {percent: 90, on: forecast}]}
+`)
+	usage := rows(acctID, "Workers", "Workers Standard", date(2026, 11, 1), date(2026, 11, 30), flat(8))
+	usage = append(usage, rows(acctID, "Workers", "Workers Standard", date(2026, 11, 30), date(2026, 12, 1), flat(210))...)
+	in := Input{Now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), Accounts: []cost.Account{prod}, Usage: usage}
+	fs, errs := set.Evaluate(in)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if got := thresholds(fs); got != "daily:actual>=100% month:actual>=100% month:forecast>=90%" {
+		t.Fatalf("findings %q", got)
+	}
+	if fs[0].Period != (cost.Period{Start: date(2026, 11, 30), End: date(2026, 12, 1)}) || fs[0].Actual != 210 {
+		t.Errorf("daily: %v %v", fs[0].Period, fs[0].Actual)
+	}
+	if fs[1].Period.Start != date(2026, 11, 1) || !near(fs[1].Actual, 29*8+210) {
+		t.Errorf("closed month: %v %v", fs[1].Period, fs[1].Actual)
+	}
+	// The forecast is for December, the current month.
+	if fs[2].Period.Start != date(2026, 12, 1) || fs[2].Actual != 0 {
+		t.Errorf("december forecast: %v %v", fs[2].Period, fs[2].Actual)
+	}
+	// Budgets shows the current periods only.
+	if st := set.Budgets(in); st[0].Period.Start != date(2026, 12, 1) || st[1].Period.Start != date(2026, 12, 1) {
+		t.Errorf("statuses %+v", st)
 	}
 }
