@@ -37,8 +37,15 @@ func (e *DataError) Error() string {
 }
 
 // Evaluate runs every rule against in and returns the findings and the data
-// problems that kept a rule from being evaluated for some scope. Findings are
-// ordered budgets, anomalies, cards, each in rule order then account order.
+// problems (*DataError) that kept a rule from being evaluated for some scope.
+// Findings are ordered budgets, anomalies, cards, each in rule order then
+// account order.
+//
+// A budget applies to each matching account separately, over the period
+// containing in.Now. Because billing data lags about a day, the period holding
+// the account's last complete day is also checked, against actual thresholds
+// only, while it is earlier than the current one. Every crossed threshold is
+// reported, so lower ones keep firing when a higher one fires.
 func (s *Set) Evaluate(in Input) ([]cost.Finding, []error) {
 	if s == nil {
 		return nil, nil
@@ -84,8 +91,9 @@ func (s *Set) Evaluate(in Input) ([]cost.Finding, []error) {
 }
 
 // Budgets reports where every budget stands for each matching account in the
-// current period. Budgets whose figure is unknown (currency mismatch, unknown
-// cost, no billing period) are left out; Evaluate reports why.
+// period containing in.Now. Budgets whose figure is unknown (currency
+// mismatch, unknown cost, no billing period) and accounts without any usage
+// are left out; Evaluate reports why.
 func (s *Set) Budgets(in Input) []cost.BudgetStatus {
 	if s == nil {
 		return nil

@@ -537,3 +537,26 @@ budgets:
 		t.Errorf("statuses %+v", st)
 	}
 }
+
+func TestThreshold_Name(t *testing.T) {
+	tests := []struct {
+		t    Threshold
+		want string
+	}{
+		{Threshold{Percent: 80, On: OnActual}, "actual>=80%"},
+		{Threshold{Percent: 12.5, On: OnForecast}, "forecast>=12.5%"},
+		{Threshold{Amount: 1000000, On: OnActual}, "actual>=1000000USD"},
+		{Threshold{Amount: 400.5, On: OnForecast}, "forecast>=400.5USD"},
+	}
+	for _, tt := range tests {
+		if got := tt.t.Name("USD"); got != tt.want {
+			t.Errorf("Name() = %q, want %q", got, tt.want)
+		}
+	}
+	if got := money(1234567.891, "USD"); got != "$1,234,567.89" {
+		t.Errorf("money = %q", got)
+	}
+	if got := money(-5, "GBP"); got != "-5.00 GBP" {
+		t.Errorf("money = %q", got)
+	}
+}

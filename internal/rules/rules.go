@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
@@ -222,6 +223,7 @@ func (s *Set) Notifiers() []string {
 	return out
 }
 
+// fmtNum renders a number without exponent or trailing zeros: 80, 12.5, 1000000.
 func fmtNum(f float64) string {
-	return fmt.Sprintf("%g", f)
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }
