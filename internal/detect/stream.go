@@ -64,6 +64,8 @@ type Detector struct {
 
 	cp, cn float64 // cusum up / down
 
+	zMax, zDecay float64 // decaying max of |z| (novelty)
+
 	rampW          int
 	ramp           []float64 // ring of clipped z
 	rampPos, rampN int
@@ -116,6 +118,7 @@ func New(opts Options) (*Detector, error) {
 	d.tmp = make([]float64, max(k, recentN, esdN))
 	d.alphaLo = 1 / float64(min(4*max(s, 7), 256))
 	d.adapt = max(s, 7)
+	d.zDecay = 1 - 1/float64(max(s, 28))
 	d.rampW = min(2*max(s, 7), 512)
 	d.ramp = make([]float64, d.rampW)
 	w := float64(d.rampW)
@@ -443,6 +446,14 @@ func (d *Detector) Step(v float64) Result {
 		}
 	}
 	E := fmax(fmax(fmax(eS, eC), fmax(eR, eO)), eE)
+	// novelty: deviations no larger than the recent ones (decaying max of
+	// |z| over about max(season, 28) points) are not news
+	az := math.Abs(z)
+	if nv := d.zMax / th.spikeZ; nv > 1 && !outage {
+		E /= nv
+		eS, eC, eR, eE = eS/nv, eC/nv, eR/nv, eE/nv
+	}
+	d.zMax = fmax(fmin(az, 50), d.zMax*d.zDecay)
 	// a recurring monthly event (daily data, see Options.Start)
 	rel := r / fmax(math.Abs(exp), 1e-12)
 	if d.s == 7 && E >= 1 && !outage && z > 0 {
