@@ -23,7 +23,8 @@ func (t *Tracker) Record(ctx context.Context, d Delivery, ref *cost.MessageRef) 
 		return fmt.Errorf("record send of alert %q to %q: invalid status %v", a.Fingerprint, d.Notifier, a.Status)
 	}
 	now := t.now().UTC()
-	s := Send{Fingerprint: a.Fingerprint, Notifier: d.Notifier, Status: a.Status, FirstSentAt: now, SentAt: now}
+	s := Send{Fingerprint: a.Fingerprint, Episode: d.episode, Notifier: d.Notifier, Status: a.Status,
+		FirstSentAt: now, SentAt: now}
 	if ref != nil {
 		s.Channel, s.TS = ref.Channel, ref.TS
 	}

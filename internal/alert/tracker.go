@@ -25,7 +25,8 @@
 //     alerts never resolve by absence; like forecasts they close silently
 //     once the clock passes the end of their period. Resolved messages go
 //     only to the notifiers that got the alert firing, threaded under it.
-//   - A resolved alert found again fires again as a new episode.
+//   - A resolved alert found again fires again as a new episode; a forecast
+//     or anomaly does so only from fresh data.
 //   - A snooze holds an alert's firing messages (first, retry, repeat) until
 //     its Until, together with every equal or lower threshold of its group.
 //     An escalation to a higher threshold breaks through the snooze. Resolved
@@ -84,6 +85,8 @@ type Delivery struct {
 	Notifier string
 	// Alert has Fingerprint, Status, StartsAt, EndsAt, Reason and Thread set.
 	Alert cost.Alert
+
+	episode int // the alert episode this message belongs to
 }
 
 // Decision is what the tracker decided for one alert and one notifier.
@@ -137,7 +140,7 @@ func (t *Tracker) Decide(ctx context.Context, findings []cost.Finding, evaluated
 
 	states, err := t.store.Alerts(ctx, groups)
 	if err != nil {
-		return nil, fmt.Errorf("load alerts: %w", err)
+		return nil, fmt.Errorf("plan: %w", err)
 	}
 	c := &cycle{
 		t:         t,
@@ -153,11 +156,11 @@ func (t *Tracker) Decide(ctx context.Context, findings []cost.Finding, evaluated
 		c.add(&states[i])
 	}
 	if err := c.load(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("plan: %w", err)
 	}
 
 	c.closeAndResolve(evaluated)
-	c.fire(groups)
+	c.fire(groups, evaluated)
 
 	var save []State
 	for _, st := range c.sorted() {
@@ -167,7 +170,7 @@ func (t *Tracker) Decide(ctx context.Context, findings []cost.Finding, evaluated
 	}
 	if len(save) > 0 {
 		if err := t.store.SaveAlerts(ctx, save); err != nil {
-			return nil, fmt.Errorf("save %d alerts: %w", len(save), err)
+			return nil, fmt.Errorf("plan: %w", err)
 		}
 	}
 
@@ -211,14 +214,14 @@ func (c *cycle) load(ctx context.Context) error {
 	slices.Sort(fps)
 	sends, err := c.t.store.Sends(ctx, fps)
 	if err != nil {
-		return fmt.Errorf("load sends of %d alerts: %w", len(fps), err)
+		return err
 	}
 	for _, s := range sends {
 		c.sends[s.Fingerprint] = append(c.sends[s.Fingerprint], s)
 	}
 	actions, err := c.t.store.Actions(ctx, ActionFilter{Fingerprints: fps})
 	if err != nil {
-		return fmt.Errorf("load actions of %d alerts: %w", len(fps), err)
+		return err
 	}
 	for _, a := range actions {
 		c.actions[a.Fingerprint] = append(c.actions[a.Fingerprint], a)
@@ -250,11 +253,16 @@ func (c *cycle) closeAndResolve(evaluated map[string]bool) {
 	}
 }
 
-// fire starts new alerts and re-fires resolved ones, group by group.
-func (c *cycle) fire(groups []string) {
+// fire starts new alerts and re-fires resolved ones, group by group. A
+// resolved forecast or anomaly re-fires only from fresh data.
+func (c *cycle) fire(groups []string, evaluated map[string]bool) {
 	byGroup := make(map[string][]cost.Finding)
 	for fp, f := range c.cur {
-		if st := c.byFP[fp]; st == nil || st.Status == StatusResolved {
+		st := c.byFP[fp]
+		if st != nil && st.Status == StatusResolved && dataDerived(f.Kind) && !accountFresh(f.Scope.Account, evaluated) {
+			continue
+		}
+		if st == nil || st.Status == StatusResolved {
 			g := Group(f)
 			byGroup[g] = append(byGroup[g], f)
 		}
@@ -324,6 +332,12 @@ func (c *cycle) decide(ctx context.Context) []Decision {
 			ds = append(ds, c.decideFiring(ctx, st, present)...)
 		case StatusResolved:
 			ds = append(ds, c.decideResolved(st)...)
+			if present && !c.fresh[st.Fingerprint] {
+				// Found again, but from stale data: it stays resolved.
+				for _, n := range c.t.targets(ctx, st.Finding, c.notifiers) {
+					ds = append(ds, Decision{Fingerprint: st.Fingerprint, Notifier: n, Reason: ReasonNothing})
+				}
+			}
 		case StatusSuperseded, StatusClosed:
 			if !present {
 				continue
@@ -364,7 +378,8 @@ func (c *cycle) decideFiring(ctx context.Context, st *State, present bool) []Dec
 			d.Reason = ReasonSnoozed
 		default:
 			d.Reason = r
-			d.Delivery = &Delivery{Notifier: n, Alert: c.alert(st, cost.StatusFiring, r, c.groupThread(st.Group, n))}
+			d.Delivery = &Delivery{Notifier: n, Alert: c.alert(st, cost.StatusFiring, r, c.groupThread(st.Group, n)),
+				episode: st.Episode}
 		}
 		ds = append(ds, d)
 	}
@@ -381,7 +396,8 @@ func (c *cycle) decideResolved(st *State) []Decision {
 			continue // delivered earlier; nothing worth a decision
 		}
 		ds = append(ds, Decision{Fingerprint: st.Fingerprint, Notifier: s.Notifier, Reason: ReasonResolved,
-			Delivery: &Delivery{Notifier: s.Notifier, Alert: c.alert(st, cost.StatusResolved, ReasonResolved, ref(s))}})
+			Delivery: &Delivery{Notifier: s.Notifier, Alert: c.alert(st, cost.StatusResolved, ReasonResolved, ref(s)),
+				episode: st.Episode}})
 	}
 	return ds
 }
@@ -521,6 +537,11 @@ func compareRank(a, b cost.Finding) int {
 // resolvable kinds resolve when fresh data no longer produces them.
 func resolvable(k cost.Kind) bool {
 	return k == cost.KindForecast || k == cost.KindAnomaly || k == cost.KindStale
+}
+
+// dataDerived kinds come from usage data, so stale data must not re-fire them.
+func dataDerived(k cost.Kind) bool {
+	return k == cost.KindForecast || k == cost.KindAnomaly
 }
 
 // closesAtPeriodEnd kinds close silently once their period is over.

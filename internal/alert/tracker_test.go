@@ -249,6 +249,12 @@ func TestTracker_Scenarios(t *testing.T) {
 			// Crossing again is a new episode, threaded under the first message.
 			{at: 3 * time.Hour, findings: []string{"f100"}, want: []string{"hook f100 first", "slack f100 first ^f100"}},
 		}},
+		{name: "StaleDataDoesNotRefire", steps: []step{
+			{findings: []string{"f100"}, want: []string{"hook f100 first", "slack f100 first"}},
+			{at: time.Hour, want: []string{"hook f100 resolved", "slack f100 resolved ^f100"}},
+			{at: 2 * time.Hour, stale: true, findings: []string{"f100"}, want: []string{"hook f100 (nothing)", "slack f100 (nothing)"}},
+			{at: 3 * time.Hour, findings: []string{"f100"}, want: []string{"hook f100 first", "slack f100 first ^f100"}},
+		}},
 		{name: "AllAccountsScopeNeedsEveryAccountFresh", steps: []step{
 			{findings: []string{"fall"}, want: []string{"hook fall first", "slack fall first"}},
 			{at: time.Hour, stale: true, want: []string{"hook fall (nothing)", "slack fall (nothing)"}},

@@ -108,8 +108,8 @@ type State struct {
 // resolved message.
 type Send struct {
 	Fingerprint string
-	// Episode is the alert episode the send belongs to. Store.RecordSend
-	// ignores it and uses the alert's current episode.
+	// Episode is the alert episode the send belongs to; in Store.RecordSend
+	// zero means the alert's current episode.
 	Episode  int
 	Notifier string
 	Status   cost.Status // which message: firing or resolved
@@ -192,9 +192,10 @@ type Store interface {
 	SaveAlerts(ctx context.Context, alerts []State) error
 	// Sends returns the recorded sends of the given alerts, every episode.
 	Sends(ctx context.Context, fingerprints []string) ([]Send, error)
-	// RecordSend records a successful send in one transaction under the
-	// alert's current episode. A repeat updates SentAt and keeps the first
-	// message reference. The error wraps ErrNotFound for an unknown alert.
+	// RecordSend records a successful send in one transaction, under the
+	// alert's current episode when s.Episode is zero. A repeat updates SentAt
+	// and keeps the first message reference. The error wraps ErrNotFound for
+	// an unknown alert.
 	RecordSend(ctx context.Context, s Send) error
 	// Actions returns matching actions, oldest first.
 	Actions(ctx context.Context, f ActionFilter) ([]Action, error)

@@ -187,11 +187,12 @@ func (db *DB) RecordSend(ctx context.Context, s alert.Send) error {
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		// The WHERE clause also disambiguates INSERT ... SELECT ... ON CONFLICT.
 		res, err := tx.ExecContext(ctx, `INSERT INTO sends (fingerprint, episode, notifier, status, first_sent_at,
-			sent_at, channel, ts) SELECT fingerprint, episode, ?, ?, ?, ?, ?, ? FROM alerts WHERE fingerprint = ?
+			sent_at, channel, ts) SELECT fingerprint, CASE WHEN ? > 0 THEN ? ELSE episode END, ?, ?, ?, ?, ?, ?
+			FROM alerts WHERE fingerprint = ?
 			ON CONFLICT (fingerprint, episode, notifier, status) DO UPDATE SET sent_at = excluded.sent_at,
 			channel = CASE WHEN sends.channel = '' AND sends.ts = '' THEN excluded.channel ELSE sends.channel END,
 			ts = CASE WHEN sends.channel = '' AND sends.ts = '' THEN excluded.ts ELSE sends.ts END`,
-			s.Notifier, s.Status.String(), fmtTime(s.FirstSentAt), fmtTime(s.SentAt), s.Channel, s.TS, s.Fingerprint)
+			s.Episode, s.Episode, s.Notifier, s.Status.String(), fmtTime(s.FirstSentAt), fmtTime(s.SentAt), s.Channel, s.TS, s.Fingerprint)
 		if err != nil {
 			return err
 		}

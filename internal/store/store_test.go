@@ -174,8 +174,8 @@ func TestDB_SaveSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ := db.Usage(ctx, rng.Start, rng.End)
-		if len(got) != 1 || !math.IsNaN(got[0].Cost) || !math.IsInf(got[0].Quantity, 1) {
-			t.Errorf("Usage = %+v, want NaN cost and +Inf quantity", got)
+		if len(got) != 1 || !math.IsNaN(got[0].Cost) || !math.IsInf(got[0].Quantity, 1) || !got[0].BillingPeriod.IsZero() {
+			t.Errorf("Usage = %+v, want NaN cost, +Inf quantity and a zero billing period", got)
 		}
 	})
 
