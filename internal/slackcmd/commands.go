@@ -2,6 +2,7 @@ package slackcmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -69,20 +70,47 @@ var errNoData = &userError{msg: "No cost data yet: the first fetch has not finis
 // subcommand's error into a short reply plus a full log line; HTTP and
 // Socket Mode both call it.
 func (h *Handler) runCommand(ctx context.Context, sc slack.SlashCommand) reply {
+	rep, _ := h.run(ctx, sc, parseCommand(sc.Text), h.snap.Load(), h.now())
+	return rep
+}
+
+// commandJSON is runCommand for HTTP: the rendered JSON of successful
+// replies is cached per snapshot and minute, so repeated questions cost a
+// map lookup.
+func (h *Handler) commandJSON(ctx context.Context, sc slack.SlashCommand) ([]byte, error) {
 	c := parseCommand(sc.Text)
-	f, ok := subcommands[c.Name]
-	if !ok {
+	snap, now := h.snap.Load(), h.now()
+	var key string
+	if snap != nil && len(sc.Text) <= maxCachedText {
+		key = c.cacheKey(now)
+		if b := snap.cache.get(key); b != nil {
+			return b, nil
+		}
+	}
+	rep, ok := h.run(ctx, sc, c, snap, now)
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return nil, fmt.Errorf("encode reply: %w", err)
+	}
+	if ok && key != "" {
+		snap.cache.put(key, b)
+	}
+	return b, nil
+}
+
+// run answers the parsed command c; ok is false when the reply reports an error.
+func (h *Handler) run(ctx context.Context, sc slack.SlashCommand, c command, snap *snapshot, now time.Time) (_ reply, ok bool) {
+	f, known := subcommands[c.Name]
+	if !known {
 		f = cmdHelp
 	}
-	snap := h.snap.Load()
-	now := h.now()
 	rep, err := func() (rep reply, err error) {
 		defer func() {
 			if r := recover(); r != nil {
 				err = fmt.Errorf("panic: %v", r)
 			}
 		}()
-		if snap == nil && c.Name != "help" && ok {
+		if snap == nil && c.Name != "help" && known {
 			return reply{}, errNoData
 		}
 		if snap == nil {
@@ -97,12 +125,12 @@ func (h *Handler) runCommand(ctx context.Context, sc slack.SlashCommand) reply {
 			msg = ue.msg
 		}
 		h.log.ErrorContext(ctx, "slash command failed", "subcommand", c.Name, "text", truncate(sc.Text, 200), "user", sc.UserID, "channel", sc.ChannelID, "err", err)
-		return reply{ResponseType: slack.ResponseTypeEphemeral, Text: msg, Blocks: []slack.Block{section(":warning: " + msg)}}
+		return reply{ResponseType: slack.ResponseTypeEphemeral, Text: msg, Blocks: []slack.Block{section(":warning: " + msg)}}, false
 	}
-	if !ok && c.Name != "" {
+	if !known && c.Name != "" {
 		rep.Blocks = append([]slack.Block{section(fmt.Sprintf("Unknown subcommand `%s`.", truncate(c.Name, 40)))}, rep.Blocks...)
 	}
-	if ok && c.Name != "help" {
+	if known && c.Name != "help" {
 		if note := staleness(snap.data, now); note != "" {
 			rep.Blocks = append(rep.Blocks, contextLine(note))
 		}
@@ -112,7 +140,7 @@ func (h *Handler) runCommand(ctx context.Context, sc slack.SlashCommand) reply {
 		rep.ResponseType = slack.ResponseTypeInChannel
 	}
 	rep.Blocks = fit(rep.Blocks)
-	return rep
+	return rep, true
 }
 
 // staleness says how old the data is when it is older than the fetch interval.

@@ -311,3 +311,40 @@ func TestBlockLimitEnforced(t *testing.T) {
 	m, _ := runSlash(t, h, "anomalies")
 	checkLimits(t, m)
 }
+
+// TestReplyCache checks that cached replies follow SetData, --share and the clock.
+func TestReplyCache(t *testing.T) {
+	now := testNow
+	h, _ := newTestHandler(t, Options{Now: func() time.Time { return now }})
+	n := 0
+	text := func(cmd string) string {
+		t.Helper()
+		n++
+		mux := http.NewServeMux()
+		h.Routes(mux)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, signedRequest(t, "/slack/commands", testSecret, now, commandBody(cmd, n)))
+		var m map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+		return m["text"].(string) + "|" + m["response_type"].(string)
+	}
+	first := text("spend")
+	if again := text("spend"); again != first {
+		t.Fatalf("same question, different answer: %q vs %q", first, again)
+	}
+	if shared := text("spend --share"); !strings.HasSuffix(shared, "|in_channel") {
+		t.Errorf("--share served from the ephemeral cache entry: %q", shared)
+	}
+	d := testData()
+	d.Usage = d.Usage[:len(d.Usage)-8] // drop yesterday
+	h.SetData(d)
+	if after := text("spend"); after == first {
+		t.Errorf("reply not refreshed after SetData: %q", after)
+	}
+	now = now.Add(20 * 24 * time.Hour) // a new month
+	if later := text("spend"); !strings.Contains(later, "$0.00") {
+		t.Errorf("reply not refreshed when the clock moved: %q", later)
+	}
+}

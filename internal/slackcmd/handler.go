@@ -5,7 +5,6 @@ package slackcmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -152,7 +151,14 @@ func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
-	writeJSON(w, h.runCommand(r.Context(), sc))
+	b, err := h.commandJSON(r.Context(), sc)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "slash command reply failed", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
 }
 
 func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
@@ -168,16 +174,6 @@ func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusOK)
 	h.interaction(cb)
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
 }
 
 var errNoActions = errors.New("no Actions configured")

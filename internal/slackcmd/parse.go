@@ -75,6 +75,25 @@ func parseCommand(text string) command {
 	return c
 }
 
+// maxCachedText is the longest command text whose reply is cached.
+const maxCachedText = 200
+
+// cacheKey identifies c's reply at now's minute.
+func (c command) cacheKey(now time.Time) string {
+	var b strings.Builder
+	b.WriteString(strconv.FormatInt(now.Unix()/60, 36))
+	b.WriteByte(0)
+	b.WriteString(c.Name)
+	if c.Share {
+		b.WriteString("\x00share")
+	}
+	for _, a := range c.Args {
+		b.WriteByte(0)
+		b.WriteString(a)
+	}
+	return b.String()
+}
+
 // periodSpec is a named relative period such as "7d" or "mtd".
 type periodSpec struct {
 	key   string // canonical token

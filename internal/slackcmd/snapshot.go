@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
@@ -70,6 +71,31 @@ type snapshot struct {
 	named    []*series // accounts, families, services: the lookup index
 	services []*series // services merged over accounts
 	accounts map[string]string
+	cache    replyCache
+}
+
+// maxCachedReplies bounds the per-snapshot reply cache; it is emptied when full.
+const maxCachedReplies = 1024
+
+// replyCache holds rendered replies for one snapshot.
+type replyCache struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (c *replyCache) get(k string) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+func (c *replyCache) put(k string, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedReplies {
+		c.m = make(map[string][]byte)
+	}
+	c.m[k] = b
 }
 
 func newSnapshot(d Data) *snapshot {
