@@ -130,7 +130,10 @@ func (c *Client) LogValue() slog.Value {
 }
 
 // Usage returns the normalized usage rows of acct whose charge day lies in
-// days (a half-open UTC range, widened to whole days), read from source.
+// days (a half-open UTC range, widened to whole days), read from source,
+// sorted by day, service and zone. PayGo rows get BillingPeriod from the
+// billing-cycle anchor; FOCUS rows carry their own and leave it zero when the
+// API omits it. Rows repeated across requests are returned once.
 func (c *Client) Usage(ctx context.Context, acct cost.Account, source Source, days cost.Period) ([]cost.Usage, error) {
 	if c.err != nil {
 		return nil, c.err

@@ -38,6 +38,7 @@ type APIError struct {
 	RetryAfter time.Duration
 }
 
+// Error describes the call and the envelope's errors.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "cloudflare %s: status %d", e.Path, e.StatusCode)
@@ -94,6 +95,7 @@ type DecodeError struct {
 	Err     error
 }
 
+// Error names the account, path, row and field.
 func (e *DecodeError) Error() string {
 	s := fmt.Sprintf("decode account %q %s", e.Account, e.Path)
 	if e.Row >= 0 {
@@ -105,6 +107,7 @@ func (e *DecodeError) Error() string {
 	return s + ": " + e.Err.Error()
 }
 
+// Unwrap returns the underlying decoding error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // envelope is the Cloudflare v4 response wrapper.

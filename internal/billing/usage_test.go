@@ -411,3 +411,15 @@ func TestClient_Usage_InvalidInput(t *testing.T) {
 		t.Error("empty account accepted")
 	}
 }
+
+func TestClient_Usage_CancelDuringWait(t *testing.T) {
+	s := &stub{path: base + "/billable/usage", status: 429, body: fixture(t, "error.429-rate-limited.json"), header: map[string]string{"Retry-After": "127"}}
+	srv := stubServer(t, s)
+	c := newClient(t, srv.URL, func(o *billing.Options) { o.MaxRetryWait = time.Hour })
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	_, err := c.Usage(ctx, acct, billing.SourceFocus, period("2026-07-01", "2026-07-05"))
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, billing.ErrRateLimited) {
+		t.Fatalf("err = %v, want context.Canceled carrying the last ErrRateLimited", err)
+	}
+}
