@@ -62,11 +62,11 @@ func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.
 	}
 
 	today := todayLabel(b, now)
-	at0 := today
+	ref := today
 	if !at.IsZero() {
-		at0 = at
+		ref = at
 	}
-	period, ok := budgetPeriod(b, rows, at0)
+	period, ok := budgetPeriod(b, rows, ref)
 	if !ok {
 		return nil, fail("no billing period in the data for account %s", label(acct))
 	}
@@ -230,8 +230,12 @@ func (ev *budgetEval) findings() []cost.Finding {
 
 func (ev *budgetEval) summary(f cost.Finding, pct float64) string {
 	st := ev.status
-	line1 := fmt.Sprintf("Spent %s of %s (%.0f%%) in %s; %d days left.", money(st.Actual, st.Currency),
-		money(st.Budget, st.Currency), pct, periodLabel(ev.rule.Period, st.Period), st.DaysLeft)
+	left := fmt.Sprintf("%d days left", st.DaysLeft)
+	if ev.closed {
+		left = "the period has ended"
+	}
+	line1 := fmt.Sprintf("Spent %s of %s (%.0f%%) in %s; %s.", money(st.Actual, st.Currency),
+		money(st.Budget, st.Currency), pct, periodLabel(ev.rule.Period, st.Period), left)
 	line2 := fmt.Sprintf("Forecast for the period: %s (%.0f%% of budget)", money(st.Forecast, st.Currency), 100*st.Forecast/st.Budget)
 	if !f.CrossDate.IsZero() {
 		target := st.Budget // KindBudget: CrossDate is when the whole budget is reached
