@@ -1,7 +1,26 @@
 // Package rules loads costbot's rule files (rules/*.yaml) and evaluates them.
 //
-// A rule file has up to three sections: budgets, anomalies and cards. Files
-// are decoded strictly (an unknown key is an error) and every problem is
+// A rule file has up to three sections; the shipped files in rules/ document
+// every field and default:
+//
+//	budgets:
+//	  - name: workers-monthly          # unique across all files
+//	    scope: {account: production, family: "Workers*"}  # globs; empty = all
+//	    period: billing_period         # | month | week | day
+//	    timezone: UTC                  # for month/week/day
+//	    amount: 250
+//	    currency: USD
+//	    thresholds:
+//	      - {percent: 80, on: actual, severity: warning}
+//	      - {amount: 400, on: forecast, severity: critical}
+//	    notify: [finops]               # empty = every notifier
+//	anomalies:
+//	  - {name: service-spikes, scope: {account: "*"}, method: ensemble, sensitivity: medium,
+//	     direction: up, min_impact: 5, min_change: 0.2, warmup_days: 14, severity: warning}
+//	cards:
+//	  - {name: card-expiry, account: "*", warn_days: [30, 7, 1]}
+//
+// Files are decoded strictly (an unknown key is an error) and every problem is
 // reported with file:line:col, rule and field; see Error and Errors.
 //
 // Evaluation is pure: Evaluate and Budgets take the data and the current time
@@ -16,6 +35,7 @@ import (
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/detect"
 )
 
 // Set is a loaded, validated collection of rules. The zero value is an empty
@@ -123,11 +143,11 @@ func (o On) String() string {
 type Budget struct {
 	Name     string
 	Scope    Scope
-	Period   PeriodKind // default PeriodBillingPeriod
-	Timezone string     // IANA name for month/week/day boundaries; default "UTC"
-	Location *time.Location
-	Amount   float64 // budget per period in Currency; > 0
-	Currency string  // ISO 4217, must match the data
+	Period   PeriodKind     // default PeriodBillingPeriod
+	Timezone string         // IANA name for month/week/day boundaries; default "UTC"
+	Location *time.Location // Timezone, loaded
+	Amount   float64        // budget per period in Currency; > 0
+	Currency string         // ISO 4217, must match the data
 	// Thresholds fire independently; each has its own stable Threshold string.
 	Thresholds []Threshold
 	Notify     []string // notifier names; empty means every notifier
@@ -175,6 +195,10 @@ type Anomaly struct {
 
 	opts detectOptions
 }
+
+// Options returns the detector options the rule runs with: the rule's fields
+// on top of detect.DefaultOptions, with a weekly season.
+func (a *Anomaly) Options() detect.Options { return a.opts }
 
 // CardRule warns before the payment card of matching accounts expires.
 type CardRule struct {
