@@ -51,10 +51,12 @@ import (
 type Options struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// RepeatInterval re-sends a still-firing, unacknowledged alert to a
-	// notifier this long after its last send. Zero or negative: never repeat.
+	// RepeatInterval re-sends a still-firing (found this cycle),
+	// unacknowledged, unsnoozed alert to a notifier this long after its last
+	// send there. Zero or negative: never repeat. Digests never repeat.
 	RepeatInterval time.Duration
-	// Logger receives one debug line per decision; discarded when nil.
+	// Logger receives an info line per state change and a debug line per
+	// decision; discarded when nil.
 	Logger *slog.Logger
 }
 
@@ -150,6 +152,7 @@ func (t *Tracker) Decide(ctx context.Context, findings []cost.Finding, evaluated
 		byGroup:   make(map[string][]*State),
 		fresh:     make(map[string]bool),
 		changed:   make(map[string]bool),
+		moved:     make(map[string]bool),
 		notifiers: notifiers,
 	}
 	for i := range states {
@@ -173,6 +176,12 @@ func (t *Tracker) Decide(ctx context.Context, findings []cost.Finding, evaluated
 			return nil, fmt.Errorf("plan: %w", err)
 		}
 	}
+	for _, st := range save {
+		if c.moved[st.Fingerprint] {
+			t.log.InfoContext(ctx, "alert "+st.Status.String(), "fingerprint", st.Fingerprint, "rule", st.Finding.Rule,
+				"scope", st.Finding.Scope.String(), "threshold", st.Finding.Threshold, "reason", string(st.Reason))
+		}
+	}
 
 	ds := c.decide(ctx)
 	for _, d := range ds {
@@ -192,7 +201,8 @@ type cycle struct {
 	sends     map[string][]Send   // by fingerprint
 	actions   map[string][]Action // by fingerprint
 	fresh     map[string]bool     // fingerprints that started an episode this cycle
-	changed   map[string]bool
+	changed   map[string]bool     // to save
+	moved     map[string]bool     // changed status or started an episode
 	notifiers []string
 }
 
@@ -250,6 +260,7 @@ func (c *cycle) closeAndResolve(evaluated map[string]bool) {
 		}
 		st.UpdatedAt = c.now
 		c.changed[st.Fingerprint] = true
+		c.moved[st.Fingerprint] = st.Status != StatusFiring
 	}
 }
 
@@ -288,7 +299,7 @@ func (c *cycle) fire(groups []string, evaluated map[string]bool) {
 				c.add(st)
 			}
 			st.Finding, st.StartsAt, st.EndsAt, st.UpdatedAt = f, c.now, time.Time{}, c.now
-			c.changed[fp] = true
+			c.changed[fp], c.moved[fp] = true, true
 			switch {
 			case closesAtPeriodEnd(f.Kind) && !c.now.Before(f.Period.End):
 				// A finding for a period that is already over never fires.
@@ -367,7 +378,8 @@ func (c *cycle) decideFiring(ctx context.Context, st *State, present bool) []Dec
 			r = st.Reason
 		case last == nil:
 			r = ReasonRetry
-		case present && c.t.repeat > 0 && c.now.Sub(last.SentAt) >= c.t.repeat && !c.acked(st):
+		case present && c.t.repeat > 0 && st.Finding.Kind != cost.KindDigest && c.now.Sub(last.SentAt) >= c.t.repeat &&
+			!c.acked(st):
 			r = ReasonRepeat
 		}
 		switch {

@@ -330,6 +330,7 @@ func TestTracker_Scenarios(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			h := newHarness(t, tt.repeat)
 			for i, s := range tt.steps {
 				got := h.run(s)
