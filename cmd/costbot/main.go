@@ -1,0 +1,253 @@
+// Command costbot watches Cloudflare spend and alerts in Slack or by webhook
+// before a budget is blown.
+//
+//	costbot demo                                  full cycle against a built-in fake account
+//	costbot check --config FILE                   validate the config and its rule files
+//	costbot once  --config FILE [--now T] [--dry-run]
+//	costbot run   --config FILE                   the daemon
+//	costbot detect [flags] < series.csv           score a series for anomalies
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/costbot/costbot/internal/app"
+	"github.com/costbot/costbot/internal/config"
+	"github.com/costbot/costbot/internal/detect/detectcli"
+	"github.com/costbot/costbot/internal/rules"
+)
+
+const usage = `costbot watches Cloudflare spend and alerts before a budget is blown.
+
+Usage:
+  costbot demo   [--now RFC3339] [--state FILE]     run a full cycle against a built-in fake account
+  costbot check  --config FILE                     validate the config and every rule file
+  costbot once   --config FILE [--now RFC3339] [--dry-run]
+                                                   run one fetch -> evaluate -> notify cycle
+  costbot run    --config FILE                     run the daemon (scheduler, /healthz, Slack)
+  costbot detect [--min-impact N] [--sensitivity S] [--method M] [--season auto|N] < series.csv
+                                                   score a CSV series for anomalies
+`
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr)
+	case "check":
+		return cmdCheck(rest, stdout, stderr)
+	case "once":
+		return cmdOnce(ctx, rest, stdout, stderr)
+	case "run":
+		return cmdRun(ctx, rest, stderr)
+	case "detect":
+		return detectcli.Main(rest, stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "costbot: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
+
+func flags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("costbot "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+type timeFlag struct{ t time.Time }
+
+func (f *timeFlag) String() string {
+	if f.t.IsZero() {
+		return ""
+	}
+	return f.t.Format(time.RFC3339)
+}
+
+func (f *timeFlag) Set(s string) error {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return fmt.Errorf("want RFC 3339, e.g. 2026-11-25T09:00:00Z: %w", err)
+	}
+	f.t = t
+	return nil
+}
+
+func logger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flags("demo", stderr)
+	var now timeFlag
+	fs.Var(&now, "now", "evaluate as of this instant (RFC 3339; default: now)")
+	state := fs.String("state", "", "SQLite file to keep the demo state in (default: a temporary file)")
+	level := fs.String("log-level", "error", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	err := app.Demo(ctx, app.DemoOptions{Now: now.t, Out: stdout, State: *state, Logger: logger(stderr, *level)})
+	if err != nil {
+		fmt.Fprintf(stderr, "costbot demo: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// load reads the config and its rules, printing every problem found.
+func load(path string, stderr io.Writer) (*config.Config, *rules.Set, bool) {
+	if path == "" {
+		fmt.Fprintln(stderr, "costbot: --config FILE is required")
+		return nil, nil, false
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, nil, false
+	}
+	set, err := rules.LoadDir(cfg.Path(cfg.Rules))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return cfg, nil, false
+	}
+	known := map[string]bool{}
+	for _, n := range cfg.Notifiers {
+		known[n.Name] = true
+	}
+	ok := true
+	for _, n := range set.Notifiers() {
+		if !known[n] {
+			fmt.Fprintf(stderr, "%s: rules refer to notifier %q, which %s does not define\n", cfg.Path(cfg.Rules), n, path)
+			ok = false
+		}
+	}
+	return cfg, set, ok
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flags("check", stderr)
+	path := fs.String("config", "", "config file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, set, ok := load(*path, stderr)
+	if !ok {
+		return 1
+	}
+	for _, m := range cfg.MissingEnv {
+		fmt.Fprintf(stderr, "%s: note: %s is unset; `run` and `once` will need it\n", *path, m)
+	}
+	fmt.Fprintf(stdout, "%s: OK (%d accounts, %d notifiers, %d rules in %s)\n", *path,
+		len(cfg.Cloudflare.Accounts), len(cfg.Notifiers), set.Len(), cfg.Path(cfg.Rules))
+	return 0
+}
+
+func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flags("once", stderr)
+	path := fs.String("config", "", "config file")
+	var now timeFlag
+	fs.Var(&now, "now", "evaluate as of this instant (RFC 3339); later data is ignored")
+	dry := fs.Bool("dry-run", false, "print alerts instead of sending them and record nothing")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, set, ok := load(*path, stderr)
+	if !ok {
+		return 1
+	}
+	if err := cfg.CheckSecrets(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	log := logger(stderr, *level)
+	opts := app.Options{Config: cfg, Rules: set, Logger: log, Stdout: stdout}
+	if !now.t.IsZero() {
+		t := now.t
+		opts.Now = func() time.Time { return t }
+	} else {
+		now.t = time.Now()
+	}
+	if *dry {
+		tmp, cleanup, err := app.CopyState(cfg.Path(cfg.State))
+		if err != nil {
+			fmt.Fprintf(stderr, "costbot once: %v\n", err)
+			return 1
+		}
+		defer cleanup()
+		opts.StatePath = tmp
+		opts.Notifiers = app.ConsoleNotifiers(cfg, stdout)
+	}
+	a, err := app.New(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "costbot once: %v\n", err)
+		return 1
+	}
+	defer a.Close()
+	rep, err := a.Cycle(ctx, now.t)
+	if err == nil {
+		err = rep.Err()
+	}
+	if err != nil {
+		log.Error("cycle failed", "error", err)
+		return 1
+	}
+	log.Info("cycle done", "findings", len(rep.Findings), "sent", rep.Sent(), "dry_run", *dry)
+	return 0
+}
+
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flags("run", stderr)
+	path := fs.String("config", "", "config file")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, set, ok := load(*path, stderr)
+	if !ok {
+		return 1
+	}
+	if err := cfg.CheckSecrets(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: parseLevel(*level)}))
+	a, err := app.New(ctx, app.Options{Config: cfg, Rules: set, Logger: log})
+	if err != nil {
+		log.Error("start", "error", err)
+		return 1
+	}
+	defer a.Close()
+	if err := a.Run(ctx, app.RunOptions{}); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("daemon stopped", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func parseLevel(s string) slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(s))
+	return l
+}
+

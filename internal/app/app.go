@@ -1,0 +1,253 @@
+// Package app wires costbot together: config -> billing client -> store ->
+// rules and detectors -> alert tracker -> notifiers, run once (Cycle) or on
+// a gocron schedule with an HTTP endpoint (Run). It alone knows every
+// concrete type.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/costbot/costbot/internal/alert"
+	"github.com/costbot/costbot/internal/billing"
+	"github.com/costbot/costbot/internal/config"
+	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/notify"
+	"github.com/costbot/costbot/internal/notify/console"
+	slacknotify "github.com/costbot/costbot/internal/notify/slack"
+	"github.com/costbot/costbot/internal/notify/webhook"
+	"github.com/costbot/costbot/internal/rules"
+	"github.com/costbot/costbot/internal/slackcmd"
+	"github.com/costbot/costbot/internal/store"
+)
+
+// Options configures an App. Config is required; the rest have defaults.
+type Options struct {
+	Config *config.Config
+	// Rules overrides loading cfg.Rules from disk (the demo passes embedded rules).
+	Rules *rules.Set
+	// Notifiers overrides building notifiers from the config (the demo prints
+	// every notifier to the console).
+	Notifiers []notify.Notifier
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// HTTPClient is used for Cloudflare, Slack and webhooks (default: 30 s timeout).
+	HTTPClient *http.Client
+	// Stdout receives console notifier output (default os.Stdout).
+	Stdout io.Writer
+	// StatePath overrides cfg.State (dry runs work on a copy).
+	StatePath string
+	// RetryWait caps notifier retry waits within a cycle (default 30 s).
+	RetryWait time.Duration
+}
+
+// App is one configured costbot.
+type App struct {
+	cfg        *config.Config
+	log        *slog.Logger
+	now        func() time.Time
+	http       *http.Client
+	db         *store.DB
+	cf         *billing.Client
+	rules      *rules.Set
+	tracker    *alert.Tracker
+	dispatcher *notify.Dispatcher
+	notifiers  []string
+	accounts   []cost.Account
+	sources    map[string]billing.Source
+	slack      *slackapi.Client
+	cmds       *slackcmd.Handler
+
+	mu   sync.Mutex // guards last
+	last *Report
+}
+
+// New opens the store and builds every client. Close releases them.
+func New(ctx context.Context, o Options) (*App, error) {
+	cfg := o.Config
+	if cfg == nil {
+		return nil, errors.New("app: no config")
+	}
+	a := &App{cfg: cfg, log: o.Logger, now: o.Now, http: o.HTTPClient, rules: o.Rules, sources: map[string]billing.Source{}}
+	if a.log == nil {
+		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.http == nil {
+		a.http = &http.Client{Timeout: 30 * time.Second}
+	}
+	stdout := o.Stdout
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	if a.rules == nil {
+		set, err := rules.LoadDir(cfg.Path(cfg.Rules))
+		if err != nil {
+			return nil, err
+		}
+		a.rules = set
+	}
+	for _, acc := range cfg.Cloudflare.Accounts {
+		a.accounts = append(a.accounts, cost.Account{ID: acc.ID, Name: acc.Name})
+		src := acc.Source
+		if src == "" {
+			src = "paygo"
+		}
+		s, err := billing.ParseSource(src)
+		if err != nil {
+			return nil, fmt.Errorf("account %q: %w", acc.Name, err)
+		}
+		a.sources[acc.ID] = s
+	}
+
+	bo := billing.Options{
+		BaseURL:      cfg.Cloudflare.BaseURL,
+		HTTPClient:   a.http,
+		APIToken:     cfg.Cloudflare.APIToken.Value(),
+		APIEmail:     cfg.Cloudflare.APIEmail,
+		APIKey:       cfg.Cloudflare.APIKey.Value(),
+		Paths:        paths(cfg.Cloudflare.Paths),
+		MaxRetries:   cfg.Cloudflare.MaxRetries,
+		MaxRetryWait: cfg.Cloudflare.MaxRetryWait,
+		Now:          a.now,
+		Logger:       a.log.With("component", "billing"),
+	}
+	if err := bo.Validate(); err != nil {
+		return nil, fmt.Errorf("cloudflare client: %w", err)
+	}
+	a.cf = billing.New(bo)
+
+	if cfg.Slack.BotToken != "" {
+		a.slack = slackapi.New(cfg.Slack.BotToken.Value(), slackapi.OptionAPIURL(cfg.Slack.APIURL), slackapi.OptionHTTPClient(a.http))
+	}
+	var err error
+	ns := o.Notifiers
+	if ns == nil {
+		ns, err = a.buildNotifiers(stdout)
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range ns {
+		a.notifiers = append(a.notifiers, n.Name())
+	}
+	wait := o.RetryWait
+	if wait == 0 {
+		wait = 30 * time.Second
+	}
+	a.dispatcher, err = notify.NewDispatcher(notify.DispatcherOptions{
+		Notifiers: ns, MaxWait: wait, MinWait: min(time.Second, wait), Now: a.now,
+		Logger: a.log.With("component", "notify"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	statePath := o.StatePath
+	if statePath == "" {
+		statePath = cfg.Path(cfg.State)
+	}
+	a.db, err = store.Open(ctx, statePath)
+	if err != nil {
+		return nil, err
+	}
+	a.tracker = alert.NewTracker(a.db, alert.Options{Now: a.now, RepeatInterval: cfg.Alerts.RepeatInterval, Logger: a.log.With("component", "alert")})
+	a.cmds = slackcmd.New(slackcmd.Options{
+		SigningSecret: cfg.Slack.SigningSecret.Value(),
+		Actions:       actions{a.tracker},
+		Now:           a.now,
+		Logger:        a.log.With("component", "slackcmd"),
+		HTTPClient:    a.http,
+		Slack:         a.slack,
+		Forecast:      rules.Forecast,
+	})
+	return a, nil
+}
+
+func paths(p config.Paths) billing.Paths {
+	d := billing.DefaultPaths()
+	if len(p.Profile) > 0 {
+		d.Profile = p.Profile
+	}
+	if len(p.PayGo) > 0 {
+		d.PayGo = p.PayGo
+	}
+	if len(p.PayGoInfo) > 0 {
+		d.PayGoInfo = p.PayGoInfo
+	}
+	if len(p.Focus) > 0 {
+		d.Focus = p.Focus
+	}
+	return d
+}
+
+func (a *App) buildNotifiers(stdout io.Writer) ([]notify.Notifier, error) {
+	var ns []notify.Notifier
+	for _, n := range a.cfg.Notifiers {
+		switch {
+		case n.Slack != nil:
+			if a.slack == nil {
+				return nil, fmt.Errorf("notifier %q: slack.bot_token is not set", n.Name)
+			}
+			s, err := slacknotify.New(slacknotify.Options{Name: n.Name, Channel: n.Slack.Channel, Client: a.slack, Now: a.now, Logger: a.log.With("notifier", n.Name)})
+			if err != nil {
+				return nil, fmt.Errorf("notifier %q: %w", n.Name, err)
+			}
+			ns = append(ns, s)
+		case n.Webhook != nil:
+			w, err := webhook.New(webhook.Options{Name: n.Name, URL: n.Webhook.URL.Value(), Secret: n.Webhook.Secret.Value(), HTTPClient: a.http, Now: a.now})
+			if err != nil {
+				return nil, fmt.Errorf("notifier %q: %w", n.Name, err)
+			}
+			ns = append(ns, w)
+		case n.Console != nil:
+			ns = append(ns, console.New(console.Options{Name: n.Name, Writer: stdout, Color: n.Console.Color}))
+		}
+	}
+	return ns, nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.db.Close() }
+
+// Handler returns the daemon's HTTP routes: /healthz and the Slack endpoints.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.healthz)
+	if a.cfg.Slack.SigningSecret != "" {
+		a.cmds.Routes(mux)
+	}
+	return mux
+}
+
+// actions adapts the alert tracker to slackcmd.Actions.
+type actions struct{ t *alert.Tracker }
+
+func (x actions) Apply(ctx context.Context, act slackcmd.Action) error {
+	kind, err := alert.ParseActionKind(act.Kind)
+	if err != nil {
+		return err
+	}
+	return x.t.Act(ctx, alert.Action{Fingerprint: act.Fingerprint, Kind: kind, User: act.User, At: act.At, Until: act.Until})
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+

@@ -1,0 +1,182 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/costbot/costbot"
+	"github.com/costbot/costbot/internal/config"
+	"github.com/costbot/costbot/internal/demo"
+	"github.com/costbot/costbot/internal/notify"
+	"github.com/costbot/costbot/internal/notify/console"
+	"github.com/costbot/costbot/internal/rules"
+)
+
+// DemoOptions configures Demo.
+type DemoOptions struct {
+	Now    time.Time // default time.Now()
+	Out    io.Writer // where alerts are printed
+	State  string    // SQLite file; default a temporary file removed afterwards
+	Logger *slog.Logger
+}
+
+// Demo runs costbot end to end with no Cloudflare or Slack account: a fake
+// Cloudflare billing API on loopback serves a generated account, the bundled
+// config.example.yaml and rules/ drive one full cycle whose alerts are
+// printed, then a second cycle shows that nothing is posted twice.
+func Demo(ctx context.Context, o DemoOptions) error {
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	acct := demo.Account(o.Now)
+	fake := demo.NewServer(o.Now)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("start fake Cloudflare API: %w", err)
+	}
+	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+
+	cfg, set, err := ExampleConfig(map[string]string{
+		"CLOUDFLARE_API_TOKEN":   demo.Token,
+		"SLACK_BOT_TOKEN":        "xoxb-demo",
+		"SLACK_SIGNING_SECRET":   "demo-signing-secret",
+		"COSTBOT_WEBHOOK_SECRET": "whsec_ZGVtby1zZWNyZXQtZm9yLWNvc3Rib3QtZGVtbw==",
+	})
+	if err != nil {
+		return err
+	}
+	cfg.Cloudflare.BaseURL = "http://" + ln.Addr().String()
+	if o.State == "" {
+		dir, err := os.MkdirTemp("", "costbot-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		o.State = filepath.Join(dir, "costbot.db")
+	}
+	a, err := New(ctx, Options{
+		Config: cfg, Rules: set, Notifiers: consoleFor(cfg, o.Out), Logger: o.Logger,
+		Now: func() time.Time { return o.Now }, StatePath: o.State, RetryWait: time.Second,
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	fmt.Fprintf(o.Out, "costbot demo: fake Cloudflare billing API on %s serving account %q (%d service-days), now %s\n",
+		ln.Addr(), acct.Name, len(acct.Days), o.Now.UTC().Format(time.RFC3339))
+	fmt.Fprintf(o.Out, "rules: %d from the bundled rules/; notifiers print here instead of posting\n\n", set.Len())
+	fmt.Fprintln(o.Out, "── cycle 1 ─────────────────────────────────────────────")
+	rep, err := a.Cycle(ctx, o.Now)
+	if err != nil {
+		return err
+	}
+	summarize(o.Out, rep)
+	if err := rep.Err(); err != nil {
+		return err
+	}
+	fmt.Fprintln(o.Out, "\n── cycle 2 (an hour later, same state) ─────────────────")
+	rep2, err := a.Cycle(ctx, o.Now.Add(time.Hour))
+	if err != nil {
+		return err
+	}
+	summarize(o.Out, rep2)
+	if rep2.Sent() > 0 {
+		return errors.New("demo: the second cycle posted again; deduplication is broken")
+	}
+	return rep2.Err()
+}
+
+// ExampleConfig parses the embedded config.example.yaml with env values from
+// env and loads the embedded rules/.
+func ExampleConfig(env map[string]string) (*config.Config, *rules.Set, error) {
+	data, err := costbot.Examples.ReadFile("config.example.yaml")
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := config.Parse("config.example.yaml", data, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		return nil, nil, err
+	}
+	set, err := rules.LoadFS(costbot.Examples, "rules")
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, set, nil
+}
+
+// consoleFor prints every configured notifier to out under its own name, so
+// a dry run or the demo shows who would have received what.
+func consoleFor(cfg *config.Config, out io.Writer) []notify.Notifier {
+	var ns []notify.Notifier
+	for _, n := range cfg.Notifiers {
+		ns = append(ns, console.New(console.Options{Name: n.Name, Writer: out}))
+	}
+	return ns
+}
+
+func summarize(w io.Writer, r *Report) {
+	for _, a := range r.Accounts {
+		if a.Err != nil {
+			fmt.Fprintf(w, "fetch %s: FAILED: %v\n", a.Account.Name, a.Err)
+			continue
+		}
+		fmt.Fprintf(w, "fetch %s: %d usage rows for %s\n", a.Account.Name, a.Rows, a.Range)
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "problem: %v\n", p)
+	}
+	failed := len(r.Deliveries) - r.Sent()
+	fmt.Fprintf(w, "%d findings, %d alerts delivered", len(r.Findings), r.Sent())
+	if failed > 0 {
+		fmt.Fprintf(w, ", %d failed (retried next cycle)", failed)
+	}
+	if len(r.Deliveries) == 0 {
+		fmt.Fprint(w, " — nothing new to post")
+	}
+	fmt.Fprintln(w)
+}
+
+// ConsoleNotifiers is consoleFor for dry runs.
+func ConsoleNotifiers(cfg *config.Config, out io.Writer) []notify.Notifier {
+	return consoleFor(cfg, out)
+}
+
+// CopyState copies the SQLite file (and its WAL) to a temporary folder so a
+// dry run can read the real state without recording anything in it.
+func CopyState(path string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "costbot-dry-run-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	dst := filepath.Join(dir, filepath.Base(path))
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			cleanup()
+			return "", nil, fmt.Errorf("copy state for dry run: %w", err)
+		}
+		if err := os.WriteFile(dst+suffix, b, 0o600); err != nil {
+			cleanup()
+			return "", nil, fmt.Errorf("copy state for dry run: %w", err)
+		}
+	}
+	return dst, cleanup, nil
+}

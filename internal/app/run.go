@@ -1,0 +1,173 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/jonboulle/clockwork"
+	slackapi "github.com/slack-go/slack"
+)
+
+// RunOptions configures the daemon.
+type RunOptions struct {
+	// Clock drives the scheduler (default: the real clock). Tests pass a fake.
+	Clock clockwork.Clock
+	// Listener overrides cfg.http.listen (tests pass a :0 listener).
+	Listener net.Listener
+	// Ready, when set, is called with the HTTP address once serving.
+	Ready func(addr string)
+}
+
+// Run is the daemon: gocron jobs for the cycle (every schedule.cycle, first
+// run at start), the daily card check and the daily digest in
+// schedule.timezone, the HTTP endpoint, and Socket Mode when slack.app_token
+// is set. It blocks until ctx ends, then shuts down in reverse order.
+func (a *App) Run(ctx context.Context, o RunOptions) error {
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	loc, err := time.LoadLocation(a.cfg.Schedule.TimeZone)
+	if err != nil {
+		return fmt.Errorf("schedule.timezone: %w", err)
+	}
+	s, err := gocron.NewScheduler(gocron.WithLocation(loc), gocron.WithClock(o.Clock), gocron.WithStopTimeout(30*time.Second))
+	if err != nil {
+		return fmt.Errorf("create scheduler: %w", err)
+	}
+	cycle := a.cfg.Schedule.Cycle
+	job := func(name string, timeout time.Duration, f func(context.Context, time.Time) (*Report, error)) func() {
+		return func() {
+			jctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			start := o.Clock.Now()
+			rep, err := f(jctx, start)
+			if err == nil && rep != nil {
+				err = rep.Err()
+			}
+			if err != nil {
+				a.log.ErrorContext(ctx, "job failed", "job", name, "error", err)
+				return
+			}
+			a.log.InfoContext(ctx, "job done", "job", name, "findings", len(rep.Findings), "sent", rep.Sent(), "took", o.Clock.Since(start).Round(time.Millisecond))
+		}
+	}
+	single := gocron.WithSingletonMode(gocron.LimitModeReschedule)
+	if _, err := s.NewJob(gocron.DurationJob(cycle), gocron.NewTask(job("cycle", cycle*9/10, a.Cycle)),
+		gocron.WithName("cycle"), single, gocron.WithStartAt(gocron.WithStartImmediately())); err != nil {
+		return fmt.Errorf("schedule cycle: %w", err)
+	}
+	h, m := clock(a.cfg.Schedule.CardCheck)
+	if _, err := s.NewJob(gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(h, m, 0))), gocron.NewTask(job("card_check", 10*time.Minute, a.CardCheck)),
+		gocron.WithName("card_check"), single); err != nil {
+		return fmt.Errorf("schedule card check: %w", err)
+	}
+	if a.cfg.Schedule.Digest != "" {
+		h, m := clock(a.cfg.Schedule.Digest)
+		if _, err := s.NewJob(gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(h, m, 0))), gocron.NewTask(job("digest", 10*time.Minute, a.Digest)),
+			gocron.WithName("digest"), single); err != nil {
+			return fmt.Errorf("schedule digest: %w", err)
+		}
+	}
+
+	var srv *http.Server
+	errc := make(chan error, 2)
+	ln := o.Listener
+	if ln == nil && a.cfg.HTTP.Listen != "" {
+		ln, err = net.Listen("tcp", a.cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", a.cfg.HTTP.Listen, err)
+		}
+	}
+	if ln != nil {
+		srv = &http.Server{
+			Handler:           a.Handler(),
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      10 * time.Second,
+			IdleTimeout:       60 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+		}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http: %w", err)
+			}
+		}()
+		a.log.InfoContext(ctx, "listening", "addr", ln.Addr().String())
+		if o.Ready != nil {
+			o.Ready(ln.Addr().String())
+		}
+	}
+	if a.cfg.Slack.AppToken != "" && a.cfg.Slack.BotToken != "" {
+		api := slackapi.New(a.cfg.Slack.BotToken.Value(), slackapi.OptionAPIURL(a.cfg.Slack.APIURL),
+			slackapi.OptionAppLevelToken(a.cfg.Slack.AppToken.Value()), slackapi.OptionHTTPClient(a.http))
+		go func() {
+			if err := a.cmds.RunSocketMode(ctx, api); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("socket mode: %w", err)
+			}
+		}()
+	}
+	s.Start()
+	a.log.InfoContext(ctx, "costbot started", "cycle", cycle.String(), "accounts", len(a.accounts), "notifiers", len(a.notifiers))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.log.Info("shutting down")
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := srv.Shutdown(sctx); err != nil {
+			a.log.Warn("http shutdown", "error", err)
+		}
+		cancel()
+	}
+	if err := s.Shutdown(); err != nil {
+		a.log.Warn("scheduler shutdown", "error", err)
+	}
+	return runErr
+}
+
+func clock(hhmm string) (uint, uint) {
+	var h, m uint
+	fmt.Sscanf(hhmm, "%d:%d", &h, &m)
+	return h, m
+}
+
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	type account struct {
+		Name      string    `json:"name"`
+		LastGood  time.Time `json:"last_good_fetch,omitzero"`
+		LastError string    `json:"last_error,omitempty"`
+	}
+	body := struct {
+		Status   string    `json:"status"`
+		LastRun  time.Time `json:"last_cycle,omitzero"`
+		Accounts []account `json:"accounts"`
+	}{Status: "ok"}
+	a.mu.Lock()
+	last := a.last
+	a.mu.Unlock()
+	if last != nil {
+		body.LastRun = last.Now
+		for _, ar := range last.Accounts {
+			acc := account{Name: ar.Account.Name}
+			if ar.Err != nil {
+				acc.LastError = oneLine(ar.Err)
+				body.Status = "degraded"
+			}
+			if t, err := a.db.LastGoodFetch(r.Context(), ar.Account.ID); err == nil {
+				acc.LastGood = t
+			}
+			body.Accounts = append(body.Accounts, acc)
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(body)
+}
