@@ -36,7 +36,7 @@ const (
 	monthlyLo   = 28  // daily data: a deviation like one 28..31 days ago is a
 	monthlyHi   = 31  // recurring monthly event (batch jobs), not an anomaly
 	recentN     = 8   // fallback baseline: median of the last 8 points
-	episodeGap  = 3   // an episode ends after 3 points in a row that are not anomalous
+	episodeGap  = 3   // an episode ends after max(3, season/4) points in a row that are not anomalous
 	sigmaToMAD  = 1.2533
 )
 
@@ -65,6 +65,7 @@ type Detector struct {
 	cp, cn float64 // cusum up / down
 
 	zMax, zDecay float64 // decaying max of |z| (novelty)
+	gap          int     // points without anomaly that end an episode
 
 	rampW          int
 	ramp           []float64 // ring of clipped z
@@ -118,6 +119,7 @@ func New(opts Options) (*Detector, error) {
 	d.tmp = make([]float64, max(k, recentN, esdN))
 	d.alphaLo = 1 / float64(min(4*max(s, 7), 256))
 	d.adapt = max(s, 7)
+	d.gap = max(episodeGap, s/4)
 	d.zDecay = 1 - 1/float64(max(s, 28))
 	d.rampW = min(2*max(s, 7), 512)
 	d.ramp = make([]float64, d.rampW)
@@ -405,7 +407,7 @@ func (d *Detector) Step(v float64) Result {
 			eR = fmin(fmin(math.Abs(tst)/d.rampT, math.Abs(rise)/th.rampRise), math.Abs(z)/1.5)
 		}
 	}
-	outage := exp > 0 && v <= outageRatio*exp && z <= -outageZ
+	outage := exp > 0 && v <= outageRatio*exp && z <= -outageZ && exp >= 0.5*d.level
 	if outage {
 		eO = 1.5
 	}
@@ -501,7 +503,7 @@ func (d *Detector) Step(v float64) Result {
 		d.lastFlag = idx
 		res.Since = d.since
 		res.Detector = d.names(eS, eC, eR, eO, eE)
-	} else if d.since >= 0 && idx-d.lastFlag > episodeGap {
+	} else if d.since >= 0 && idx-d.lastFlag > d.gap {
 		d.since = -1
 	}
 

@@ -58,7 +58,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	dir := fs.String("direction", def.Direction.String(), "up, down or both (outages are reported in every direction)")
 	season := fs.String("season", "auto", "season length in points, or auto (daily data: 7; sub-daily: points per day; else none)")
 	warm := fs.String("warm-up", "auto", "points before anything is judged, or auto (4 seasons for daily data (28), else 2 seasons, at least 28)")
-	episodes := fs.Bool("alert-once", true, "anomaly=1 only on the first point of an anomalous episode (an alert), not on every point of it")
+	episodes := fs.Bool("alert-once", true, "anomaly=1 only on the first point of an anomalous episode (an alert), not on every point of it; later points of the episode score below 0.5")
 	unsorted := fs.Bool("allow-unsorted", false, "tolerate decreasing timestamps (NAB has one); rows stay in input order")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -135,7 +135,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		pos := d.Index()
 		r := d.Step(v)
 		rec[0] = in.Stamps[i]
-		rec[1] = strconv.FormatFloat(r.Score, 'g', 10, 64)
+		score := r.Score
+		if *episodes && r.Since >= 0 && r.Since != pos {
+			score *= 0.49 // a continuing episode is not a new alert
+		}
+		rec[1] = strconv.FormatFloat(score, 'g', 10, 64)
 		rec[2] = "0"
 		if r.Anomaly && (r.Since == pos || !*episodes) {
 			rec[2] = "1"
