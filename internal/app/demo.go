@@ -10,10 +10,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/costbot/costbot"
 	"github.com/costbot/costbot/internal/config"
+	"github.com/costbot/costbot/internal/cost"
 	"github.com/costbot/costbot/internal/demo"
 	"github.com/costbot/costbot/internal/notify"
 	"github.com/costbot/costbot/internal/notify/console"
@@ -122,10 +125,37 @@ func ExampleConfig(env map[string]string) (*config.Config, *rules.Set, error) {
 // a dry run or the demo shows who would have received what.
 func consoleFor(cfg *config.Config, out io.Writer) []notify.Notifier {
 	var ns []notify.Notifier
+	mu := &sync.Mutex{}
 	for _, n := range cfg.Notifiers {
-		ns = append(ns, console.New(console.Options{Name: n.Name, Writer: out}))
+		label := n.Kind()
+		switch {
+		case n.Slack != nil:
+			label = "slack channel " + n.Slack.Channel
+		case n.Webhook != nil:
+			label = "signed webhook"
+		}
+		ns = append(ns, &printer{name: n.Name, label: label, mu: mu, w: out})
 	}
 	return ns
+}
+
+// printer writes each alert in one piece, labelled with the notifier that
+// would have sent it; notifiers run concurrently and share the writer.
+type printer struct {
+	name, label string
+	mu          *sync.Mutex
+	w           io.Writer
+}
+
+var _ notify.Notifier = (*printer)(nil)
+
+func (p *printer) Name() string { return p.name }
+
+func (p *printer) Notify(_ context.Context, a cost.Alert) (*cost.MessageRef, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := fmt.Fprintf(p.w, "→ %s (%s)\n%s\n", p.name, p.label, strings.TrimRight(console.Format(a, false), "\n"))
+	return nil, err
 }
 
 func summarize(w io.Writer, r *Report) {
