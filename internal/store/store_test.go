@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -45,6 +46,11 @@ func TestDB_Open(t *testing.T) {
 		if err != nil || v != 2 {
 			t.Fatalf("SchemaVersion = %d, %v; want 2", v, err)
 		}
+		for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "5000"} {
+			if got, err := db.PragmaForTest(context.Background(), pragma); err != nil || got != want {
+				t.Errorf("PRAGMA %s = %q, %v; want %q", pragma, got, err, want)
+			}
+		}
 	})
 	t.Run("OKIdempotent", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "x y?#%.db") // characters a URI must escape
@@ -57,6 +63,9 @@ func TestDB_Open(t *testing.T) {
 				t.Fatalf("SchemaVersion = %d, want 2", v)
 			}
 			db.Close()
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("database not at the literal path: %v", err)
 		}
 	})
 	t.Run("ErrNewerSchema", func(t *testing.T) {
