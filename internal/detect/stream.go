@@ -36,7 +36,7 @@ const (
 	monthlyLo   = 28  // daily data: a deviation like one 28..31 days ago is a
 	monthlyHi   = 31  // recurring monthly event (batch jobs), not an anomaly
 	recentN     = 8   // fallback baseline: median of the last 8 points
-	episodeGap  = 3   // an episode ends after max(3, season/4) points in a row that are not anomalous
+	episodeGap  = 3   // an episode ends after max(3, season) points in a row that are not anomalous
 	sigmaToMAD  = 1.2533
 )
 
@@ -119,7 +119,7 @@ func New(opts Options) (*Detector, error) {
 	d.tmp = make([]float64, max(k, recentN, esdN))
 	d.alphaLo = 1 / float64(min(4*max(s, 7), 256))
 	d.adapt = max(s, 7)
-	d.gap = max(episodeGap, s/4)
+	d.gap = max(episodeGap, s)
 	d.zDecay = 1 - 1/float64(max(s, 28))
 	d.rampW = min(2*max(s, 7), 512)
 	d.ramp = make([]float64, d.rampW)
