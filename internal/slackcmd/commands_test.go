@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/costbot/costbot/internal/cost"
 )
 
@@ -346,5 +348,25 @@ func TestReplyCache(t *testing.T) {
 	now = now.Add(20 * 24 * time.Hour) // a new month
 	if later := text("spend"); !strings.Contains(later, "$0.00") {
 		t.Errorf("reply not refreshed when the clock moved: %q", later)
+	}
+}
+
+// TestLineChartValid runs slack-go's own data_visualization validation.
+func TestLineChartValid(t *testing.T) {
+	for _, n := range []int{1, 7, 20, 45} {
+		days := make([]time.Time, n)
+		vals := make([]float64, n)
+		for i := range days {
+			days[i] = testNow.AddDate(0, 0, i-n)
+			vals[i] = float64(i) * 1.005
+		}
+		b := lineChart("Daily cost, last 20 days, a title longer than fifty characters", "Cost per day (USD)", days, vals)
+		dv, ok := b.(*slack.DataVisualizationBlock)
+		if !ok {
+			t.Fatalf("lineChart returned %T", b)
+		}
+		if err := dv.Validate(); err != nil {
+			t.Errorf("%d days: %v", n, err)
+		}
 	}
 }

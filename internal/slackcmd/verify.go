@@ -26,6 +26,7 @@ var (
 	errReplay         = errors.New("replayed request")
 	errTooLarge       = errors.New("body too large")
 	errReadBody       = errors.New("reading body failed")
+	errNoSecret       = errors.New("no signing secret configured")
 )
 
 // verifier checks Slack v0 request signatures against an injected clock and
@@ -47,6 +48,9 @@ func newVerifier(secret string, now func() time.Time) *verifier {
 // check verifies ts and sig for body. It records an accepted signature so the
 // same request is refused the second time.
 func (v *verifier) check(ts, sig string, body []byte) error {
+	if len(v.secret) == 0 {
+		return errNoSecret
+	}
 	if ts == "" || sig == "" {
 		return errMissingHeaders
 	}
@@ -104,6 +108,9 @@ func (v *verifier) remember(sig [sha256.Size]byte, sec, now int64) error {
 func (v *verifier) readVerified(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	ts := r.Header.Get("X-Slack-Request-Timestamp")
 	sig := r.Header.Get("X-Slack-Signature")
+	if len(v.secret) == 0 {
+		return nil, errNoSecret
+	}
 	if ts == "" || sig == "" {
 		return nil, errMissingHeaders
 	}

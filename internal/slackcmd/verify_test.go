@@ -157,3 +157,17 @@ func TestReplayCachePruned(t *testing.T) {
 		t.Errorf("cache holds %d signatures after the window passed, want 1", n)
 	}
 }
+
+// TestNoSecretRefusesAll: without a signing secret (Socket Mode setups) the
+// HTTP endpoints accept nothing, not even a request signed with "".
+func TestNoSecretRefusesAll(t *testing.T) {
+	h := New(Options{Now: func() time.Time { return testNow }, Logger: testLogger(&syncBuffer{})})
+	h.SetData(testData())
+	mux := http.NewServeMux()
+	h.Routes(mux)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, signedRequest(t, "/slack/commands", "", testNow, commandBody("help", 1)))
+	if w.Code != http.StatusUnauthorized {
+		t.Fatalf("status %d, want 401", w.Code)
+	}
+}
