@@ -38,7 +38,6 @@ package alert
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -142,7 +141,7 @@ func (t *Tracker) Decide(ctx context.Context, findings []cost.Finding, evaluated
 
 	states, err := t.store.Alerts(ctx, groups)
 	if err != nil {
-		return nil, fmt.Errorf("plan: %w", err)
+		return nil, err
 	}
 	c := &cycle{
 		t:         t,
@@ -159,7 +158,7 @@ func (t *Tracker) Decide(ctx context.Context, findings []cost.Finding, evaluated
 		c.add(&states[i])
 	}
 	if err := c.load(ctx); err != nil {
-		return nil, fmt.Errorf("plan: %w", err)
+		return nil, err
 	}
 
 	c.closeAndResolve(evaluated)
@@ -173,7 +172,7 @@ func (t *Tracker) Decide(ctx context.Context, findings []cost.Finding, evaluated
 	}
 	if len(save) > 0 {
 		if err := t.store.SaveAlerts(ctx, save); err != nil {
-			return nil, fmt.Errorf("plan: %w", err)
+			return nil, err
 		}
 	}
 	for _, st := range save {

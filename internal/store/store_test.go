@@ -230,6 +230,12 @@ func TestDB_RecordFetchError(t *testing.T) {
 	if err := db.RecordFetchError(ctx, acct, at.Add(time.Hour), fetchErr); err != nil {
 		t.Fatal(err)
 	}
+	if good, err := db.LastGoodFetch(ctx, acct); err != nil || !good.Equal(at) {
+		t.Errorf("LastGoodFetch = %v, %v; want %v", good, err, at)
+	}
+	if good, err := db.LastGoodFetch(ctx, "b"); err != nil || !good.IsZero() {
+		t.Errorf("LastGoodFetch(never) = %v, %v; want zero", good, err)
+	}
 	fi, err := db.LastFetch(ctx, acct)
 	if err != nil || fi.OK || !fi.At.Equal(at.Add(time.Hour)) || !strings.Contains(fi.Err, "403") {
 		t.Fatalf("LastFetch = %+v, %v; want the failure", fi, err)
