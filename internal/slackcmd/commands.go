@@ -169,15 +169,19 @@ func cmdHelp(*env) (reply, error) {
 	return reply{Text: "costbot commands: spend, top, budgets, forecast, anomalies, card", Blocks: []slack.Block{section(helpText)}}, nil
 }
 
-// scopeArgs splits args into a scope name and an optional trailing period.
+// scopeArgs splits args into a scope name and an optional period word
+// anywhere ("spend 7d workers" and "spend workers 7d" are the same).
 func scopeArgs(args []string, def string) (string, periodSpec) {
 	ps, _ := parsePeriod(def)
-	if n := len(args); n > 0 {
-		if p, ok := parsePeriod(args[n-1]); ok {
-			ps, args = p, args[:n-1]
+	var rest []string
+	for _, a := range args {
+		if p, ok := parsePeriod(a); ok {
+			ps = p // the last period word wins
+			continue
 		}
+		rest = append(rest, a)
 	}
-	return strings.Join(args, " "), ps
+	return strings.Join(rest, " "), ps
 }
 
 // resolveScope looks q up; when it does not name exactly one scope it returns

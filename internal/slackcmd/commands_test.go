@@ -76,6 +76,7 @@ func TestCommandsGolden(t *testing.T) {
 		{"spend-service-prefix-7d", "spend workers req 7d", "ephemeral", []string{"service Workers Standard Requests", "last 7 days"}, nil},
 		{"spend-family", "spend workers", "ephemeral", []string{"family Workers", "Workers Standard CPU ms"}, nil},
 		{"spend-account-last-month", "spend production last-month", "ephemeral", []string{"account production", "last month", "1 Oct – 31 Oct 2026"}, nil},
+		{"spend-period-first", "spend 7d workers req", "ephemeral", []string{"service Workers Standard Requests", "last 7 days"}, nil},
 		{"spend-yesterday", "spend yesterday", "ephemeral", []string{"yesterday"}, nil},
 		{"spend-today", "spend today", "ephemeral", []string{"today"}, nil},
 		{"spend-30d", "spend r2 30d", "ephemeral", []string{"family R2"}, nil},

@@ -167,6 +167,7 @@ func TestButtonClicks(t *testing.T) {
 			if !strings.Contains(string(raw), "spiked on production") || !strings.Contains(string(raw), "fingerprint") {
 				t.Errorf("original blocks lost: %s", raw)
 			}
+			golden(t, "click-"+tt.actionID, raw)
 		})
 	}
 }
