@@ -1,0 +1,312 @@
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/costbot/costbot/internal/config"
+	"github.com/costbot/costbot/internal/demo"
+	"github.com/costbot/costbot/internal/rules"
+)
+
+// The webhook secret's decoded key, used to verify signatures independently.
+const (
+	hookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	testRules  = `budgets:
+  - name: workers
+    scope: {account: production, family: "Workers*"}
+    amount: 250
+    currency: USD
+    thresholds:
+      - {percent: 50, on: actual, severity: info}
+      - {percent: 80, on: actual, severity: warning}
+      - {percent: 100, on: forecast, severity: warning}
+anomalies:
+  - name: spikes
+    scope: {account: "*"}
+    min_impact: 5
+    notify: [finops]
+cards:
+  - name: card
+    account: "*"
+    notify: [finops]
+`
+)
+
+// slackServer speaks the Web API wire format for chat.postMessage and
+// chat.update and records what it was sent.
+type slackServer struct {
+	mu    sync.Mutex
+	posts []url.Values
+	fail  bool
+	n     int
+}
+
+func (s *slackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer xoxb-test" && r.PostForm.Get("token") != "xoxb-test" {
+		fmt.Fprint(w, `{"ok":false,"error":"invalid_auth"}`)
+		return
+	}
+	switch r.URL.Path {
+	case "/chat.postMessage":
+		if s.fail {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		s.n++
+		s.posts = append(s.posts, r.PostForm)
+		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1764000000.%06d"}`, r.PostForm.Get("channel"), s.n)
+	case "/chat.update":
+		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, r.PostForm.Get("channel"), r.PostForm.Get("ts"))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (s *slackServer) count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.posts) }
+
+// hookServer verifies Standard Webhooks signatures and records bodies.
+type hookServer struct {
+	t      testing.TB
+	mu     sync.Mutex
+	bodies []map[string]any
+	status int
+}
+
+func (h *hookServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(hookSecret, "whsec_"))
+	mac := hmac.New(sha256.New, key)
+	fmt.Fprintf(mac, "%s.%s.%s", r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"), body)
+	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	if !strings.Contains(" "+r.Header.Get("webhook-signature")+" ", " "+want+" ") {
+		h.t.Errorf("bad webhook signature %q", r.Header.Get("webhook-signature"))
+		w.WriteHeader(400)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.status != 0 {
+		w.WriteHeader(h.status)
+		return
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		h.t.Errorf("webhook body: %v", err)
+	}
+	h.bodies = append(h.bodies, m)
+}
+
+func (h *hookServer) count() int { h.mu.Lock(); defer h.mu.Unlock(); return len(h.bodies) }
+
+type env struct {
+	cfg   *config.Config
+	set   *rules.Set
+	slack *slackServer
+	hook  *hookServer
+	state string
+}
+
+func newEnv(t *testing.T, now time.Time) *env {
+	t.Helper()
+	cf := httptest.NewServer(demo.NewServer(now))
+	t.Cleanup(cf.Close)
+	e := &env{slack: &slackServer{}, hook: &hookServer{t: t}}
+	ss := httptest.NewServer(e.slack)
+	t.Cleanup(ss.Close)
+	hs := httptest.NewServer(e.hook)
+	t.Cleanup(hs.Close)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rules", "r.yaml"), []byte(testRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	yml := fmt.Sprintf(`cloudflare:
+  base_url: %s
+  api_token: ${CF}
+  accounts: [{id: %s, name: production}]
+  max_retry_wait: 1ms
+slack:
+  bot_token: xoxb-test
+  api_url: %s/
+notifiers:
+  - name: finops
+    slack: {channel: C0123456789}
+  - name: ops-hook
+    webhook: {url: %s/hook, secret: %s}
+rules: rules
+state: costbot.db
+alerts: {stale_after: 1h}
+`, cf.URL, demo.AccountID, ss.URL, hs.URL, hookSecret)
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(path, []byte(yml), func(k string) (string, bool) { return demo.Token, k == "CF" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := rules.LoadDir(cfg.Path(cfg.Rules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cfg, e.set, e.state = cfg, set, cfg.Path(cfg.State)
+	return e
+}
+
+func (e *env) app(t *testing.T, now time.Time) *App {
+	t.Helper()
+	a, err := New(context.Background(), Options{Config: e.cfg, Rules: e.set, Now: func() time.Time { return now }, RetryWait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+func TestApp_Cycle(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
+	e := newEnv(t, now)
+
+	// Cycle 1: the webhook is down. Slack still gets every alert.
+	e.hook.status = http.StatusInternalServerError
+	a := e.app(t, now)
+	rep, err := a.Cycle(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Err() == nil {
+		t.Error("a failed webhook must make the cycle fail")
+	}
+	kinds := map[string]bool{}
+	for _, p := range e.slack.posts {
+		if p.Get("channel") != "C0123456789" || p.Get("text") == "" || p.Get("blocks") == "" {
+			t.Errorf("post lacks channel, text or blocks: %v", p)
+		}
+		kinds[strings.Fields(p.Get("text"))[0]] = true
+	}
+	if got := e.slack.count(); got != 4 {
+		t.Errorf("slack posts = %d, want 4 (80%% actual, forecast, anomaly, card)", got)
+	}
+	if e.hook.count() != 0 {
+		t.Errorf("failed webhook recorded bodies")
+	}
+
+	// Cycle 2: the webhook is back. It gets what it missed; Slack nothing new.
+	e.hook.mu.Lock()
+	e.hook.status = 0
+	e.hook.mu.Unlock()
+	rep, err = a.Cycle(ctx, now.Add(time.Hour))
+	if err != nil || rep.Err() != nil {
+		t.Fatalf("cycle 2: %v %v", err, rep.Err())
+	}
+	if got := e.slack.count(); got != 4 {
+		t.Errorf("slack posts after cycle 2 = %d, want still 4", got)
+	}
+	if got := e.hook.count(); got != 2 {
+		t.Errorf("webhook bodies = %d, want 2 (the missed workers alerts)", got)
+	}
+	for _, b := range e.hook.bodies {
+		if b["version"] != "4" || b["status"] != "firing" {
+			t.Errorf("webhook body not Alertmanager v4 firing: %v", b)
+		}
+	}
+
+	// Restart on the same SQLite file: nothing is sent again.
+	a.Close()
+	a = e.app(t, now.Add(2*time.Hour))
+	rep, err = a.Cycle(ctx, now.Add(2*time.Hour))
+	if err != nil || rep.Err() != nil {
+		t.Fatalf("cycle 3: %v %v", err, rep.Err())
+	}
+	if len(rep.Deliveries) != 0 {
+		t.Errorf("after restart: %d deliveries, want 0", len(rep.Deliveries))
+	}
+}
+
+func TestApp_Cycle_StaleData(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
+	e := newEnv(t, now)
+	a := e.app(t, now)
+	if _, err := a.Cycle(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	sent := e.slack.count()
+
+	// Cloudflare fails for three hours: nothing resolves or re-fires; after
+	// stale_after (1h) one staleness warning goes out.
+	var cfURL = e.cfg.Cloudflare.BaseURL
+	e.cfg.Cloudflare.BaseURL = "http://127.0.0.1:1" // refused
+	defer func() { e.cfg.Cloudflare.BaseURL = cfURL }()
+	a.Close()
+	a = e.app(t, now)
+	for i, h := range []time.Duration{30 * time.Minute, 2 * time.Hour, 3 * time.Hour} {
+		rep, err := a.Cycle(ctx, now.Add(h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Accounts[0].Err == nil {
+			t.Fatal("fetch from a refused address succeeded")
+		}
+		for _, d := range rep.Deliveries {
+			if d.Job.Alert.Kind.String() != "stale" || d.Job.Alert.Status.String() != "firing" {
+				t.Errorf("cycle %d delivered %s %s; only a staleness warning may go out", i, d.Job.Alert.Kind, d.Job.Alert.Status)
+			}
+		}
+	}
+	if got := e.slack.count() - sent; got != 0 {
+		// Stale findings go to every notifier: finops gets exactly one.
+		posts := e.slack.posts[sent:]
+		if len(posts) != 1 || !strings.Contains(posts[0].Get("text"), "No fresh billing data") {
+			t.Errorf("posts while stale: %d %v", got, posts)
+		}
+	} else {
+		t.Error("no staleness warning after stale_after")
+	}
+}
+
+func TestApp_Cycle_NowIgnoresLaterData(t *testing.T) {
+	// The fake serves data up to yesterday of `later`; evaluating as of an
+	// earlier instant must not see the later days.
+	later := time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
+	e := newEnv(t, later)
+	a := e.app(t, later)
+	earlier := later.AddDate(0, 0, -10)
+	if _, err := a.Cycle(context.Background(), later); err != nil {
+		t.Fatal(err)
+	}
+	in, err := a.input(context.Background(), earlier, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range in.Usage {
+		if !u.Day.Before(earlier) {
+			t.Fatalf("usage of %s visible as of %s", u.Day, earlier)
+		}
+	}
+}
