@@ -85,17 +85,24 @@ func (t *Tracker) Expected(ctx context.Context) (map[string]time.Time, error) {
 }
 
 // Open returns the alerts firing now, oldest first, with Reason set to why
-// each started ("first" or "escalated").
+// each started ("first" or "escalated"). Of several firing thresholds of one
+// group only the highest is listed.
 func (t *Tracker) Open(ctx context.Context) ([]cost.Alert, error) {
 	states, err := t.store.Alerts(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("load open alerts: %w", err)
 	}
-	var out []cost.Alert
+	top := make(map[string]State)
 	for _, st := range states {
 		if st.Status != StatusFiring {
 			continue
 		}
+		if o, ok := top[st.Group]; !ok || compareRank(st.Finding, o.Finding) > 0 {
+			top[st.Group] = st
+		}
+	}
+	var out []cost.Alert
+	for _, st := range top {
 		out = append(out, cost.Alert{
 			Finding:     st.Finding,
 			Fingerprint: st.Fingerprint,

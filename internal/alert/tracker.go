@@ -23,8 +23,13 @@
 //     kind is resolvable (forecast, anomaly, stale) and its account was
 //     evaluated from fresh data this cycle. Budget, card-expiry and digest
 //     alerts never resolve by absence; like forecasts they close silently
-//     once the clock passes the end of their period. Resolved messages go
-//     only to the notifiers that got the alert firing, threaded under it.
+//     once the clock passes the end of their period and they are no longer
+//     found (an expired card's "card-expired" finding, whose period is over,
+//     keeps firing while it is found). Closed is final for that fingerprint.
+//     Resolved messages go only to the notifiers that got the alert firing,
+//     threaded under it.
+//   - Thresholds of a group rank by severity, then Finding.Limit, then fewer
+//     card days left, then the threshold name.
 //   - A resolved alert found again fires again as a new episode; a forecast
 //     or anomaly does so only from fresh data.
 //   - A snooze holds an alert's firing messages (first, retry, repeat) until
@@ -116,9 +121,16 @@ func (t *Tracker) Plan(ctx context.Context, findings []cost.Finding, evaluated m
 }
 
 // Decide applies this cycle's findings to the stored state and returns every
-// decision, sent or not, each with its reason. evaluated holds the account
-// ids whose data was fetched fresh this cycle (true) or is stale (false);
-// notifiers lists every configured notifier, and a finding with no Notifiers
+// decision, sent or not, each with its reason.
+//
+// evaluated says which accounts were evaluated from fresh data this cycle,
+// keyed like cost.Scope.Account (account id or name); a missing key means not
+// fresh. A scope over all accounts ("") or a pattern is fresh only when
+// evaluated[""] or evaluated[pattern] is true, with evaluated["*"] standing
+// for any pattern: set them when every account is fresh. A nil map (a
+// partial cycle such as a card check) resolves nothing.
+//
+// notifiers lists every configured notifier; a finding with no Notifiers
 // goes to all of them. State changes (new, resolved, superseded and closed
 // alerts) are saved before Decide returns; sends are not recorded.
 func (t *Tracker) Decide(ctx context.Context, findings []cost.Finding, evaluated map[string]bool, notifiers []string) ([]Decision, error) {
@@ -238,9 +250,9 @@ func (c *cycle) load(ctx context.Context) error {
 	return nil
 }
 
-// closeAndResolve closes firing alerts whose period ended, refreshes the
-// finding of those still present, and resolves absent resolvable ones whose
-// account has fresh data.
+// closeAndResolve refreshes the finding of firing alerts still present,
+// closes absent ones whose period ended, and resolves absent resolvable ones
+// whose account has fresh data.
 func (c *cycle) closeAndResolve(evaluated map[string]bool) {
 	for _, st := range c.sorted() {
 		if st.Status != StatusFiring {
@@ -248,10 +260,10 @@ func (c *cycle) closeAndResolve(evaluated map[string]bool) {
 		}
 		f, present := c.cur[st.Fingerprint]
 		switch {
-		case closesAtPeriodEnd(st.Finding.Kind) && !c.now.Before(st.Finding.Period.End):
-			st.Status, st.EndsAt = StatusClosed, c.now
 		case present:
 			st.Finding = f
+		case closesAtPeriodEnd(st.Finding.Kind) && !c.now.Before(st.Finding.Period.End):
+			st.Status, st.EndsAt = StatusClosed, c.now
 		case resolvable(st.Finding.Kind) && accountFresh(st.Finding.Scope.Account, evaluated):
 			st.Status, st.EndsAt = StatusResolved, c.now
 		default:
@@ -300,9 +312,6 @@ func (c *cycle) fire(groups []string, evaluated map[string]bool) {
 			st.Finding, st.StartsAt, st.EndsAt, st.UpdatedAt = f, c.now, time.Time{}, c.now
 			c.changed[fp], c.moved[fp] = true, true
 			switch {
-			case closesAtPeriodEnd(f.Kind) && !c.now.Before(f.Period.End):
-				// A finding for a period that is already over never fires.
-				st.Status, st.Reason, st.EndsAt = StatusClosed, ReasonNothing, c.now
 			case sent || (top != nil && compareRank(f, *top) <= 0):
 				st.Status, st.Reason, st.EndsAt = StatusSuperseded, ReasonSuperseded, c.now
 			default:
@@ -315,11 +324,11 @@ func (c *cycle) fire(groups []string, evaluated map[string]bool) {
 }
 
 // firstReason is "escalated" when st ranks above every other alert its group
-// had in this period (at least one), else "first".
+// had in this period (at least one; superseded ones never count), else "first".
 func (c *cycle) firstReason(st *State) Reason {
 	others := 0
 	for _, o := range c.byGroup[st.Group] {
-		if o == st || (o.Status != StatusFiring && o.Status != StatusResolved) {
+		if o == st || o.Status == StatusSuperseded {
 			continue
 		}
 		if compareRank(o.Finding, st.Finding) >= 0 {
@@ -536,11 +545,16 @@ func (t *Tracker) targets(ctx context.Context, f cost.Finding, notifiers []strin
 }
 
 // compareRank orders thresholds of one group: severity, then the threshold
-// amount, then the threshold name.
+// amount, then fewer days left on a card, then the threshold name.
 func compareRank(a, b cost.Finding) int {
+	var cardA, cardB int
+	if a.Card != nil && b.Card != nil {
+		cardA, cardB = a.Card.DaysLeft, b.Card.DaysLeft
+	}
 	return cmp.Or(
 		cmp.Compare(a.Severity, b.Severity),
 		cmp.Compare(a.Limit, b.Limit),
+		cmp.Compare(cardB, cardA),
 		strings.Compare(a.Threshold, b.Threshold),
 	)
 }
@@ -561,19 +575,10 @@ func closesAtPeriodEnd(k cost.Kind) bool {
 }
 
 // accountFresh reports whether the scope's account was evaluated from fresh
-// data. A scope over all accounts ("" or a pattern) needs every evaluated
-// account fresh, and at least one.
+// data: evaluated[account], or for a pattern not listed itself, evaluated["*"].
 func accountFresh(account string, evaluated map[string]bool) bool {
-	if account != "" && !strings.ContainsAny(account, "*?[") {
-		return evaluated[account]
+	if ok, listed := evaluated[account]; listed || !strings.ContainsAny(account, "*?[") {
+		return ok
 	}
-	if len(evaluated) == 0 {
-		return false
-	}
-	for _, ok := range evaluated {
-		if !ok {
-			return false
-		}
-	}
-	return true
+	return evaluated["*"]
 }

@@ -43,9 +43,9 @@ func catalogue() map[string]cost.Finding {
 			Period: cost.Period{Start: t0.Truncate(day).Add(-day), End: t0.Truncate(day)}, Threshold: th,
 			Severity: sev, Anomaly: &cost.AnomalyDetail{Expected: 1, Observed: 9, Score: 0.99}}
 	}
-	card := func(th string, sev cost.Severity) cost.Finding {
+	card := func(th string, sev cost.Severity, left int) cost.Finding {
 		return cost.Finding{Kind: cost.KindCardExpiry, Rule: "card", Scope: cost.Scope{Account: acct},
-			Period: month(2026, 12), Threshold: th, Severity: sev}
+			Period: month(2026, 12), Threshold: th, Severity: sev, Card: &cost.CardDetail{DaysLeft: left}}
 	}
 	m := map[string]cost.Finding{
 		"b80":   budget("actual>=80%", 800, cost.SeverityWarning),
@@ -55,8 +55,10 @@ func catalogue() map[string]cost.Finding {
 		"fall":  {Kind: cost.KindForecast, Rule: "org", Period: month(2026, 11), Threshold: "forecast>=100%", Severity: cost.SeverityWarning, Limit: 5000},
 		"a":     anomaly("score>=0.9", cost.SeverityWarning),
 		"acrit": anomaly("score>=0.99", cost.SeverityCritical),
-		"c30":   card("card<=30d", cost.SeverityWarning),
-		"c7":    card("card<=7d", cost.SeverityCritical),
+		"c30":   card("card<=30d", cost.SeverityInfo, 30),
+		"c7":    card("card<=7d", cost.SeverityWarning, 7),
+		"c3":    card("card<=3d", cost.SeverityCritical, 3),
+		"cexp":  card("card-expired", cost.SeverityCritical, -1),
 		"stale": {Kind: cost.KindStale, Rule: "stale", Scope: cost.Scope{Account: acct}, Threshold: "stale>=1d", Severity: cost.SeverityWarning},
 	}
 	b80dec := m["b80"]
@@ -154,7 +156,11 @@ func (h *harness) run(s step) []string {
 		}
 		fs = append(fs, f)
 	}
-	evaluated := map[string]bool{acct: !s.stale, acct2: true}
+	// Like the app: fresh accounts by id, and "" / "*" only when all are fresh.
+	evaluated := map[string]bool{acct2: true}
+	if !s.stale {
+		evaluated[acct], evaluated[""], evaluated["*"] = true, true, true
+	}
 	ds, err := h.tr.Decide(ctx, fs, evaluated, notifiers)
 	if err != nil {
 		h.tb.Fatalf("Decide: %v", err)
@@ -320,12 +326,19 @@ func TestTracker_Scenarios(t *testing.T) {
 		{name: "FindingNotifiersRestrictTargets", steps: []step{
 			{findings: []string{"hookonly"}, want: []string{"hook hookonly first"}},
 		}},
-		{name: "CardEscalatesAndClosesAfterExpiryMonth", steps: []step{
+		// As the rules emit them: only the current stage, then "card-expired"
+		// with the expiry month as its (already ended) period.
+		{name: "CardStagesEscalateThenExpiredFires", steps: []step{
 			{at: 21 * day, findings: []string{"c30"}, want: []string{"hook c30 first", "slack c30 first"}},
-			{at: 45 * day, findings: []string{"c30", "c7"}, want: []string{
+			{at: 45 * day, findings: []string{"c7"}, want: []string{
 				"hook c30 (nothing)", "hook c7 escalated", "slack c30 (nothing)", "slack c7 escalated ^c30"}},
-			{at: 52 * day, findings: []string{"c30", "c7"}, want: []string{
-				"hook c30 (nothing)", "hook c7 (nothing)", "slack c30 (nothing)", "slack c7 (nothing)"}},
+			{at: 49 * day, findings: []string{"c3"}, want: []string{
+				"hook c30 (nothing)", "hook c3 escalated", "hook c7 (nothing)",
+				"slack c30 (nothing)", "slack c3 escalated ^c30", "slack c7 (nothing)"}},
+			{at: 52 * day, findings: []string{"cexp"}, want: []string{"hook cexp escalated", "slack cexp escalated ^c30"}},
+			{at: 53 * day, findings: []string{"cexp"}, want: []string{"hook cexp (nothing)", "slack cexp (nothing)"}},
+			{at: 60 * day, want: nil}, // card updated: closes silently
+			{at: 61 * day, findings: []string{"cexp"}, want: []string{"hook cexp (nothing)", "slack cexp (nothing)"}},
 		}},
 	}
 	for _, tt := range tests {
@@ -422,5 +435,26 @@ func TestTracker_Act(t *testing.T) {
 	want := "0123456789abcdef0123456789abcdef/R2 Storage@example.com"
 	if err != nil || len(got) != 1 || !got[want].Equal(t0) {
 		t.Errorf("Expected = %v, %v; want %s at %v", got, err, want, t0)
+	}
+}
+
+func TestTracker_Open(t *testing.T) {
+	h := newHarness(t, 0)
+	h.run(step{findings: []string{"b80", "a"}})
+	h.run(step{at: time.Hour, findings: []string{"b80", "b100", "a"}})
+	h.run(step{at: 2 * time.Hour, findings: []string{"b80", "b100"}}) // the anomaly resolves
+	open, err := h.tr.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range open {
+		got = append(got, h.labels[a.Fingerprint]+" "+a.Reason)
+		if a.Status != cost.StatusFiring || a.StartsAt.IsZero() {
+			t.Errorf("open alert %+v", a)
+		}
+	}
+	if want := []string{"b100 escalated"}; !slices.Equal(got, want) {
+		t.Errorf("Open = %v, want %v (only the highest of a group)", got, want)
 	}
 }
