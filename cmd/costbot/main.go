@@ -250,4 +250,3 @@ func parseLevel(s string) slog.Level {
 	_ = l.UnmarshalText([]byte(s))
 	return l
 }
-

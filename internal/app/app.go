@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sort"
 	"sync"
 	"time"
 
@@ -240,13 +239,4 @@ func (x actions) Apply(ctx context.Context, act slackcmd.Action) error {
 		return err
 	}
 	return x.t.Act(ctx, alert.Action{Fingerprint: act.Fingerprint, Kind: kind, User: act.User, At: act.At, Until: act.Until})
-}
-
-func sortedKeys[M ~map[string]V, V any](m M) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

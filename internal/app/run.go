@@ -107,7 +107,7 @@ func (a *App) Run(ctx context.Context, o RunOptions) error {
 		api := slackapi.New(a.cfg.Slack.BotToken.Value(), slackapi.OptionAPIURL(a.cfg.Slack.APIURL),
 			slackapi.OptionAppLevelToken(a.cfg.Slack.AppToken.Value()), slackapi.OptionHTTPClient(a.http))
 		go func() {
-			if err := a.cmds.RunSocketMode(ctx, api); err != nil && ctx.Err() == nil {
+			if err := a.cmds.RunSocketMode(ctx, api); ctx.Err() == nil {
 				errc <- fmt.Errorf("socket mode: %w", err)
 			}
 		}()
