@@ -113,6 +113,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		warmN = AutoWarmUp(step, seasonN)
 	}
 	opts.WarmUp = warmN
+	if AutoSeason(step) == 7 && seasonN == 7 {
+		t0 := in.Times[0].UTC()
+		opts.Start = time.Date(t0.Year(), t0.Month(), t0.Day(), 0, 0, 0, 0, time.UTC)
+	}
 	if err := opts.Validate(); err != nil {
 		fmt.Fprintf(stderr, "costbot detect: %v\n", err)
 		return ExitBadInput
