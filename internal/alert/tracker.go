@@ -46,6 +46,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
@@ -64,10 +65,12 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Tracker keeps alert state in a Store and decides what to deliver.
-// It is safe for concurrent use as far as its Store is, but Plan is meant to
-// run from one cycle at a time.
+// Tracker keeps alert state in a Store and decides what to deliver. It is
+// safe for concurrent use: decisions are serialized. Still, run one cycle at a
+// time: a delivery planned by one cycle and not yet recorded is planned again
+// by an overlapping one.
 type Tracker struct {
+	mu     sync.Mutex // serializes Decide's read-modify-write of the store
 	store  Store
 	now    func() time.Time
 	repeat time.Duration
@@ -134,6 +137,8 @@ func (t *Tracker) Plan(ctx context.Context, findings []cost.Finding, evaluated m
 // goes to all of them. State changes (new, resolved, superseded and closed
 // alerts) are saved before Decide returns; sends are not recorded.
 func (t *Tracker) Decide(ctx context.Context, findings []cost.Finding, evaluated map[string]bool, notifiers []string) ([]Decision, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	now := t.now().UTC()
 
 	// This cycle's findings by fingerprint; duplicates keep the most severe.
