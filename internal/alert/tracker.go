@@ -89,7 +89,9 @@ func NewTracker(s Store, o Options) *Tracker {
 	return t
 }
 
-// Delivery is one alert to send to one notifier.
+// Delivery is one alert to send to one notifier. Pass the value Plan
+// returned to Record; a Delivery built by hand (Notifier and Alert only) is
+// recorded under the alert's current episode.
 type Delivery struct {
 	Notifier string
 	// Alert has Fingerprint, Status, StartsAt, EndsAt, Reason and Thread set.
