@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -144,6 +145,25 @@ func load(path string, stderr io.Writer) (*config.Config, *rules.Set, bool) {
 	return cfg, set, ok
 }
 
+// loadLive is load plus the secrets a live run needs; a dry run sends
+// nothing, so it needs only the Cloudflare credentials.
+func loadLive(path string, dry bool, stderr io.Writer) (*config.Config, *rules.Set, bool) {
+	cfg, set, ok := load(path, stderr)
+	if !ok {
+		return nil, nil, false
+	}
+	var es config.Errors
+	if errors.As(cfg.CheckSecrets(), &es) {
+		for _, e := range es {
+			if !dry || strings.HasPrefix(e.Field, "cloudflare.") {
+				fmt.Fprintln(stderr, e)
+				ok = false
+			}
+		}
+	}
+	return cfg, set, ok
+}
+
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flags("check", stderr)
 	path := fs.String("config", "", "config file")
@@ -172,12 +192,8 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, set, ok := load(*path, stderr)
+	cfg, set, ok := loadLive(*path, *dry, stderr)
 	if !ok {
-		return 1
-	}
-	if err := cfg.CheckSecrets(); err != nil {
-		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	log := logger(stderr, *level)
@@ -223,12 +239,8 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, set, ok := load(*path, stderr)
+	cfg, set, ok := loadLive(*path, false, stderr)
 	if !ok {
-		return 1
-	}
-	if err := cfg.CheckSecrets(); err != nil {
-		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: parseLevel(*level)}))

@@ -310,3 +310,65 @@ func TestApp_Cycle_NowIgnoresLaterData(t *testing.T) {
 		}
 	}
 }
+
+func TestApp_Digest(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	e := newEnv(t, now)
+	a := e.app(t, now)
+	if _, err := a.Cycle(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	before := e.slack.count()
+	rep, err := a.Digest(ctx, now)
+	if err != nil || rep.Err() != nil {
+		t.Fatalf("digest: %v %v", err, rep.Err())
+	}
+	if len(rep.Findings) != 1 {
+		t.Fatalf("digest findings = %d, want 1 per account", len(rep.Findings))
+	}
+	d := rep.Findings[0]
+	for _, w := range []string{"Billing period", "to date", "forecast", "Top movers", "R2 Class A Operations"} {
+		if !strings.Contains(d.Summary, w) {
+			t.Errorf("digest summary lacks %q:\n%s", w, d.Summary)
+		}
+	}
+	if d.Actual <= 0 || d.Forecast <= d.Actual {
+		t.Errorf("digest figures: spent %.2f forecast %.2f", d.Actual, d.Forecast)
+	}
+	if got := e.slack.count() - before; got != 1 {
+		t.Errorf("digest posts = %d, want 1", got)
+	}
+	// The same day's digest is not sent twice (e.g. after a restart).
+	rep, err = a.Digest(ctx, now.Add(time.Minute))
+	if err != nil || rep.Sent() != 0 {
+		t.Errorf("second digest of the day: err %v, sent %d", err, rep.Sent())
+	}
+}
+
+func TestApp_CardCheck(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	e := newEnv(t, now)
+	a := e.app(t, now)
+	rep, err := a.CardCheck(ctx, now)
+	if err != nil || rep.Err() != nil {
+		t.Fatalf("card check: %v %v", err, rep.Err())
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Threshold != "card<=7d" {
+		t.Fatalf("card findings = %+v, want one card<=7d", rep.Findings)
+	}
+	if e.slack.count() != 1 || !strings.Contains(e.slack.posts[0].Get("text"), "4242") {
+		t.Errorf("card posts: %v", e.slack.posts)
+	}
+	// The hourly cycle does not repeat the stage already sent.
+	crep, err := a.Cycle(ctx, now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range crep.Deliveries {
+		if d.Job.Alert.Kind.String() == "card_expiry" {
+			t.Errorf("card stage sent twice")
+		}
+	}
+}
