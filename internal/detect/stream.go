@@ -35,6 +35,8 @@ const (
 	esdAlone    = 0.9 // esd counts only when the seasonal strength is >= 0.9
 	monthlyLo   = 28  // daily data: a deviation like one 28..31 days ago is a
 	monthlyHi   = 31  // recurring monthly event (batch jobs), not an anomaly
+	lkShort     = 10  // likelihood: short window
+	lkLog       = 3.5   // likelihood: -log10(tail) at the threshold
 	recentN     = 8   // fallback baseline: median of the last 8 points
 	episodeGap  = 3   // an episode ends after max(3, season) points in a row that are not anomalous
 	sigmaToMAD  = 1.2533
@@ -65,7 +67,12 @@ type Detector struct {
 	cp, cn float64 // cusum up / down
 
 	zMax, zDecay float64 // decaying max of |z| (novelty)
-	gap          int     // points without anomaly that end an episode
+
+	lkRing               [lkShort]float64
+	lkPos, lkN, lkCnt    int
+	lkSum, lkMean, lkVar float64
+	lkAlpha              float64
+	gap                  int // points without anomaly that end an episode
 
 	rampW          int
 	ramp           []float64 // ring of clipped z
@@ -121,6 +128,7 @@ func New(opts Options) (*Detector, error) {
 	d.adapt = max(s, 7)
 	d.gap = max(episodeGap, s)
 	d.zDecay = 1 - 1/float64(max(s, 28))
+	d.lkAlpha = 1 / float64(max(4*s, 500))
 	d.rampW = min(2*max(s, 7), 512)
 	d.ramp = make([]float64, d.rampW)
 	w := float64(d.rampW)
@@ -456,6 +464,37 @@ func (d *Detector) Step(v float64) Result {
 		eS, eC, eR, eE = eS/nv, eC/nv, eR/nv, eE/nv
 	}
 	d.zMax = fmax(fmin(az, 50), d.zMax*d.zDecay)
+	// anomaly likelihood: is the short-term mean of clipped |z| unusual
+	// against its long-term distribution?
+	if d.opts.Method == MethodEnsemble && judged {
+		a := fmin(az/8, 1)
+		old := d.lkRing[d.lkPos]
+		d.lkRing[d.lkPos] = a
+		if d.lkPos++; d.lkPos == len(d.lkRing) {
+			d.lkPos = 0
+		}
+		d.lkSum += a - old
+		if d.lkN < len(d.lkRing) {
+			d.lkN++
+		}
+		short := d.lkSum / float64(d.lkN)
+		if d.lkCnt > 100 {
+			sd := math.Sqrt(fmax(d.lkVar, 1e-6))
+			x := (short - d.lkMean) / sd
+			if x > 3 {
+				eL := -math.Log10(distuv.UnitNormal.Survival(x)) / lkLog
+				if eL > E {
+					E = eL
+					eS = fmax(eS, eL)
+				}
+			}
+		}
+		al := fmax(1/float64(d.lkCnt+1), d.lkAlpha)
+		dm := a - d.lkMean
+		d.lkMean += al * dm
+		d.lkVar = (1 - al) * (d.lkVar + al*dm*dm)
+		d.lkCnt++
+	}
 	// a recurring monthly event (daily data, see Options.Start)
 	rel := r / fmax(math.Abs(exp), 1e-12)
 	if d.s == 7 && E >= 1 && !outage && z > 0 {
