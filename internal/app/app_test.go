@@ -21,6 +21,7 @@ import (
 	"github.com/costbot/costbot/internal/config"
 	"github.com/costbot/costbot/internal/demo"
 	"github.com/costbot/costbot/internal/rules"
+	"github.com/costbot/costbot/internal/slackcmd"
 )
 
 // The webhook secret's decoded key, used to verify signatures independently.
@@ -369,6 +370,39 @@ func TestApp_CardCheck(t *testing.T) {
 	for _, d := range crep.Deliveries {
 		if d.Job.Alert.Kind.String() == "card_expiry" {
 			t.Errorf("card stage sent twice")
+		}
+	}
+}
+
+func TestApp_MarkExpected(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	e := newEnv(t, now)
+	a := e.app(t, now)
+	rep, err := a.Cycle(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fp string
+	for _, f := range rep.Deliveries {
+		if f.Job.Alert.Kind.String() == "anomaly" {
+			fp = f.Job.Alert.Fingerprint
+		}
+	}
+	if fp == "" {
+		t.Fatal("no anomaly alert in the first cycle")
+	}
+	// A user clicks "Mark expected" in Slack.
+	if err := (actions{a.tracker}).Apply(ctx, slackcmd.Action{Fingerprint: fp, Kind: "expected", User: "U1", At: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = a.Cycle(ctx, now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		if f.Kind.String() == "anomaly" {
+			t.Errorf("anomaly still found after mark expected: %s", f.Title)
 		}
 	}
 }

@@ -83,9 +83,14 @@ func (s *Set) evalAnomaly(a *Anomaly, ix *index, in Input) ([]cost.Finding, []er
 			if h := last.Add(-(anomalyHistory - 1) * day); h.After(start) {
 				start = h
 			}
-			if t, ok := in.Expected[k.String()]; ok {
-				if d := cost.Day(t); d.After(start) {
-					start = d
+			// Marks are keyed like the finding's scope (account name) or like
+			// the usage series (account id); honour both.
+			named := cost.SeriesKey{Account: label(acct), Service: k.Service, Family: k.Family, Zone: k.Zone}
+			for _, key := range []string{k.String(), named.String()} {
+				if t, ok := in.Expected[key]; ok {
+					if d := cost.Day(t); d.After(start) {
+						start = d
+					}
 				}
 			}
 			if start.After(last) {
