@@ -69,6 +69,9 @@ type App struct {
 
 	mu   sync.Mutex // guards last
 	last *Report
+	// jobs serializes Cycle, CardCheck and Digest: a delivery planned by one
+	// and not yet recorded must not be planned again by another.
+	jobs sync.Mutex
 }
 
 // New opens the store and builds every client. Close releases them.

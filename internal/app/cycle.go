@@ -61,6 +61,8 @@ func (r *Report) Sent() int {
 // Cycle runs fetch -> save -> evaluate -> plan -> notify -> record once, as of
 // now: data on or after now's UTC day is neither fetched nor evaluated.
 func (a *App) Cycle(ctx context.Context, now time.Time) (*Report, error) {
+	a.jobs.Lock()
+	defer a.jobs.Unlock()
 	rep := &Report{Now: now}
 	stale := map[string]error{}
 	for _, acc := range a.accounts {
@@ -259,6 +261,8 @@ func (a *App) publish(ctx context.Context, in rules.Input) {
 // CardCheck fetches every account's billing profile and sends card-expiry
 // warnings that are due. It touches no usage data.
 func (a *App) CardCheck(ctx context.Context, now time.Time) (*Report, error) {
+	a.jobs.Lock()
+	defer a.jobs.Unlock()
 	rep := &Report{Now: now}
 	var cards []cost.Card
 	for _, acc := range a.accounts {

@@ -138,6 +138,8 @@ func digestFinding(d AccountDigest, day time.Time, notifiers []string) cost.Find
 // Digest sends the daily digest (one per account per day, deduplicated like
 // any alert, so a failed send is retried and a restart does not repeat it).
 func (a *App) Digest(ctx context.Context, now time.Time) (*Report, error) {
+	a.jobs.Lock()
+	defer a.jobs.Unlock()
 	rep := &Report{Now: now}
 	in, err := a.input(ctx, now, nil)
 	if err != nil {

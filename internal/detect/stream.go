@@ -36,7 +36,7 @@ const (
 	monthlyLo   = 28  // daily data: a deviation like one 28..31 days ago is a
 	monthlyHi   = 31  // recurring monthly event (batch jobs), not an anomaly
 	lkShort     = 10  // likelihood: short window
-	lkLog       = 3.5   // likelihood: -log10(tail) at the threshold
+	lkLog       = 3.5 // likelihood: -log10(tail) at the threshold
 	recentN     = 8   // fallback baseline: median of the last 8 points
 	episodeGap  = 3   // an episode ends after max(3, season) points in a row that are not anomalous
 	sigmaToMAD  = 1.2533

@@ -450,7 +450,7 @@ func history(s *snapshot, x *series, today time.Time) ([]time.Time, []float64) {
 	for i := range days {
 		days[i] = s.start.Add(time.Duration(i) * day)
 	}
-	return days, x.daily[:end]
+	return days, append([]float64(nil), x.daily[:end]...) // the callee may not touch the snapshot
 }
 
 // runRate is the fallback forecast: month-to-date spend plus the mean of the
