@@ -220,8 +220,10 @@ func (a *App) buildNotifiers(stdout io.Writer) ([]notify.Notifier, error) {
 	return ns, nil
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.db.Close() }
+// Close waits for in-flight button clicks, then closes the store.
+func (a *App) Close() error {
+	return errors.Join(a.cmds.Close(), a.db.Close())
+}
 
 // Handler returns the daemon's HTTP routes: /healthz and the Slack endpoints.
 func (a *App) Handler() http.Handler {
