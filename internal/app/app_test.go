@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/costbot/costbot/internal/alert"
 	"github.com/costbot/costbot/internal/config"
 	"github.com/costbot/costbot/internal/demo"
 	"github.com/costbot/costbot/internal/rules"
@@ -51,10 +52,11 @@ cards:
 // slackServer speaks the Web API wire format for chat.postMessage and
 // chat.update and records what it was sent.
 type slackServer struct {
-	mu    sync.Mutex
-	posts []url.Values
-	fail  bool
-	n     int
+	mu      sync.Mutex
+	posts   []url.Values
+	updates []url.Values
+	fail    bool
+	n       int
 }
 
 func (s *slackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -79,6 +81,7 @@ func (s *slackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.posts = append(s.posts, r.PostForm)
 		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1764000000.%06d"}`, r.PostForm.Get("channel"), s.n)
 	case "/chat.update":
+		s.updates = append(s.updates, r.PostForm)
 		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, r.PostForm.Get("channel"), r.PostForm.Get("ts"))
 	default:
 		http.NotFound(w, r)
@@ -152,6 +155,7 @@ func newEnv(t *testing.T, now time.Time) *env {
   max_retry_wait: 1ms
 slack:
   bot_token: xoxb-test
+  signing_secret: test-signing-secret
   api_url: %s/
 notifiers:
   - name: finops
@@ -404,5 +408,128 @@ func TestApp_MarkExpected(t *testing.T) {
 		if f.Kind.String() == "anomaly" {
 			t.Errorf("anomaly still found after mark expected: %s", f.Title)
 		}
+	}
+}
+
+func TestApp_EscalationThreads(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	e := newEnv(t, now)
+	a := e.app(t, now)
+	// Eight days earlier the Workers budget is just past 50%.
+	if _, err := a.Cycle(ctx, now.AddDate(0, 0, -8)); err != nil {
+		t.Fatal(err)
+	}
+	var rootTS string
+	for _, p := range e.slack.posts {
+		if strings.Contains(p.Get("text"), "Workers") && strings.Contains(p.Get("text"), "budget at 51%") {
+			rootTS = fmt.Sprintf("1764000000.%06d", indexOf(e.slack.posts, p)+1)
+		}
+	}
+	if rootTS == "" {
+		t.Fatalf("no 50%% Workers alert in %d posts", e.slack.count())
+	}
+	before := e.slack.count()
+	if _, err := a.Cycle(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	var threaded bool
+	for _, p := range e.slack.posts[before:] {
+		if strings.Contains(p.Get("text"), "budget at 94%") {
+			threaded = p.Get("thread_ts") == rootTS
+		}
+	}
+	if !threaded {
+		t.Errorf("the 80%% escalation was not posted in the thread of %s", rootTS)
+	}
+	var updated bool
+	for _, u := range e.slack.updates {
+		updated = updated || u.Get("ts") == rootTS
+	}
+	if !updated {
+		t.Errorf("the first message %s was not updated to the current state", rootTS)
+	}
+}
+
+func indexOf(ps []url.Values, p url.Values) int {
+	for i := range ps {
+		if fmt.Sprint(ps[i]) == fmt.Sprint(p) {
+			return i
+		}
+	}
+	return -1
+}
+
+func sign(secret string, ts int64, body string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "v0:%d:%s", ts, body)
+	return "v0=" + fmt.Sprintf("%x", mac.Sum(nil))
+}
+
+func TestApp_SlackEndpoints(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	e := newEnv(t, now)
+	a := e.app(t, now)
+	rep, err := a.Cycle(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	post := func(path, body, secret string) (*http.Response, string) {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Slack-Request-Timestamp", fmt.Sprint(now.Unix()))
+		req.Header.Set("X-Slack-Signature", sign(secret, now.Unix(), body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	form := url.Values{"command": {"/costbot"}, "text": {"budgets"}, "user_id": {"U1"}, "channel_id": {"C1"}, "team_id": {"T1"}}.Encode()
+	resp, body := post("/slack/commands", form, "test-signing-secret")
+	if resp.StatusCode != 200 || !strings.Contains(body, "workers") || !strings.Contains(body, "ephemeral") {
+		t.Errorf("budgets: %d %s", resp.StatusCode, body)
+	}
+	resp, _ = post("/slack/commands", form, "wrong-secret")
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong secret: status %d, want 401", resp.StatusCode)
+	}
+	resp, body = post("/healthz", "", "")
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /healthz: %d %s", resp.StatusCode, body)
+	}
+
+	// A click on "Snooze 24 h" is verified, stored and applied by the tracker.
+	var fp string
+	for _, d := range rep.Deliveries {
+		if d.Job.Alert.Kind.String() == "forecast" {
+			fp = d.Job.Alert.Fingerprint
+		}
+	}
+	payload, _ := json.Marshal(map[string]any{
+		"type":         "block_actions",
+		"user":         map[string]any{"id": "U1", "name": "ana"},
+		"channel":      map[string]any{"id": "C0123456789"},
+		"container":    map[string]any{"type": "message", "message_ts": "1764000000.000001", "channel_id": "C0123456789"},
+		"message":      map[string]any{"ts": "1764000000.000001", "blocks": []any{}},
+		"response_url": srv.URL + "/nowhere",
+		"actions":      []any{map[string]any{"action_id": "costbot_snooze_24h", "block_id": "actions", "value": fp, "type": "button", "action_ts": "1764000001.0"}},
+	})
+	resp, body = post("/slack/interactions", url.Values{"payload": {string(payload)}}.Encode(), "test-signing-secret")
+	if resp.StatusCode != 200 {
+		t.Fatalf("click: %d %s", resp.StatusCode, body)
+	}
+	a.cmds.Close() // wait for the click to be applied
+	acts, err := a.db.Actions(ctx, alert.ActionFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acts) != 1 || acts[0].Fingerprint != fp || acts[0].Kind != alert.ActionSnooze || !acts[0].Until.Equal(now.Add(24*time.Hour)) {
+		t.Errorf("stored actions = %+v, want one 24 h snooze of %s", acts, fp)
 	}
 }
