@@ -331,33 +331,6 @@ func TestNewDispatcher(t *testing.T) {
 	}
 }
 
-func TestMoney(t *testing.T) {
-	tests := []struct {
-		amount   float64
-		currency string
-		want     string
-	}{
-		{212.4, "USD", "$212.40"},
-		{1234567.891, "usd", "$1,234,567.89"},
-		{-12.5, "EUR", "-€12.50"},
-		{1234.5, "JPY", "¥1,235"},
-		{999.999, "CHF", "1,000.00 CHF"},
-		{5, "", "5.00"},
-		{100, "GBP", "£100.00"},
-	}
-	for _, tt := range tests {
-		if got := notify.Money(tt.amount, tt.currency); got != tt.want {
-			t.Errorf("Money(%v, %q) = %q, want %q", tt.amount, tt.currency, got, tt.want)
-		}
-	}
-	if got := notify.Percent(212.4, 250); got != "85%" {
-		t.Errorf("Percent = %q", got)
-	}
-	if got := notify.Percent(1, 0); got != "n/a" {
-		t.Errorf("Percent(1,0) = %q", got)
-	}
-}
-
 func TestDispatcher_RecordSurvivesCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &cancelingNotifier{cancel: cancel}

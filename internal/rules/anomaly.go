@@ -143,14 +143,14 @@ func anomalyFinding(a *Anomaly, acct cost.Account, sd *seriesData, days []time.T
 	if r.Expected > 0 {
 		change = fmt.Sprintf(" (%+.0f%%)", 100*r.Impact/r.Expected)
 	}
-	title := fmt.Sprintf("%s %s %s/day, expected %s%s", name, verb, money(r.Observed, cur), money(r.Expected, cur), change)
+	title := fmt.Sprintf("%s %s %s/day, expected %s%s", name, verb, cost.Money(r.Observed, cur), cost.Money(r.Expected, cur), change)
 	if r.Outage {
-		title = fmt.Sprintf("%s dropped to near zero (%s/day, expected %s): possible outage", name, money(r.Observed, cur), money(r.Expected, cur))
+		title = fmt.Sprintf("%s dropped to near zero (%s/day, expected %s): possible outage", name, cost.Money(r.Observed, cur), cost.Money(r.Expected, cur))
 	}
 	summary := fmt.Sprintf("Observed %s on %s against an expected %s (%s%s per day, %.1fσ).\n"+
 		"Anomalous since %s; detector %s, score %.2f.\n"+
 		"Rule %s. If this is the new normal, mark it expected so it becomes the baseline.",
-		money(r.Observed, cur), days[n-1].Format("Jan 2"), money(r.Expected, cur), sign(r.Impact), money(math.Abs(r.Impact), cur),
+		cost.Money(r.Observed, cur), days[n-1].Format("Jan 2"), cost.Money(r.Expected, cur), sign(r.Impact), cost.Money(math.Abs(r.Impact), cur),
 		r.Sigma, since.Format("Jan 2"), r.Detector, r.Score, a.Name)
 
 	from := n - chartDays

@@ -205,9 +205,9 @@ func (ev *budgetEval) findings() []cost.Finding {
 				continue
 			}
 			if t.Percent > 0 {
-				f.Title = fmt.Sprintf("%s budget at %.0f%% of %s (%s)", what, pct, money(b.Amount, b.Currency), per)
+				f.Title = fmt.Sprintf("%s budget at %.0f%% of %s (%s)", what, pct, cost.Money(b.Amount, b.Currency), per)
 			} else {
-				f.Title = fmt.Sprintf("%s spend %s passed %s (%s)", what, money(st.Actual, b.Currency), money(limit, b.Currency), per)
+				f.Title = fmt.Sprintf("%s spend %s passed %s (%s)", what, cost.Money(st.Actual, b.Currency), cost.Money(limit, b.Currency), per)
 			}
 		case OnForecast:
 			if ev.closed || st.Forecast < limit {
@@ -216,10 +216,10 @@ func (ev *budgetEval) findings() []cost.Finding {
 			f.Kind = cost.KindForecast
 			f.CrossDate = ev.cross(st.Actual, limit)
 			if t.Percent > 0 {
-				f.Title = fmt.Sprintf("%s forecast %s exceeds %s of %s budget (%s)", what, money(st.Forecast, b.Currency),
-					fmtNum(t.Percent)+"%", money(b.Amount, b.Currency), per)
+				f.Title = fmt.Sprintf("%s forecast %s exceeds %s of %s budget (%s)", what, cost.Money(st.Forecast, b.Currency),
+					fmtNum(t.Percent)+"%", cost.Money(b.Amount, b.Currency), per)
 			} else {
-				f.Title = fmt.Sprintf("%s forecast %s exceeds %s (%s)", what, money(st.Forecast, b.Currency), money(limit, b.Currency), per)
+				f.Title = fmt.Sprintf("%s forecast %s exceeds %s (%s)", what, cost.Money(st.Forecast, b.Currency), cost.Money(limit, b.Currency), per)
 			}
 		}
 		f.Summary = ev.summary(f, pct)
@@ -234,15 +234,15 @@ func (ev *budgetEval) summary(f cost.Finding, pct float64) string {
 	if ev.closed {
 		left = "the period has ended"
 	}
-	line1 := fmt.Sprintf("Spent %s of %s (%.0f%%) in %s; %s.", money(st.Actual, st.Currency),
-		money(st.Budget, st.Currency), pct, periodLabel(ev.rule.Period, st.Period), left)
-	line2 := fmt.Sprintf("Forecast for the period: %s (%.0f%% of budget)", money(st.Forecast, st.Currency), 100*st.Forecast/st.Budget)
+	line1 := fmt.Sprintf("Spent %s of %s (%.0f%%) in %s; %s.", cost.Money(st.Actual, st.Currency),
+		cost.Money(st.Budget, st.Currency), pct, periodLabel(ev.rule.Period, st.Period), left)
+	line2 := fmt.Sprintf("Forecast for the period: %s (%.0f%% of budget)", cost.Money(st.Forecast, st.Currency), 100*st.Forecast/st.Budget)
 	if !f.CrossDate.IsZero() {
 		target := st.Budget // KindBudget: CrossDate is when the whole budget is reached
 		if f.Kind == cost.KindForecast {
 			target = f.Limit
 		}
-		line2 += fmt.Sprintf("; spend reaches %s on %s", money(target, st.Currency), f.CrossDate.Format("Jan 2"))
+		line2 += fmt.Sprintf("; spend reaches %s on %s", cost.Money(target, st.Currency), f.CrossDate.Format("Jan 2"))
 	}
 	return line1 + "\n" + line2 + ".\nRule " + ev.rule.Name + ", threshold " + f.Threshold + "."
 }
@@ -267,7 +267,7 @@ func (ev *budgetEval) chart() *cost.Chart {
 		Days:           append([]time.Time(nil), ev.days[from:]...),
 		Values:         append([]float64(nil), ev.values[from:]...),
 		Reference:      ref,
-		ReferenceLabel: fmt.Sprintf("daily budget %s", money(perDay, ev.rule.Currency)),
+		ReferenceLabel: fmt.Sprintf("daily budget %s", cost.Money(perDay, ev.rule.Currency)),
 	}
 }
 
@@ -371,34 +371,4 @@ func periodLabel(k PeriodKind, p cost.Period) string {
 		return p.Start.Format("Jan 2")
 	}
 	return "billing period " + p.Start.Format("Jan 2") + " – " + p.End.Format("Jan 2")
-}
-
-// money renders an amount with two decimals and thousands separators:
-// "$2,500.00", "€12.50", "12.50 GBP".
-func money(v float64, currency string) string {
-	neg := v < 0
-	if neg {
-		v = -v
-	}
-	s := fmt.Sprintf("%.2f", v)
-	intPart, frac := s[:len(s)-3], s[len(s)-3:]
-	var b strings.Builder
-	for i, r := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	num := b.String() + frac
-	sign := ""
-	if neg {
-		sign = "-"
-	}
-	switch strings.ToUpper(currency) {
-	case "USD":
-		return sign + "$" + num
-	case "EUR":
-		return sign + "€" + num
-	}
-	return sign + num + " " + currency
 }

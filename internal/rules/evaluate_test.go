@@ -553,10 +553,4 @@ func TestThreshold_Name(t *testing.T) {
 			t.Errorf("Name() = %q, want %q", got, tt.want)
 		}
 	}
-	if got := money(1234567.891, "USD"); got != "$1,234,567.89" {
-		t.Errorf("money = %q", got)
-	}
-	if got := money(-5, "GBP"); got != "-5.00 GBP" {
-		t.Errorf("money = %q", got)
-	}
 }

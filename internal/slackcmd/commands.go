@@ -251,14 +251,14 @@ func cmdSpend(e *env) (reply, error) {
 		dataEnd = s.lastDay.Add(day)
 	}
 	ndays := max(1, int(dataEnd.Sub(p.Start)/day))
-	text := fmt.Sprintf("Spend for %s, %s: %s", x.label(), ps.label, money(total, cur))
+	text := fmt.Sprintf("Spend for %s, %s: %s", x.label(), ps.label, cost.Money(total, cur))
 	blocks := []slack.Block{
 		header(truncate(fmt.Sprintf("Spend · %s · %s", x.name, ps.label), maxHeaderText)),
 		fieldsSection(
-			"Spent", money(total, cur),
+			"Spent", cost.Money(total, cur),
 			"Period", periodRange(p),
-			"Previous period", fmt.Sprintf("%s (%s)", money(prev, cur), percentChange(total, prev)),
-			"Daily average", money(total/float64(ndays), cur),
+			"Previous period", fmt.Sprintf("%s (%s)", cost.Money(prev, cur), percentChange(total, prev)),
+			"Daily average", cost.Money(total/float64(ndays), cur),
 		),
 	}
 	if len(x.children) > 1 {
@@ -279,7 +279,7 @@ func cmdSpend(e *env) (reply, error) {
 				rows = append(rows, []string{fmt.Sprintf("… %d more", len(kvs)-8), "", ""})
 				break
 			}
-			rows = append(rows, []string{truncate(k.name, 32), money(k.v, cur), share(k.v, total)})
+			rows = append(rows, []string{truncate(k.name, 32), cost.Money(k.v, cur), share(k.v, total)})
 		}
 		if len(kvs) > 0 {
 			blocks = append(blocks, section(table(rows)))
@@ -337,7 +337,7 @@ func cmdTop(e *env) (reply, error) {
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].cur > rows[j].cur })
 	top := [][]string{{"Service", "Cost", "Share"}}
 	for i := 0; i < len(rows) && i < n; i++ {
-		top = append(top, []string{truncate(rows[i].name, 32), money(rows[i].cur, cur), share(rows[i].cur, total)})
+		top = append(top, []string{truncate(rows[i].name, 32), cost.Money(rows[i].cur, cur), share(rows[i].cur, total)})
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
 		return math.Abs(rows[i].cur-rows[i].prev) > math.Abs(rows[j].cur-rows[j].prev)
@@ -348,18 +348,18 @@ func cmdTop(e *env) (reply, error) {
 		if round2(r.cur-r.prev) == 0 {
 			break
 		}
-		movers = append(movers, []string{truncate(r.name, 32), signedMoney(r.cur-r.prev, cur), percentChange(r.cur, r.prev), money(r.cur, cur)})
+		movers = append(movers, []string{truncate(r.name, 32), signedMoney(r.cur-r.prev, cur), percentChange(r.cur, r.prev), cost.Money(r.cur, cur)})
 	}
 	blocks := []slack.Block{
 		header(fmt.Sprintf("Top services · %s", ps.label)),
-		section(fmt.Sprintf("*Top %d by cost* (%s, total %s)\n%s", min(n, len(rows)), periodRange(p), money(total, cur), table(top))),
+		section(fmt.Sprintf("*Top %d by cost* (%s, total %s)\n%s", min(n, len(rows)), periodRange(p), cost.Money(total, cur), table(top))),
 	}
 	if len(movers) > 1 {
 		blocks = append(blocks, section(fmt.Sprintf("*Top movers* vs %s\n%s", periodRange(pp), table(movers))))
 	} else {
 		blocks = append(blocks, section(fmt.Sprintf("*Top movers* vs %s: no change", periodRange(pp))))
 	}
-	text := fmt.Sprintf("Top services, %s: total %s", ps.label, money(total, cur))
+	text := fmt.Sprintf("Top services, %s: total %s", ps.label, cost.Money(total, cur))
 	return reply{Text: text, Blocks: blocks}, nil
 }
 
@@ -385,8 +385,8 @@ func cmdBudgets(e *env) (reply, error) {
 		}
 		line := fmt.Sprintf("%s *%s* (%s, %s)\n`%s` %s of %s (*%.0f%%*) · forecast %s · %s",
 			icon, b.Rule, b.Scope.String(), periodRange(b.Period),
-			bar(b.Percent()), money(b.Actual, cur), money(b.Budget, cur), b.Percent(),
-			money(b.Forecast, cur), daysLeft(b.DaysLeft))
+			bar(b.Percent()), cost.Money(b.Actual, cur), cost.Money(b.Budget, cur), b.Percent(),
+			cost.Money(b.Forecast, cur), daysLeft(b.DaysLeft))
 		if !b.CrossDate.IsZero() {
 			line += fmt.Sprintf(" · crosses %s", b.CrossDate.Format("Mon 2 Jan"))
 		}
@@ -428,13 +428,13 @@ func cmdForecast(e *env) (reply, error) {
 		total, method = runRate(s, x, month, today), "7-day run rate"
 	}
 	left := int(month.End.Sub(today) / day)
-	text := fmt.Sprintf("Month-end forecast for %s: %s", x.label(), money(total, cur))
+	text := fmt.Sprintf("Month-end forecast for %s: %s", x.label(), cost.Money(total, cur))
 	blocks := []slack.Block{
 		header(fmt.Sprintf("Forecast · %s · %s", x.name, month.Start.Format("January 2006"))),
 		fieldsSection(
-			"Month-end forecast", money(total, cur),
-			"Spent so far", money(spent, cur),
-			"Still to come", money(total-spent, cur),
+			"Month-end forecast", cost.Money(total, cur),
+			"Spent so far", cost.Money(spent, cur),
+			"Still to come", cost.Money(total-spent, cur),
 			"Days left", strconv.Itoa(left),
 		),
 		contextLine(fmt.Sprintf("Method: %s over %d days of history", method, len(days))),
@@ -501,7 +501,7 @@ func cmdAnomalies(e *env) (reply, error) {
 		line := fmt.Sprintf("*%s*\n%s", a.Title, a.Scope.String())
 		if d := a.Anomaly; d != nil {
 			line += fmt.Sprintf(" · %s: %s vs expected %s (%s, %s/day)", d.Day.Format("Mon 2 Jan"),
-				money(d.Observed, cur), money(d.Expected, cur), percentChange(d.Observed, d.Expected), signedMoney(d.Impact, cur))
+				cost.Money(d.Observed, cur), cost.Money(d.Expected, cur), percentChange(d.Observed, d.Expected), signedMoney(d.Impact, cur))
 			if !d.Since.IsZero() && d.Since.Before(d.Day) {
 				line += " · since " + d.Since.Format("Mon 2 Jan")
 			}

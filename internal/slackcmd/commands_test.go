@@ -273,8 +273,8 @@ func TestMoney(t *testing.T) {
 		{12, "CHF", "12.00 CHF"},
 	}
 	for _, tt := range tests {
-		if got := money(tt.v, tt.cur); got != tt.want {
-			t.Errorf("money(%v, %s) = %s, want %s", tt.v, tt.cur, got, tt.want)
+		if got := cost.Money(tt.v, tt.cur); got != tt.want {
+			t.Errorf("cost.Money(%v, %s) = %s, want %s", tt.v, tt.cur, got, tt.want)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -111,42 +110,12 @@ func table(rows [][]string) string {
 	return b.String()
 }
 
-var currencySymbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
-
-// money formats v with two decimals and thousands separators: "$1,234.56",
-// "-€3.10", "12.00 CHF".
-func money(v float64, currency string) string {
-	v = round2(v)
-	neg := v < 0
-	if neg {
-		v = -v
-	}
-	s := strconv.FormatFloat(v, 'f', 2, 64)
-	intPart, frac := s[:len(s)-3], s[len(s)-3:]
-	var b strings.Builder
-	for i, c := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	num := b.String() + frac
-	sign := ""
-	if neg {
-		sign = "-"
-	}
-	if sym, ok := currencySymbols[currency]; ok {
-		return sign + sym + num
-	}
-	return sign + num + " " + currency
-}
-
 // signedMoney is money with an explicit "+" for positive values.
 func signedMoney(v float64, currency string) string {
 	if round2(v) > 0 {
-		return "+" + money(v, currency)
+		return "+" + cost.Money(v, currency)
 	}
-	return money(v, currency)
+	return cost.Money(v, currency)
 }
 
 // percentChange renders the relative change from old to cur, "new" when old is 0.

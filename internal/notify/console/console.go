@@ -105,17 +105,17 @@ func Format(a cost.Alert, color bool) string {
 	switch a.Kind {
 	case cost.KindBudget, cost.KindForecast:
 		if a.Budget > 0 {
-			add("spend", fmt.Sprintf("%s of %s (%s)", notify.Money(a.Actual, cur), notify.Money(a.Budget, cur), notify.Percent(a.Actual, a.Budget)))
+			add("spend", fmt.Sprintf("%s of %s (%s)", cost.Money(a.Actual, cur), cost.Money(a.Budget, cur), cost.Percent(a.Actual, a.Budget)))
 		} else {
-			add("spend", notify.Money(a.Actual, cur))
+			add("spend", cost.Money(a.Actual, cur))
 		}
 		if a.Limit > 0 {
-			add("threshold", fmt.Sprintf("%s (%s)", notify.Money(a.Limit, cur), a.Threshold))
+			add("threshold", fmt.Sprintf("%s (%s)", cost.Money(a.Limit, cur), a.Threshold))
 		}
 		if a.Forecast > 0 {
-			f := notify.Money(a.Forecast, cur)
+			f := cost.Money(a.Forecast, cur)
 			if a.Budget > 0 {
-				f += " (" + notify.Percent(a.Forecast, a.Budget) + " of budget)"
+				f += " (" + cost.Percent(a.Forecast, a.Budget) + " of budget)"
 			}
 			add("forecast", f)
 		}
@@ -124,10 +124,10 @@ func Format(a cost.Alert, color bool) string {
 		}
 	case cost.KindAnomaly:
 		if d := a.Anomaly; d != nil {
-			add("observed", notify.Money(d.Observed, cur))
-			add("expected", notify.Money(d.Expected, cur))
+			add("observed", cost.Money(d.Observed, cur))
+			add("expected", cost.Money(d.Expected, cur))
 			add("deviation", fmt.Sprintf("%+.1fσ (robust)", d.Sigma))
-			add("impact", notify.Money(d.Impact, cur)+"/day")
+			add("impact", cost.Money(d.Impact, cur)+"/day")
 			add("detector", d.Detector)
 			if !d.Since.IsZero() {
 				add("anomalous since", d.Since.UTC().Format("2006-01-02"))

@@ -11,7 +11,6 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/costbot/costbot/internal/cost"
-	"github.com/costbot/costbot/internal/notify"
 )
 
 // ActionIDs of the buttons on firing budget, forecast and anomaly alerts.
@@ -177,9 +176,9 @@ func leadText(a cost.Alert) string {
 		}
 		if a.Limit > 0 && a.Status != cost.StatusResolved {
 			if diff := val - a.Limit; diff >= 0 {
-				fmt.Fprintf(&b, "*%s is %s over the %s threshold*", what, notify.Money(diff, cur), notify.Money(a.Limit, cur))
+				fmt.Fprintf(&b, "*%s is %s over the %s threshold*", what, cost.Money(diff, cur), cost.Money(a.Limit, cur))
 			} else {
-				fmt.Fprintf(&b, "*%s is %s, %s under the %s threshold*", what, notify.Money(val, cur), notify.Money(-diff, cur), notify.Money(a.Limit, cur))
+				fmt.Fprintf(&b, "*%s is %s, %s under the %s threshold*", what, cost.Money(val, cur), cost.Money(-diff, cur), cost.Money(a.Limit, cur))
 			}
 			if a.Threshold != "" {
 				fmt.Fprintf(&b, " (`%s`)", escape(a.Threshold))
@@ -193,7 +192,7 @@ func leadText(a cost.Alert) string {
 				dir = "below"
 			}
 			fmt.Fprintf(&b, "*%s* observed vs *%s* expected: %s/day %s the baseline.",
-				notify.Money(d.Observed, cur), notify.Money(d.Expected, cur), notify.Money(math.Abs(d.Impact), cur), dir)
+				cost.Money(d.Observed, cur), cost.Money(d.Expected, cur), cost.Money(math.Abs(d.Impact), cur), dir)
 		}
 	case cost.KindStale:
 		fmt.Fprintf(&b, "Costbot has no fresh billing data for *%s*; alerts for it may be late.", escape(orDash(a.Scope.Account)))
@@ -220,14 +219,14 @@ func fieldsFor(a cost.Alert) [][2]string {
 	switch a.Kind {
 	case cost.KindBudget, cost.KindForecast:
 		if a.Budget > 0 {
-			add("Spend", fmt.Sprintf("%s of %s (%s)", notify.Money(a.Actual, cur), notify.Money(a.Budget, cur), notify.Percent(a.Actual, a.Budget)))
+			add("Spend", fmt.Sprintf("%s of %s (%s)", cost.Money(a.Actual, cur), cost.Money(a.Budget, cur), cost.Percent(a.Actual, a.Budget)))
 		} else {
-			add("Spend", notify.Money(a.Actual, cur))
+			add("Spend", cost.Money(a.Actual, cur))
 		}
 		if a.Forecast > 0 {
-			v := notify.Money(a.Forecast, cur)
+			v := cost.Money(a.Forecast, cur)
 			if a.Budget > 0 {
-				v += " (" + notify.Percent(a.Forecast, a.Budget) + ")"
+				v += " (" + cost.Percent(a.Forecast, a.Budget) + ")"
 			}
 			add("Forecast", v)
 		}
@@ -236,14 +235,14 @@ func fieldsFor(a cost.Alert) [][2]string {
 		}
 	case cost.KindAnomaly:
 		if d := a.Anomaly; d != nil {
-			add("Observed", notify.Money(d.Observed, cur))
-			add("Expected", notify.Money(d.Expected, cur))
+			add("Observed", cost.Money(d.Observed, cur))
+			add("Expected", cost.Money(d.Expected, cur))
 			add("Deviation", fmt.Sprintf("%+.1fσ (robust)", d.Sigma))
 			sign := "+"
 			if d.Impact < 0 {
 				sign = ""
 			}
-			add("Impact", sign+notify.Money(d.Impact, cur)+"/day")
+			add("Impact", sign+cost.Money(d.Impact, cur)+"/day")
 			add("Detector", d.Detector)
 			if !d.Since.IsZero() {
 				add("Since", d.Since.UTC().Format("Mon 2 Jan 2006"))
