@@ -533,3 +533,45 @@ func TestApp_SlackEndpoints(t *testing.T) {
 		t.Errorf("stored actions = %+v, want one 24 h snooze of %s", acts, fp)
 	}
 }
+
+func TestApp_Cycle_MalformedAccountDoesNotStopOthers(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	e := newEnv(t, now)
+	const broken = "0123456789abcdef0123456789abcdef"
+	good := demo.NewServer(now)
+	cf := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, broken) && !strings.HasSuffix(r.URL.Path, "/info") && !strings.HasSuffix(r.URL.Path, "/profile") {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":[{"ServiceName":"Workers","ChargePeriodStart":"yesterday"}]}`)
+			return
+		}
+		r.URL.Path = strings.Replace(r.URL.Path, broken, demo.AccountID, 1)
+		good.ServeHTTP(w, r)
+	}))
+	defer cf.Close()
+	e.cfg.Cloudflare.BaseURL = cf.URL
+	e.cfg.Cloudflare.Accounts = append(e.cfg.Cloudflare.Accounts, config.CFAccount{ID: broken, Name: "staging"})
+	a := e.app(t, now)
+	rep, err := a.Cycle(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Accounts) != 2 || rep.Accounts[0].Err != nil || rep.Accounts[1].Err == nil {
+		t.Fatalf("account reports: %+v", rep.Accounts)
+	}
+	if msg := rep.Accounts[1].Err.Error(); !strings.Contains(msg, "ChargePeriodStart") || !strings.Contains(msg, broken) {
+		t.Errorf("malformed payload error does not say where: %s", msg)
+	}
+	if e.slack.count() != 5 {
+		t.Errorf("%d posts, want 5: the good account's 4 and a staleness warning", e.slack.count())
+	}
+	// The broken account never had good data: a staleness warning names it.
+	var stale bool
+	for _, f := range rep.Findings {
+		stale = stale || (f.Kind.String() == "stale" && strings.Contains(f.Title, "staging"))
+	}
+	if !stale {
+		t.Error("no staleness finding for the broken account")
+	}
+}
