@@ -63,12 +63,15 @@ type Config struct {
 // Cloudflare holds the billing API settings.
 type Cloudflare struct {
 	// BaseURL of the v4 API. Default https://api.cloudflare.com/client/v4.
-	BaseURL  string      `yaml:"base_url"`
-	APIToken Secret      `yaml:"api_token"`
-	APIEmail string      `yaml:"api_email"`
-	APIKey   Secret      `yaml:"api_key"`
-	Accounts []CFAccount `yaml:"accounts"`
-	Paths    Paths       `yaml:"paths"`
+	BaseURL  string `yaml:"base_url"`
+	APIToken Secret `yaml:"api_token"`
+	// APITokenFile reads the token from a file instead (e.g. a mounted secret).
+	APITokenFile string      `yaml:"api_token_file"`
+	APIEmail     string      `yaml:"api_email"`
+	APIKey       Secret      `yaml:"api_key"`
+	APIKeyFile   string      `yaml:"api_key_file"`
+	Accounts     []CFAccount `yaml:"accounts"`
+	Paths        Paths       `yaml:"paths"`
 	// HistoryDays is how many days of usage the first fetch loads. Default 120.
 	HistoryDays int `yaml:"history_days"`
 	// RefreshDays is how many recent days later fetches reload (late data,
@@ -100,10 +103,13 @@ type Paths struct {
 
 // Slack holds the Slack app credentials.
 type Slack struct {
-	BotToken      Secret `yaml:"bot_token"`
-	SigningSecret Secret `yaml:"signing_secret"`
+	BotToken          Secret `yaml:"bot_token"`
+	BotTokenFile      string `yaml:"bot_token_file"`
+	SigningSecret     Secret `yaml:"signing_secret"`
+	SigningSecretFile string `yaml:"signing_secret_file"`
 	// AppToken (xapp-...) switches slash commands and buttons to Socket Mode.
-	AppToken Secret `yaml:"app_token"`
+	AppToken     Secret `yaml:"app_token"`
+	AppTokenFile string `yaml:"app_token_file"`
 	// APIURL of the Web API. Default https://slack.com/api/.
 	APIURL string `yaml:"api_url"`
 }
@@ -136,8 +142,9 @@ type SlackTarget struct {
 
 // WebhookTarget posts Alertmanager-compatible JSON signed per Standard Webhooks.
 type WebhookTarget struct {
-	URL    Secret `yaml:"url"`    // URLs often carry tokens: treated as a secret
-	Secret Secret `yaml:"secret"` // whsec_<base64>
+	URL        Secret `yaml:"url"`    // URLs often carry tokens: treated as a secret
+	Secret     Secret `yaml:"secret"` // whsec_<base64>
+	SecretFile string `yaml:"secret_file"`
 }
 
 // ConsoleTarget prints alerts to standard output.
@@ -264,9 +271,13 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 		}
 		return nil, Errors{yamlError(file, err)}
 	}
-	cfg.expand(lookup)
-	if err := cfg.Validate(); err != nil {
-		return nil, err
+	es := cfg.expand(lookup)
+	var ves Errors
+	if errors.As(cfg.Validate(), &ves) {
+		es = append(es, ves...)
+	}
+	if len(es) > 0 {
+		return nil, es
 	}
 	return &cfg, nil
 }
@@ -285,10 +296,13 @@ func yamlError(file string, err error) *Error {
 
 var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// expand replaces ${VAR} in secret fields. Unset variables leave the field
-// empty and are listed in MissingEnv; Validate and the caller decide.
-func (c *Config) expand(lookup func(string) (string, bool)) {
-	do := func(field string, s *Secret) {
+// expand replaces ${VAR} in secret fields and reads *_file secrets. Unset
+// variables leave the field empty and are listed in MissingEnv; Validate and
+// the caller decide. Unreadable files and a secret set both inline and as a
+// file are errors.
+func (c *Config) expand(lookup func(string) (string, bool)) Errors {
+	var es Errors
+	do := func(field string, s *Secret, file string) {
 		*s = Secret(envRE.ReplaceAllStringFunc(string(*s), func(m string) string {
 			name := m[2 : len(m)-1]
 			v, ok := lookup(name)
@@ -298,19 +312,35 @@ func (c *Config) expand(lookup func(string) (string, bool)) {
 			}
 			return v
 		}))
+		if file == "" {
+			return
+		}
+		line, col := c.pos(field + "_file")
+		if *s != "" || c.missing(field) {
+			es = append(es, &Error{File: c.File, Line: line, Col: col, Field: field + "_file", Msg: "set " + field[strings.LastIndexByte(field, '.')+1:] + " or its _file, not both"})
+			return
+		}
+		b, err := os.ReadFile(c.Path(file))
+		if err != nil {
+			// The path is not secret; the error says which file and why.
+			es = append(es, &Error{File: c.File, Line: line, Col: col, Field: field + "_file", Msg: err.Error()})
+			return
+		}
+		*s = Secret(strings.TrimSpace(string(b)))
 	}
-	do("cloudflare.api_token", &c.Cloudflare.APIToken)
-	do("cloudflare.api_key", &c.Cloudflare.APIKey)
-	do("slack.bot_token", &c.Slack.BotToken)
-	do("slack.signing_secret", &c.Slack.SigningSecret)
-	do("slack.app_token", &c.Slack.AppToken)
+	do("cloudflare.api_token", &c.Cloudflare.APIToken, c.Cloudflare.APITokenFile)
+	do("cloudflare.api_key", &c.Cloudflare.APIKey, c.Cloudflare.APIKeyFile)
+	do("slack.bot_token", &c.Slack.BotToken, c.Slack.BotTokenFile)
+	do("slack.signing_secret", &c.Slack.SigningSecret, c.Slack.SigningSecretFile)
+	do("slack.app_token", &c.Slack.AppToken, c.Slack.AppTokenFile)
 	for i := range c.Notifiers {
 		if w := c.Notifiers[i].Webhook; w != nil {
-			do(fmt.Sprintf("notifiers[%d].webhook.url", i), &w.URL)
-			do(fmt.Sprintf("notifiers[%d].webhook.secret", i), &w.Secret)
+			do(fmt.Sprintf("notifiers[%d].webhook.url", i), &w.URL, "")
+			do(fmt.Sprintf("notifiers[%d].webhook.secret", i), &w.Secret, w.SecretFile)
 		}
 	}
 	sort.Strings(c.MissingEnv)
+	return es
 }
 
 // Dir is the folder relative paths in the config are resolved against.

@@ -139,3 +139,35 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParse_SecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "token"), []byte("from-file-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := "cloudflare:\n  accounts: [{id: 9a7806061c88ada191ed06f989cc3dac, name: p}]\n"
+	tests := []struct {
+		name, yml, want, wantErr string
+	}{
+		{"OK", base + "  api_token_file: token\n", "from-file-token", ""},
+		{"ErrBoth", base + "  api_token: inline\n  api_token_file: token\n", "", "c.yaml:4:19: cloudflare.api_token_file: set api_token or its _file, not both"},
+		{"ErrMissingFile", base + "  api_token_file: nope\n", "", "c.yaml:3:19: cloudflare.api_token_file: open " + filepath.Join(dir, "nope") + ": no such file or directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse(filepath.Join(dir, "c.yaml"), []byte(tt.yml), env(nil))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Cloudflare.APIToken.Value(); got != tt.want {
+				t.Errorf("token = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
