@@ -1,10 +1,12 @@
 // Package slack is the Slack notifier: it posts alerts to a channel with
 // chat.postMessage as Block Kit plus a plain-text fallback, threads
 // escalations and resolutions under the first alert, and keeps that root
-// message current with chat.update.
+// message current with chat.update. Optionally it uploads the alert's chart
+// as a PNG into the alert's thread.
 package slack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,10 +14,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/costbot/costbot/internal/chart"
 	"github.com/costbot/costbot/internal/cost"
 	"github.com/costbot/costbot/internal/notify"
 )
@@ -34,6 +39,13 @@ type Options struct {
 	// Now stamps root-message updates (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger // default: discard
+	// UploadCharts, when true, renders an alert's Chart as a PNG (package
+	// chart) after the message is posted and uploads it into the alert's
+	// thread (files.getUploadURLExternal, upload, files.completeUploadExternal).
+	// It needs the bot scope files:write. A failed upload is logged and
+	// never fails the send; a token without the scope is logged once and
+	// uploads stop for this Notifier. Default false.
+	UploadCharts bool
 }
 
 // Notifier posts alerts to one Slack channel. It is safe for concurrent use.
@@ -43,6 +55,9 @@ type Notifier struct {
 	client  *slackapi.Client
 	now     func() time.Time
 	log     *slog.Logger
+	// uploads is true while charts are to be uploaded: set from
+	// Options.UploadCharts, cleared for good when the token lacks files:write.
+	uploads atomic.Bool
 }
 
 var _ notify.Notifier = (*Notifier)(nil)
@@ -81,6 +96,7 @@ func New(opts Options) (*Notifier, error) {
 	if n.log == nil {
 		n.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	n.uploads.Store(opts.UploadCharts)
 	return n, nil
 }
 
@@ -91,7 +107,8 @@ func (n *Notifier) Name() string { return n.name }
 // a.Thread is set (and names this notifier or none) the alert is posted as a reply in that thread (broadcast
 // to the channel when it escalates to critical), then the thread's root
 // message is updated to show the current state; a failed update is logged,
-// not returned.
+// not returned. With Options.UploadCharts the chart is then uploaded into
+// the alert's thread; a failed upload is logged, not returned.
 func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, error) {
 	text, blocks := Render(a)
 	channel := n.channel
@@ -115,7 +132,78 @@ func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, 
 	if thread != nil {
 		n.updateRoot(ctx, a, thread.Channel, thread.TS)
 	}
+	if a.Chart != nil && n.uploads.Load() {
+		root := ts // the alert's own thread, or the thread it replied in
+		if thread != nil {
+			root = thread.TS
+		}
+		n.uploadChart(ctx, a, ch, root)
+	}
 	return &cost.MessageRef{Notifier: n.name, Channel: ch, TS: ts}, nil
+}
+
+// scopeCodes are the upload errors that mean the token may not upload files
+// at all, so retrying on the next alert is pointless.
+var scopeCodes = map[string]bool{
+	"missing_scope":          true,
+	"not_allowed_token_type": true,
+}
+
+// uploadChart renders a's chart and uploads it into the thread at ts in
+// channel. Failures are logged, never returned: the alert is already posted.
+func (n *Notifier) uploadChart(ctx context.Context, a cost.Alert, channel, ts string) {
+	img, err := chart.PNG(a, chart.DefaultOptions())
+	if errors.Is(err, chart.ErrNoData) {
+		return
+	}
+	if err != nil {
+		n.log.WarnContext(ctx, "render chart failed", "notifier", n.name, "fingerprint", a.Fingerprint, "error", err)
+		return
+	}
+	title := oneLine(a.Chart.Title)
+	if title == "" {
+		title = oneLine(a.Title)
+	}
+	title = truncate(title, 200)
+	_, err = n.client.UploadFileContext(ctx, slackapi.UploadFileParameters{
+		Filename:        chartFilename(a.Fingerprint),
+		FileSize:        len(img),
+		Reader:          bytes.NewReader(img),
+		Title:           title,
+		AltTxt:          truncate("Chart: "+title, 1000),
+		Channel:         channel,
+		ThreadTimestamp: ts,
+	})
+	if err == nil {
+		return
+	}
+	if code := apiCode(err); scopeCodes[code] {
+		if n.uploads.CompareAndSwap(true, false) {
+			n.log.WarnContext(ctx, "chart uploads disabled: the bot token needs the files:write scope",
+				"notifier", n.name, "code", code, "error", err)
+		}
+		return
+	}
+	n.log.WarnContext(ctx, "upload chart failed", "notifier", n.name, "fingerprint", a.Fingerprint,
+		"channel", channel, "ts", ts, "error", err)
+}
+
+// chartFilename is "costbot-<fingerprint>.png" with the fingerprint limited
+// to file-name-safe characters.
+func chartFilename(fp string) string {
+	safe := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return -1
+	}, fp)
+	if len(safe) > 64 {
+		safe = safe[:64]
+	}
+	if safe == "" {
+		return "costbot-chart.png"
+	}
+	return "costbot-" + safe + ".png"
 }
 
 func (n *Notifier) post(ctx context.Context, channel, text string, blocks []slackapi.Block, opts []slackapi.MsgOption) (string, string, error) {

@@ -31,8 +31,9 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 // call is one Web API request the fake received.
 type call struct {
-	method string // "chat.postMessage", "chat.update"
+	method string // "chat.postMessage", "chat.update", "files.…", uploadPath
 	form   url.Values
+	file   []byte // the uploaded bytes, for uploadPath
 }
 
 // reply scripts one response of the fake.
@@ -42,8 +43,9 @@ type reply struct {
 	body   string
 }
 
-// fakeSlack speaks the Web API wire format for chat.postMessage and
-// chat.update (form-encoded POST, JSON answer). Scripted replies are used
+// fakeSlack speaks the Web API wire format for chat.postMessage,
+// chat.update and the external file upload (form-encoded POST, JSON answer;
+// the upload URL takes multipart/form-data). Scripted replies are used
 // in order per method, then a success. Unknown paths fail the test.
 type fakeSlack struct {
 	t   testing.TB
@@ -69,21 +71,34 @@ func (f *fakeSlack) script(method string, r ...reply) {
 
 func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/")
-	if r.Method != http.MethodPost || (method != "chat.postMessage" && method != "chat.update") {
+	if r.Method != http.MethodPost || !knownMethods[method] {
 		f.t.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
 		http.NotFound(w, r)
 		return
 	}
-	body, _ := io.ReadAll(r.Body)
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		f.t.Errorf("bad form: %v", err)
+	var form url.Values
+	var file []byte
+	if method == uploadPath {
+		// The upload URL takes the bytes as multipart/form-data field "file".
+		fh, hdr, err := r.FormFile("file")
+		if err != nil {
+			f.t.Errorf("upload: %v", err)
+		} else {
+			file, _ = io.ReadAll(fh)
+			form = url.Values{"filename": {hdr.Filename}}
+		}
+	} else {
+		body, _ := io.ReadAll(r.Body)
+		var err error
+		if form, err = url.ParseQuery(string(body)); err != nil {
+			f.t.Errorf("bad form: %v", err)
+		}
 	}
 	if got := form.Get("token"); got != "xoxb-test-token" && r.Header.Get("Authorization") != "Bearer xoxb-test-token" {
 		f.t.Errorf("no token sent")
 	}
 	f.mu.Lock()
-	f.calls = append(f.calls, call{method: method, form: form})
+	f.calls = append(f.calls, call{method: method, form: form, file: file})
 	var rep *reply
 	if s := f.scripts[method]; len(s) > 0 {
 		rep = &s[0]
@@ -101,11 +116,31 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, rep.body)
 		return
 	}
+	switch method {
+	case "files.getUploadURLExternal":
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "upload_url": f.srv.URL + "/" + uploadPath, "file_id": "F0UPLOAD1"})
+		return
+	case uploadPath:
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = fmt.Fprintf(w, "OK - %d", len(file))
+		return
+	case "files.completeUploadExternal":
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "files": []map[string]string{{"id": "F0UPLOAD1", "title": "chart"}}})
+		return
+	}
 	ts := form.Get("ts")
 	if ts == "" {
 		ts = fmt.Sprintf("1784625%03d.000100", seq)
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": form.Get("channel"), "ts": ts})
+}
+
+// uploadPath is where the fake's files.getUploadURLExternal points uploads.
+const uploadPath = "upload/F0UPLOAD1"
+
+var knownMethods = map[string]bool{
+	"chat.postMessage": true, "chat.update": true,
+	"files.getUploadURLExternal": true, uploadPath: true, "files.completeUploadExternal": true,
 }
 
 func (f *fakeSlack) Calls() []call {
