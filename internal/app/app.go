@@ -202,7 +202,8 @@ func (a *App) buildNotifiers(stdout io.Writer) ([]notify.Notifier, error) {
 			if a.slack == nil {
 				return nil, fmt.Errorf("notifier %q: slack.bot_token is not set", n.Name)
 			}
-			s, err := slacknotify.New(slacknotify.Options{Name: n.Name, Channel: n.Slack.Channel, Client: a.slack, Now: a.now, Logger: a.log.With("notifier", n.Name)})
+			s, err := slacknotify.New(slacknotify.Options{Name: n.Name, Channel: n.Slack.Channel, Client: a.slack, Now: a.now,
+				Logger: a.log.With("notifier", n.Name), UploadCharts: a.cfg.Slack.UploadCharts})
 			if err != nil {
 				return nil, fmt.Errorf("notifier %q: %w", n.Name, err)
 			}

@@ -112,6 +112,9 @@ type Slack struct {
 	AppTokenFile string `yaml:"app_token_file"`
 	// APIURL of the Web API. Default https://slack.com/api/.
 	APIURL string `yaml:"api_url"`
+	// UploadCharts also uploads a PNG chart into each alert's thread; the bot
+	// needs the files:write scope. Default false (the native chart block only).
+	UploadCharts bool `yaml:"upload_charts"`
 }
 
 // Notifier is one named destination; exactly one of its kinds is set.
