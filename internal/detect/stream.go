@@ -104,6 +104,7 @@ type Detector struct {
 	lastFlag int
 	adapt    int
 	nameBf   []byte
+	mx       *metricsState // metrics mode only
 }
 
 // New returns a Detector for opts, or an error naming every invalid field.
@@ -146,6 +147,10 @@ func New(opts Options) (*Detector, error) {
 		st := opts.Start.UTC()
 		d.dom, d.month, d.year = st.Day(), int(st.Month()), st.Year()
 		d.mdays = time.Date(d.year, time.Month(d.month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	}
+	if opts.Mode == ModeMetrics {
+		d.mx = newMetricsState()
+		d.opts.Direction, d.opts.MinChange = DirectionBoth, 0
 	}
 	return d, nil
 }
@@ -336,6 +341,14 @@ func (d *Detector) esdStrength(r float64) (float64, bool) {
 // Step judges the next point. v = NaN marks a missing point: nothing is
 // learned from it and it is never anomalous.
 func (d *Detector) Step(v float64) Result {
+	if d.mx != nil {
+		return d.stepMetrics(v)
+	}
+	return d.stepCost(v)
+}
+
+// stepCost is Step for the cost ensemble.
+func (d *Detector) stepCost(v float64) Result {
 	idx := d.t
 	d.t++
 	p := d.ph

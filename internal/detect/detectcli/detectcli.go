@@ -57,8 +57,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	method := fs.String("method", def.Method.String(), "ensemble, seasonal, cusum, ramp, outage or esd")
 	dir := fs.String("direction", def.Direction.String(), "up, down or both (outages are reported in every direction)")
 	season := fs.String("season", "auto", "season length in points, or auto (daily data: 7; sub-daily: points per day; else none)")
-	warm := fs.String("warm-up", "auto", "points before anything is judged, or auto (4 seasons for daily data (28), else 2 seasons, at least 28)")
+	warm := fs.String("warm-up", "auto", "points before anything is judged, or auto (28 for daily data; metrics mode 150; else 2 seasons, at least 28)")
 	episodes := fs.Bool("alert-once", true, "anomaly=1 only on the first point of an anomalous episode (an alert), not on every point of it; later points of the episode score below 0.5")
+	mode := fs.String("mode", "auto", "cost, metrics or auto (metrics when rows are less than a day apart, else cost)")
 	unsorted := fs.Bool("allow-unsorted", false, "tolerate decreasing timestamps (NAB has one); rows stay in input order")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -94,6 +95,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			errs = append(errs, fmt.Errorf("--warm-up: %q is not auto or an integer >= 0", *warm))
 		}
 	}
+	if *mode != "auto" && *mode != "cost" && *mode != "metrics" {
+		errs = append(errs, fmt.Errorf("--mode: %q is not auto, cost or metrics", *mode))
+	}
 	if len(errs) > 0 {
 		fmt.Fprintf(stderr, "costbot detect: %v\n", errors.Join(errs...))
 		return ExitBadInput
@@ -109,8 +113,20 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		seasonN = AutoSeason(step)
 	}
 	opts.Season = seasonN
+	switch *mode {
+	case "cost":
+	case "metrics":
+		opts.Mode = detect.ModeMetrics
+	case "auto":
+		if step > 0 && step < 23*time.Hour {
+			opts.Mode = detect.ModeMetrics
+		}
+	}
 	if warmN < 0 {
 		warmN = AutoWarmUp(step, seasonN)
+		if opts.Mode == detect.ModeMetrics {
+			warmN = MetricsWarmUp
+		}
 	}
 	opts.WarmUp = warmN
 	if AutoSeason(step) == 7 && seasonN == 7 {
@@ -305,6 +321,10 @@ func AutoSeason(step time.Duration) int {
 	}
 	return 1
 }
+
+// MetricsWarmUp is the automatic warm-up in metrics mode: the points that
+// fix the quantization scale before anything is judged.
+const MetricsWarmUp = 150
 
 // AutoWarmUp is 28 points for daily data (four weeks) and otherwise two
 // seasons, at least 28 points.
