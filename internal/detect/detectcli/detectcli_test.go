@@ -62,6 +62,7 @@ func TestMain_Errors(t *testing.T) {
 		{"ErrNoRows", "t,v\n", nil, "no data rows"},
 		{"ErrFlag", "t,v\n2026-01-01,1\n", []string{"--sensitivity", "extreme"}, "--sensitivity"},
 		{"ErrSeason", "t,v\n2026-01-01,1\n", []string{"--season", "x"}, "--season"},
+		{"ErrMode", "t,v\n2026-01-01,1\n", []string{"--mode", "x"}, "--mode"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,4 +127,45 @@ func FuzzReadCSV(f *testing.F) {
 			t.Fatalf("Main exit %d on input ReadCSV accepted: %s", code, errb.String())
 		}
 	})
+}
+
+// fiveMinuteCSV is a 5-minute metric with a daily cycle and a jump at row 2000.
+func fiveMinuteCSV(n int) string {
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	t0 := time.Date(2014, 4, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i++ {
+		v := 50.0 + float64(i%288)/10 + float64(i*7919%13)/13
+		if i >= 2000 {
+			v += 100
+		}
+		fmt.Fprintf(&b, "%s,%g\n", t0.Add(time.Duration(i)*5*time.Minute).Format("2006-01-02 15:04:05"), v)
+	}
+	return b.String()
+}
+
+func TestMain_AutoMetricsMode(t *testing.T) {
+	in := fiveMinuteCSV(2200)
+	for _, args := range [][]string{{"--min-impact", "0"}, {"--min-impact", "0", "--mode", "metrics"}} {
+		code, out, errs := run(t, in, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		alerts := 0
+		for i, l := range lines[1:] {
+			if !strings.HasSuffix(l, ",1") {
+				continue
+			}
+			switch {
+			case i >= 2000 && i <= 2005:
+				alerts++
+			case i >= 600: // the first days are new to the detector
+				t.Errorf("%v: alert at row %d, want none after two days but the jump", args, i)
+			}
+		}
+		if alerts != 1 {
+			t.Errorf("%v: %d alerts at the jump (row 2000), want 1", args, alerts)
+		}
+	}
 }
