@@ -1,11 +1,12 @@
 package slackcmd
 
 import (
+	goldenfile "github.com/costbot/costbot/internal/golden"
+
 	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,20 +46,7 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Fatal(err)
 	}
 	buf.WriteByte('\n')
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(want, buf.Bytes()) {
-		t.Errorf("%s differs from the golden file; run go test -update and review the diff\ngot:\n%s", path, buf.String())
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name+".golden.json"), buf.Bytes())
 }
 
 func TestCommandsGolden(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"io"
 	"log/slog"
 	"math"
@@ -19,8 +18,6 @@ import (
 
 	"github.com/costbot/costbot/internal/cost"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 
 const testSecret = "test-signing-secret-0123456789ab"
 

@@ -1,13 +1,12 @@
 package console_test
 
 import (
+	"github.com/costbot/costbot/internal/golden"
+
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,8 +14,6 @@ import (
 	"github.com/costbot/costbot/internal/notify/console"
 	"github.com/costbot/costbot/internal/notify/notifytest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestNotifier_Notify(t *testing.T) {
 	var buf bytes.Buffer
@@ -28,7 +25,7 @@ func TestNotifier_Notify(t *testing.T) {
 			t.Fatalf("%s: ref %v, err %v", name, ref, err)
 		}
 	}
-	golden(t, "testdata/alerts.golden.txt", buf.Bytes())
+	golden.Check(t, "testdata/alerts.golden.txt", buf.Bytes())
 	if strings.Contains(buf.String(), "************4242") {
 		t.Error("full masked card number printed; want last 4 only")
 	}
@@ -60,26 +57,6 @@ func TestNotifier_ErrWrite(t *testing.T) {
 	}
 	if n := console.New(console.Options{}); n.Name() != "console" {
 		t.Errorf("default name %q", n.Name())
-	}
-}
-
-func golden(t testing.TB, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run with -update to refresh):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 

@@ -1,17 +1,17 @@
 package slack_test
 
 import (
+	"github.com/costbot/costbot/internal/golden"
+
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -26,8 +26,6 @@ import (
 	"github.com/costbot/costbot/internal/notify/notifytest"
 	"github.com/costbot/costbot/internal/notify/slack"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // call is one Web API request the fake received.
 type call struct {
@@ -170,7 +168,7 @@ func TestRender(t *testing.T) {
 			if text == "" {
 				t.Error("empty fallback text")
 			}
-			golden(t, "testdata/"+name+".golden.json", renderJSON(t, text, blocks))
+			golden.Check(t, "testdata/"+name+".golden.json", renderJSON(t, text, blocks))
 			checkLimits(t, text, blocks)
 
 			wantButtons := a.Status == cost.StatusFiring && (a.Kind == cost.KindBudget || a.Kind == cost.KindForecast || a.Kind == cost.KindAnomaly)
@@ -193,7 +191,7 @@ func TestRender(t *testing.T) {
 	}
 	t.Run("escalation_root", func(t *testing.T) {
 		text, blocks := slack.RenderRoot(alerts["escalation"], notifytest.Now)
-		golden(t, "testdata/escalation_root.golden.json", renderJSON(t, text, blocks))
+		golden.Check(t, "testdata/escalation_root.golden.json", renderJSON(t, text, blocks))
 		if h := headerOf(blocks); !strings.Contains(h, "Now: ") || !strings.Contains(h, "critical") {
 			t.Errorf("root header %q", h)
 		}
@@ -593,23 +591,6 @@ func hasBlock(blocks []slackapi.Block, typ slackapi.MessageBlockType) bool {
 		}
 	}
 	return false
-}
-
-func golden(t testing.TB, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run with -update to refresh):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
 }
 
 func TestNotifier_Contract(t *testing.T) {

@@ -1,6 +1,8 @@
 package webhook_test
 
 import (
+	"github.com/costbot/costbot/internal/golden"
+
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -8,12 +10,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,8 +25,6 @@ import (
 	"github.com/costbot/costbot/internal/notify/notifytest"
 	"github.com/costbot/costbot/internal/notify/webhook"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // testKey is 32 bytes; testSecret is its Standard Webhooks form.
 var (
@@ -170,7 +168,7 @@ func TestNotifier_Notify(t *testing.T) {
 				t.Fatal(err)
 			}
 			pretty.WriteByte('\n')
-			golden(t, "testdata/"+name+".golden.json", pretty.Bytes())
+			golden.Check(t, "testdata/"+name+".golden.json", pretty.Bytes())
 		})
 	}
 
@@ -315,23 +313,6 @@ func TestAlertName(t *testing.T) {
 		if got := webhook.AlertName(k); got != want {
 			t.Errorf("AlertName(%v) = %q, want %q", k, got, want)
 		}
-	}
-}
-
-func golden(t testing.TB, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run with -update to refresh):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 
