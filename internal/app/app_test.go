@@ -192,6 +192,18 @@ func (e *env) app(t *testing.T, now time.Time) *App {
 	return a
 }
 
+// cycled starts an app on a fresh environment and runs its first cycle at now.
+func cycled(t *testing.T, now time.Time) (*env, *App, *Report) {
+	t.Helper()
+	e := newEnv(t, now)
+	a := e.app(t, now)
+	rep, err := a.Cycle(context.Background(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, a, rep
+}
+
 func TestApp_Cycle(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
@@ -256,11 +268,7 @@ func TestApp_Cycle(t *testing.T) {
 func TestApp_Cycle_StaleData(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
-	e := newEnv(t, now)
-	a := e.app(t, now)
-	if _, err := a.Cycle(ctx, now); err != nil {
-		t.Fatal(err)
-	}
+	e, a, _ := cycled(t, now)
 	sent := e.slack.count()
 
 	// Cloudflare fails for three hours: nothing resolves or re-fires; after
@@ -319,11 +327,7 @@ func TestApp_Cycle_NowIgnoresLaterData(t *testing.T) {
 func TestApp_Digest(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	e := newEnv(t, now)
-	a := e.app(t, now)
-	if _, err := a.Cycle(ctx, now); err != nil {
-		t.Fatal(err)
-	}
+	e, a, _ := cycled(t, now)
 	before := e.slack.count()
 	rep, err := a.Digest(ctx, now)
 	if err != nil || rep.Err() != nil {
@@ -381,12 +385,7 @@ func TestApp_CardCheck(t *testing.T) {
 func TestApp_MarkExpected(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	e := newEnv(t, now)
-	a := e.app(t, now)
-	rep, err := a.Cycle(ctx, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, a, rep := cycled(t, now)
 	var fp string
 	for _, f := range rep.Deliveries {
 		if f.Job.Alert.Kind.String() == "anomaly" {
@@ -400,7 +399,7 @@ func TestApp_MarkExpected(t *testing.T) {
 	if err := (actions{a.tracker}).Apply(ctx, slackcmd.Action{Fingerprint: fp, Kind: "expected", User: "U1", At: now.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err = a.Cycle(ctx, now.Add(time.Hour))
+	rep, err := a.Cycle(ctx, now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,12 +468,7 @@ func sign(secret string, ts int64, body string) string {
 func TestApp_SlackEndpoints(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	e := newEnv(t, now)
-	a := e.app(t, now)
-	rep, err := a.Cycle(ctx, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, a, rep := cycled(t, now)
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
 	post := func(path, body, secret string) (*http.Response, string) {
