@@ -36,6 +36,15 @@ const (
 	mxRestFrac = 0.05       // ... and this share of the points seen so far
 	mxOrders   = 3          // context lengths 1..mxOrders
 	mxPhases   = 24         // phase buckets per season for the phase context
+
+	// seasonal channel (series with a season only)
+	mxSeasZ        = 6.0   // |z| against the same phase of earlier seasons, clipped at 1 after / mxSeasZ
+	mxSeasShort    = 6     // likelihood: short window (points)
+	mxSeasLong     = 500.0 // likelihood: long-run EWMA window (points), at most
+	mxSeasVar      = 4e-3  // likelihood: variance floor of the short mean
+	mxSeasStrength = 0.7   // judged only when the season explains this much: 1 - (E|r| / E|v-level|)^2
+	mxSeasRate     = 4     // seasons in the EWMAs of that strength
+	mxSeasWarm     = 3     // seasons before the channel judges
 )
 
 const ctxTableBits = 16
@@ -91,6 +100,11 @@ type metricsState struct {
 	lkMean, lkVar float64
 	lkCnt         int
 	lastAl        int
+	zr            [mxSeasShort]float64
+	zPos, zN      int
+	zSum, zM, zV  float64
+	zCnt          int
+	r2, v2, mL    float64 // EWMA of squared seasonal residual and of squared deviation from the mean
 }
 
 func newMetricsState() *metricsState {
@@ -117,6 +131,41 @@ func (d *Detector) stepMetrics(v float64) Result {
 		return res
 	}
 	m.nSeen++
+	// seasonal channel: residual against the same phase of earlier days
+	var eS float64
+	if d.s > 1 && d.phaseN[(d.t-1)%d.s] >= 3 {
+		r := v - res.Expected
+		x := fmin(math.Abs(res.Sigma)/mxSeasZ, 1)
+		old := m.zr[m.zPos]
+		m.zr[m.zPos] = x
+		if m.zPos++; m.zPos == mxSeasShort {
+			m.zPos = 0
+		}
+		m.zSum += x - old
+		if m.zN < mxSeasShort {
+			m.zN++
+		}
+		sh := m.zSum / float64(m.zN)
+		if m.v2 > 0 && m.nSeen > mxSeasWarm*d.s && m.zCnt > 0 && 1-(m.r2/m.v2)*(m.r2/m.v2) >= mxSeasStrength {
+			sd := math.Sqrt(fmax(m.zV, mxSeasVar))
+			if y := (sh - m.zM) / sd; y > 0 {
+				eS = -math.Log10(fmax(0.5*math.Erfc(y/math.Sqrt2), 1e-300)) / mxLog
+			}
+		}
+		al := fmax(1/float64(m.zCnt+1), 1/mxSeasLong)
+		dm := sh - m.zM
+		m.zM += al * dm
+		m.zV = (1 - al) * (m.zV + al*dm*dm)
+		m.zCnt++
+		a := 1 / float64(mxSeasRate*d.s)
+		m.r2 += a * (math.Abs(r) - m.r2)
+		if m.mL == 0 {
+			m.mL = v
+		}
+		m.mL += a * (v - m.mL)
+		dv := v - m.mL
+		m.v2 += a * (math.Abs(dv) - m.v2)
+	}
 	if m.nSeen <= d.opts.WarmUp || m.w0 == 0 {
 		m.c0, m.w0 = d.mean, fmax(d.disp*mxBinWidth, 1e-9*fmax(math.Abs(d.mean), 1))
 	}
@@ -171,6 +220,7 @@ func (d *Detector) stepMetrics(v float64) Result {
 	if !judged {
 		return res
 	}
+	e = fmax(e, eS)
 	res.Score = e * e / (1 + e*e)
 	if res.Score >= 0.5 {
 		if idx-m.lastAl > max(mxRest, int(mxRestFrac*float64(m.nSeen))) {
