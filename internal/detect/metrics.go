@@ -45,6 +45,11 @@ const (
 	mxSeasStrength = 0.7   // judged only when the season explains this much: 1 - (E|r| / E|v-level|)^2
 	mxSeasRate     = 4     // seasons in the EWMAs of that strength
 	mxSeasWarm     = 3     // seasons before the channel judges
+
+	// level channel
+	mxDriftW    = 30.0   // EWMA window of the level (points)
+	mxDriftLong = 2000.0 // long-run EWMA window of that level's mean and variance (points), at most
+	mxDriftLog  = 10.0   // -log10(two-sided Gaussian tail) at the threshold
 )
 
 const ctxTableBits = 16
@@ -104,7 +109,9 @@ type metricsState struct {
 	zPos, zN      int
 	zSum, zM, zV  float64
 	zCnt          int
-	r2, v2, mL    float64 // EWMA of squared seasonal residual and of squared deviation from the mean
+	r2, v2, mL    float64
+	dL, dM, dV    float64 // level channel: level, its long-run mean and variance
+	dN            int     // EWMA of squared seasonal residual and of squared deviation from the mean
 }
 
 func newMetricsState() *metricsState {
@@ -217,10 +224,27 @@ func (d *Detector) stepMetrics(v float64) Result {
 	m.lkMean += al * dm
 	m.lkVar = (1 - al) * (m.lkVar + al*dm*dm)
 	m.lkCnt++
+	// level channel: a 30-point EWMA of the value against its own long-run distribution
+	var eD float64
+	if m.dN == 0 {
+		m.dL = v
+	}
+	m.dL += (v - m.dL) / mxDriftW
+	if judged && m.dN > int(2*mxDriftW) {
+		sd := math.Sqrt(fmax(m.dV, 1e-12*m.dM*m.dM+1e-300))
+		if y := math.Abs(m.dL-m.dM) / sd; y > 0 {
+			eD = -math.Log10(fmax(math.Erfc(y/math.Sqrt2), 1e-300)) / mxDriftLog
+		}
+	}
+	al = fmax(1/float64(m.dN+1), 1/mxDriftLong)
+	dm = m.dL - m.dM
+	m.dM += al * dm
+	m.dV = (1 - al) * (m.dV + al*dm*dm)
+	m.dN++
 	if !judged {
 		return res
 	}
-	e = fmax(e, eS)
+	e = fmax(e, fmax(eS, eD))
 	res.Score = e * e / (1 + e*e)
 	if res.Score >= 0.5 {
 		if idx-m.lastAl > max(mxRest, int(mxRestFrac*float64(m.nSeen))) {
