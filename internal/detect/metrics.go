@@ -24,7 +24,19 @@ import (
 //     the long-run mean and variance of that same short mean (EWMA, rate at
 //     least mxLongA); the Gaussian tail gives strength e = -log10(tail)/mxLog
 //     (1 at tail 10^-4.5), and score = e^2/(1+e^2), so 0.5 is the threshold.
-//  4. Suppression: after an alert, no new alert for max(mxRest, mxRestFrac x
+//  4. Two more channels, each against its own history, and e is the largest
+//     of the three strengths:
+//     - seasonal (with a season): |z| of the value against the median of the
+//     same phase over earlier seasons (the cost baseline), divided by
+//     mxSeasZ and clipped at 1, averaged over mxSeasShort points and judged
+//     by the same likelihood (long-run window mxSeasLong); only while the
+//     season explains the series (1 - (E|residual| / E|value - level|)^2 >=
+//     mxSeasStrength) and after mxSeasWarm seasons. It catches daily-pattern
+//     breaks inside the normal value range.
+//     - level: a mxDriftW-point EWMA of the value against the long-run mean
+//     and variance of that EWMA (window mxDriftLong); two-sided Gaussian
+//     tail, e = -log10(tail)/mxDriftLog. It catches drifts and level shifts.
+//  5. Suppression: after an alert, no new alert for max(mxRest, mxRestFrac x
 //     points seen so far) points; scores there are scaled by 0.49. The
 //     longer a series has run, the rarer its alerts.
 const (
