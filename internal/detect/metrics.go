@@ -36,9 +36,13 @@ import (
 //     - level: a mxDriftW-point EWMA of the value against the long-run mean
 //     and variance of that EWMA (window mxDriftLong); two-sided Gaussian
 //     tail, e = -log10(tail)/mxDriftLog. It catches drifts and level shifts.
-//  5. Suppression: after an alert, no new alert for max(mxRest, mxRestFrac x
-//     points seen so far) points; scores there are scaled by 0.49. The
-//     longer a series has run, the rarer its alerts.
+//  5. Suppression: after an alert, no new alert from the same channel
+//     family (context; seasonal or level) for max(mxRest, mxRestFrac x points
+//     seen so far) points; scores there are scaled by 0.49. The longer a
+//     series has run, the rarer its alerts. Each family has its own rest (so
+//     a context alert does not hide a level shift that follows it), and an
+//     alert of either family keeps the other quiet for mxRest points (so one
+//     event alerts once).
 const (
 	mxBinWidth = 2.0        // bin width in running mean absolute deviations
 	mxShort    = 3          // likelihood: short window (points)
@@ -116,7 +120,7 @@ type metricsState struct {
 	sum           float64
 	lkMean, lkVar float64
 	lkCnt         int
-	lastAl        int
+	lastAl        [2]int // last alert of the context channel, of the seasonal or level channel
 	zr            [mxSeasShort]float64
 	zPos, zN      int
 	zSum, zM, zV  float64
@@ -127,7 +131,7 @@ type metricsState struct {
 }
 
 func newMetricsState() *metricsState {
-	m := &metricsState{lastAl: math.MinInt / 2, phase: newCtxTable()}
+	m := &metricsState{lastAl: [2]int{math.MinInt / 2, math.MinInt / 2}, phase: newCtxTable()}
 	for i := range m.seq {
 		m.seq[i], m.seqH[i] = newCtxTable(), newCtxTable()
 	}
@@ -256,12 +260,18 @@ func (d *Detector) stepMetrics(v float64) Result {
 	if !judged {
 		return res
 	}
-	e = fmax(e, fmax(eS, eD))
+	ch, name := 0, "context" // the channel that decides, for its own rest
+	if eX := fmax(eS, eD); eX > e {
+		ch, name, e = 1, "level", eX
+		if eS >= eD {
+			name = "seasonal"
+		}
+	}
 	res.Score = e * e / (1 + e*e)
 	if res.Score >= 0.5 {
-		if idx-m.lastAl > max(mxRest, int(mxRestFrac*float64(m.nSeen))) {
-			m.lastAl = idx
-			res.Anomaly, res.Since, res.Detector = true, idx, "context"
+		if idx-m.lastAl[ch] > max(mxRest, int(mxRestFrac*float64(m.nSeen))) && idx-m.lastAl[1-ch] > mxRest {
+			m.lastAl[ch] = idx
+			res.Anomaly, res.Since, res.Detector = true, idx, name
 		} else {
 			res.Score *= 0.49
 		}
