@@ -120,14 +120,14 @@ type metricsState struct {
 	sum           float64
 	lkMean, lkVar float64
 	lkCnt         int
-	lastAl        [2]int // last alert of the context channel, of the seasonal or level channel
-	zr            [mxSeasShort]float64
+	lastAl        [2]int               // last alert of the context channel, of the seasonal or level channel
+	zr            [mxSeasShort]float64 // seasonal channel: last min(|z|/mxSeasZ, 1)
 	zPos, zN      int
-	zSum, zM, zV  float64
+	zSum, zM, zV  float64 // their sum; long-run mean and variance of their mean
 	zCnt          int
-	r2, v2, mL    float64
+	r2, v2, mL    float64 // EWMAs of |seasonal residual|, of |value - mL|, and of the value (mL)
 	dL, dM, dV    float64 // level channel: level, its long-run mean and variance
-	dN            int     // EWMA of squared seasonal residual and of squared deviation from the mean
+	dN            int     // level channel: points seen
 }
 
 func newMetricsState() *metricsState {
