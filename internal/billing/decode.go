@@ -203,10 +203,9 @@ func (d *decoder) require(name string, present bool) {
 	}
 }
 
-// decodeV1Rows decodes PayGo v1 rows: PascalCase, any of the shapes seen so
-// far (the 11-field legacy shape up to the FOCUS-style superset). Cost is
-// ContractedCost (BilledCost when only that is present).
-func decodeV1Rows(result json.RawMessage) ([]row, error) {
+// decodeRows decodes every object of a usage result: the FOCUS-style columns
+// both API versions share are read here, the version's own by one.
+func decodeRows(result json.RawMessage, one func(d *decoder, r *row)) ([]row, error) {
 	objs, err := objects(result)
 	if err != nil {
 		return nil, err
@@ -215,20 +214,35 @@ func decodeV1Rows(result json.RawMessage) ([]row, error) {
 	for _, f := range objs {
 		d := &decoder{f: f}
 		var r row
-		r.Service = d.str("ServiceName")
-		d.require("ServiceName", r.Service != "")
 		r.Day = d.time("ChargePeriodStart")
 		d.require("ChargePeriodStart", !r.Day.IsZero())
 		r.ChargeEnd = d.time("ChargePeriodEnd")
 		r.PeriodStart = d.time("BillingPeriodStart")
-		r.Family = d.str("ServiceFamilyName")
-		r.Zone = d.str("ZoneName")
-		r.ZoneID = d.str("ZoneId")
 		r.Currency = d.str("BillingCurrency")
 		r.Unit = d.str("ConsumedUnit")
 		r.Class = d.str("ChargeClass")
 		r.Category = d.str("ChargeCategory")
 		r.Quantity, _ = d.num("ConsumedQuantity")
+		one(d, &r)
+		if d.err != nil {
+			return nil, d.err
+		}
+		r.Day = cost.Day(r.Day)
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// decodeV1Rows decodes PayGo v1 rows: PascalCase, any of the shapes seen so
+// far (the 11-field legacy shape up to the FOCUS-style superset). Cost is
+// ContractedCost (BilledCost when only that is present).
+func decodeV1Rows(result json.RawMessage) ([]row, error) {
+	return decodeRows(result, func(d *decoder, r *row) {
+		r.Service = d.str("ServiceName")
+		d.require("ServiceName", r.Service != "")
+		r.Family = d.str("ServiceFamilyName")
+		r.Zone = d.str("ZoneName")
+		r.ZoneID = d.str("ZoneId")
 		contracted, okC := d.num("ContractedCost")
 		billed, okB := d.num("BilledCost")
 		switch {
@@ -237,58 +251,30 @@ func decodeV1Rows(result json.RawMessage) ([]row, error) {
 		case okB:
 			r.Cost, r.CostKnown = billed, true
 		}
-		if d.err != nil {
-			return nil, d.err
-		}
-		r.Day = cost.Day(r.Day)
 		if !r.PeriodStart.IsZero() {
 			r.PeriodStart = cost.Day(r.PeriodStart)
 		}
-		rows = append(rows, r)
-	}
-	return rows, nil
+	})
 }
 
 // decodeV2Rows decodes usage v2 (FOCUS) rows. Cost is BilledCost; when it is
 // absent the cost is unknown, never zero.
 func decodeV2Rows(result json.RawMessage) ([]row, error) {
-	objs, err := objects(result)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]row, 0, len(objs))
-	for _, f := range objs {
-		d := &decoder{f: f}
-		var r row
+	return decodeRows(result, func(d *decoder, r *row) {
 		r.MetricID = d.str("x_BillableMetricId")
 		r.Service = d.str("x_BillableMetricName")
 		if r.Service == "" {
 			r.Service = r.MetricID
 		}
 		d.require("x_BillableMetricName", r.Service != "")
-		r.Day = d.time("ChargePeriodStart")
-		d.require("ChargePeriodStart", !r.Day.IsZero())
-		r.ChargeEnd = d.time("ChargePeriodEnd")
-		r.PeriodStart = d.time("BillingPeriodStart")
 		r.PeriodEnd = d.time("BillingPeriodEnd")
 		r.Family = d.str("x_ProductFamilyName")
 		r.Zone = d.str("x_ZoneName")
 		r.ZoneID = d.str("x_ZoneId")
 		r.Region = d.str("RegionId")
 		r.SubAccount = d.str("SubAccountId")
-		r.Currency = d.str("BillingCurrency")
-		r.Unit = d.str("ConsumedUnit")
-		r.Class = d.str("ChargeClass")
-		r.Category = d.str("ChargeCategory")
-		r.Quantity, _ = d.num("ConsumedQuantity")
 		r.Cost, r.CostKnown = d.num("BilledCost")
-		if d.err != nil {
-			return nil, d.err
-		}
-		r.Day = cost.Day(r.Day)
-		rows = append(rows, r)
-	}
-	return rows, nil
+	})
 }
 
 // profile is the part of the billing profile costbot reads.
