@@ -569,3 +569,24 @@ func TestApp_Cycle_MalformedAccountDoesNotStopOthers(t *testing.T) {
 		t.Error("no staleness finding for the broken account")
 	}
 }
+
+func TestDemo(t *testing.T) {
+	// Dates around month ends, a card stage boundary and a leap day.
+	for _, now := range []time.Time{
+		time.Date(2026, 11, 25, 23, 59, 0, 0, time.UTC),
+		time.Date(2026, 12, 31, 12, 0, 0, 0, time.UTC),
+		time.Date(2028, 2, 29, 0, 30, 0, 0, time.UTC),
+	} {
+		t.Run(now.Format("2006-01-02T15:04"), func(t *testing.T) {
+			var out strings.Builder
+			if err := Demo(context.Background(), DemoOptions{Now: now, Out: &out, State: filepath.Join(t.TempDir(), "demo.db")}); err != nil {
+				t.Fatalf("demo: %v\n%s", err, out.String())
+			}
+			for _, w := range []string{"budget FIRING", "forecast FIRING", "anomaly FIRING", "card_expiry FIRING", "nothing new to post"} {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("demo output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
