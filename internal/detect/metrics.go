@@ -42,7 +42,10 @@ import (
 //     series has run, the rarer its alerts. Each family has its own rest (so
 //     a context alert does not hide a level shift that follows it), and an
 //     alert of either family keeps the other quiet for mxRest points (so one
-//     event alerts once).
+//     event alerts once). Alert budget: the context strength is divided by
+//     1 + mxCtxBudge x the context alerts the series has raised so far, so a
+//     series that keeps producing novelty (bursty traffic) must produce more
+//     of it to alert again.
 const (
 	mxBinWidth = 2.0        // bin width in running mean absolute deviations
 	mxShort    = 3          // likelihood: short window (points)
@@ -52,6 +55,7 @@ const (
 	mxRestFrac = 0.05       // ... and this share of the points seen so far
 	mxOrders   = 3          // context lengths 1..mxOrders
 	mxPhases   = 24         // phase buckets per season for the phase context
+	mxCtxBudge = 0.04       // context strength divided by 1 + this x the series' context alerts so far
 
 	// seasonal channel (series with a season only)
 	mxSeasZ        = 6.0   // |z| against the same phase of earlier seasons, clipped at 1 after / mxSeasZ
@@ -128,6 +132,7 @@ type metricsState struct {
 	r2, v2, mL    float64 // EWMAs of |seasonal residual|, of |value - mL|, and of the value (mL)
 	dL, dM, dV    float64 // level channel: level, its long-run mean and variance
 	dN            int     // level channel: points seen
+	nCtxAl        int     // context-channel alerts so far
 }
 
 func newMetricsState() *metricsState {
@@ -260,6 +265,9 @@ func (d *Detector) stepMetrics(v float64) Result {
 	if !judged {
 		return res
 	}
+	// alert budget: a series that keeps raising context alerts needs stronger
+	// novelty for the next one
+	e /= 1 + mxCtxBudge*float64(m.nCtxAl)
 	ch, name := 0, "context" // the channel that decides, for its own rest
 	if eX := fmax(eS, eD); eX > e {
 		ch, name, e = 1, "level", eX
@@ -271,6 +279,9 @@ func (d *Detector) stepMetrics(v float64) Result {
 	if res.Score >= 0.5 {
 		if idx-m.lastAl[ch] > max(mxRest, int(mxRestFrac*float64(m.nSeen))) && idx-m.lastAl[1-ch] > mxRest {
 			m.lastAl[ch] = idx
+			if ch == 0 {
+				m.nCtxAl++
+			}
 			res.Anomaly, res.Since, res.Detector = true, idx, name
 		} else {
 			res.Score *= 0.49
