@@ -92,10 +92,16 @@ func (f *timeFlag) Set(s string) error {
 	return nil
 }
 
-func logger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+// levelFlag is --log-level: debug, info, warn or error; anything else is a
+// flag error naming the value.
+type levelFlag struct{ slog.Level }
+
+func (f *levelFlag) Set(s string) error { return f.UnmarshalText([]byte(s)) }
+
+func levelVar(fs *flag.FlagSet, def slog.Level) *slog.Level {
+	f := &levelFlag{def}
+	fs.Var(f, "log-level", "log level: debug, info, warn, error")
+	return &f.Level
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -103,11 +109,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var now timeFlag
 	fs.Var(&now, "now", "evaluate as of this instant (RFC 3339; default: now)")
 	state := fs.String("state", "", "SQLite file to keep the demo state in (default: a temporary file)")
-	level := fs.String("log-level", "error", "log level: debug, info, warn, error")
+	level := levelVar(fs, slog.LevelError)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	err := app.Demo(ctx, app.DemoOptions{Now: now.t, Out: stdout, State: *state, Logger: logger(stderr, *level)})
+	err := app.Demo(ctx, app.DemoOptions{Now: now.t, Out: stdout, State: *state, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: *level}))})
 	if err != nil {
 		fmt.Fprintf(stderr, "costbot demo: %v\n", err)
 		return 1
@@ -188,7 +194,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var now timeFlag
 	fs.Var(&now, "now", "evaluate as of this instant (RFC 3339); later data is ignored")
 	dry := fs.Bool("dry-run", false, "print alerts instead of sending them and record nothing")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	level := levelVar(fs, slog.LevelInfo)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -196,7 +202,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 1
 	}
-	log := logger(stderr, *level)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: *level}))
 	opts := app.Options{Config: cfg, Rules: set, Logger: log, Stdout: stdout}
 	if !now.t.IsZero() {
 		t := now.t
@@ -235,7 +241,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flags("run", stderr)
 	path := fs.String("config", "", "config file")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	level := levelVar(fs, slog.LevelInfo)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -243,7 +249,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 	if !ok {
 		return 1
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: parseLevel(*level)}))
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: *level}))
 	a, err := app.New(ctx, app.Options{Config: cfg, Rules: set, Logger: log})
 	if err != nil {
 		log.Error("start", "error", err)
@@ -255,10 +261,4 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func parseLevel(s string) slog.Level {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(s))
-	return l
 }

@@ -42,6 +42,7 @@ func TestRun_Check(t *testing.T) {
 		{"ErrRules", []string{"check", "--config", okRules}, 1, []string{"b.yaml:3:13: rule \"x\": amount:", "b.yaml:4:15: rule \"x\": currency:"}},
 		{"ErrNoConfig", []string{"check"}, 1, []string{"--config FILE is required"}},
 		{"ErrUnknownCommand", []string{"frobnicate"}, 2, []string{"unknown command"}},
+		{"ErrLogLevel", []string{"demo", "--log-level", "loud"}, 2, []string{`invalid value "loud" for flag -log-level`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

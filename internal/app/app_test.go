@@ -219,12 +219,10 @@ func TestApp_Cycle(t *testing.T) {
 	if rep.Err() == nil {
 		t.Error("a failed webhook must make the cycle fail")
 	}
-	kinds := map[string]bool{}
 	for _, p := range e.slack.posts {
 		if p.Get("channel") != "C0123456789" || p.Get("text") == "" || p.Get("blocks") == "" {
 			t.Errorf("post lacks channel, text or blocks: %v", p)
 		}
-		kinds[strings.Fields(p.Get("text"))[0]] = true
 	}
 	if got := e.slack.count(); got != 4 {
 		t.Errorf("slack posts = %d, want 4 (80%% actual, forecast, anomaly, card)", got)
@@ -588,5 +586,32 @@ func TestDemo(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestApp_Cycle_RefreshAfterFailedFetch(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	e, a, rep := cycled(t, now)
+	if days := rep.Accounts[0].Range.Days(); days != e.cfg.Cloudflare.HistoryDays {
+		t.Fatalf("first fetch covers %d days, want the whole history (%d)", days, e.cfg.Cloudflare.HistoryDays)
+	}
+	good := e.cfg.Cloudflare.BaseURL
+	e.cfg.Cloudflare.BaseURL = "http://127.0.0.1:1" // refused
+	a.Close()
+	a = e.app(t, now)
+	if _, err := a.Cycle(ctx, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// A failed fetch in between does not force the whole history again.
+	e.cfg.Cloudflare.BaseURL = good
+	a.Close()
+	a = e.app(t, now)
+	rep, err := a.Cycle(ctx, now.Add(2*time.Hour))
+	if err != nil || rep.Accounts[0].Err != nil {
+		t.Fatalf("cycle: %v %+v", err, rep.Accounts)
+	}
+	if days := rep.Accounts[0].Range.Days(); days != e.cfg.Cloudflare.RefreshDays {
+		t.Errorf("fetch after a failure covers %d days, want refresh_days (%d)", days, e.cfg.Cloudflare.RefreshDays)
 	}
 }

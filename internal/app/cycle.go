@@ -116,7 +116,10 @@ func (a *App) Cycle(ctx context.Context, now time.Time) (*Report, error) {
 func (a *App) fetch(ctx context.Context, acc cost.Account, now time.Time) AccountReport {
 	end := cost.Day(now)
 	days := a.cfg.Cloudflare.HistoryDays
-	if last, err := a.db.LastFetch(ctx, acc.ID); err == nil && last.OK && !last.At.Before(end.AddDate(0, 0, -days+a.cfg.Cloudflare.RefreshDays)) && !last.At.After(now) {
+	// Refreshing is enough while the stored history still reaches back far
+	// enough: the last good fetch is at most history-refresh days old.
+	if last, err := a.db.LastGoodFetch(ctx, acc.ID); err == nil && !last.IsZero() && !last.After(now) &&
+		!last.Before(end.AddDate(0, 0, a.cfg.Cloudflare.RefreshDays-days)) {
 		days = a.cfg.Cloudflare.RefreshDays
 	}
 	rng := cost.Period{Start: end.AddDate(0, 0, -days), End: end}
