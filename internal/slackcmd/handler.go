@@ -49,7 +49,15 @@ type Options struct {
 	Slack         *slack.Client    // optional: chat.update instead of response_url
 	MaxBody       int64            // request body limit; default 64 KiB
 	Forecast      ForecastFunc     // default: 7-day run rate
+	// ResponseURLHosts are the hosts (host or host:port, any case) a click's
+	// response_url may point at; it must also be https. Default:
+	// DefaultResponseURLHosts(). Tests set an httptest TLS server's host.
+	ResponseURLHosts []string
 }
+
+// DefaultResponseURLHosts returns the hosts Slack documents for
+// response_url: hooks.slack.com.
+func DefaultResponseURLHosts() []string { return []string{"hooks.slack.com"} }
 
 // DefaultMaxBody is the request body limit when Options.MaxBody is 0.
 const DefaultMaxBody = 64 << 10
@@ -65,6 +73,7 @@ type Handler struct {
 	client   *http.Client
 	maxBody  int64
 	forecast ForecastFunc
+	hosts    []string // allowed response_url hosts
 	verify   *verifier
 	snap     atomic.Pointer[snapshot]
 
@@ -87,6 +96,10 @@ func New(opts Options) *Handler {
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
+	}
+	h.hosts = opts.ResponseURLHosts
+	if len(h.hosts) == 0 {
+		h.hosts = DefaultResponseURLHosts()
 	}
 	h.verify = newVerifier(opts.SigningSecret, h.now)
 	return h

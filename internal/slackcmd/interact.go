@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -155,11 +156,35 @@ func hasCostbotButton(ab *slack.ActionBlock) bool {
 	return false
 }
 
-// postResponseURL POSTs msg as JSON to Slack's response_url.
-func (h *Handler) postResponseURL(ctx context.Context, raw string, msg reply) error {
+// errRefused marks a response_url that postResponseURL will not call.
+var errRefused = errors.New("refused")
+
+// checkResponseURL parses raw and accepts it only as an https URL on one of
+// the allowed hosts (Options.ResponseURLHosts). The URL carries a one-off
+// token, so errors name the host at most, never the path.
+func (h *Handler) checkResponseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("post to response_url: invalid url")
+	if err != nil || u.Host == "" {
+		// The parse error would quote the URL; say only what is wrong.
+		return nil, fmt.Errorf("%w: not a valid absolute url", errRefused)
+	}
+	if u.Scheme != "https" {
+		return nil, fmt.Errorf("%w: host %q: scheme %q, want https", errRefused, u.Host, u.Scheme)
+	}
+	for _, host := range h.hosts {
+		if strings.EqualFold(u.Host, host) {
+			return u, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: host %q is not allowed (allowed: %s)", errRefused, u.Host, strings.Join(h.hosts, ", "))
+}
+
+// postResponseURL POSTs msg as JSON to Slack's response_url, which must
+// pass checkResponseURL; a refused URL is never requested.
+func (h *Handler) postResponseURL(ctx context.Context, raw string, msg reply) error {
+	u, err := h.checkResponseURL(raw)
+	if err != nil {
+		return fmt.Errorf("post to response_url: %w", err)
 	}
 	body, err := json.Marshal(msg)
 	if err != nil {
@@ -167,7 +192,7 @@ func (h *Handler) postResponseURL(ctx context.Context, raw string, msg reply) er
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, raw, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("post to response_url: %w", err)
+		return fmt.Errorf("post to response_url on %s: build request", u.Host)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := h.client.Do(req)

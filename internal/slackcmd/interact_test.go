@@ -45,10 +45,23 @@ type captureServer struct {
 	bodies []map[string]any
 }
 
+// newCaptureServer starts an https captureServer; pass its host in
+// Options.ResponseURLHosts and its Client as Options.HTTPClient.
 func newCaptureServer(t *testing.T) *captureServer {
 	t.Helper()
+	return startCapture(t, httptest.NewTLSServer)
+}
+
+// newPlainCaptureServer starts a captureServer on plain http.
+func newPlainCaptureServer(t *testing.T) *captureServer {
+	t.Helper()
+	return startCapture(t, httptest.NewServer)
+}
+
+func startCapture(t *testing.T, start func(http.Handler) *httptest.Server) *captureServer {
+	t.Helper()
 	c := &captureServer{}
-	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c.Server = start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("response_url got %s with Content-Type %q", r.Method, r.Header.Get("Content-Type"))
 		}
@@ -71,6 +84,9 @@ func (c *captureServer) got() []map[string]any {
 	defer c.mu.Unlock()
 	return append([]map[string]any(nil), c.bodies...)
 }
+
+// host is the server's host:port as it appears in a response_url.
+func (c *captureServer) host() string { return c.Listener.Addr().String() }
 
 // alertMessage is an alert as notify/slack posts it: text, a section and the
 // four buttons, each with value = fingerprint.
@@ -129,7 +145,7 @@ func TestButtonClicks(t *testing.T) {
 		t.Run(tt.actionID, func(t *testing.T) {
 			acts := &fakeActions{}
 			capture := newCaptureServer(t)
-			h, _ := newTestHandler(t, Options{Actions: acts, HTTPClient: capture.Client()})
+			h, _ := newTestHandler(t, Options{Actions: acts, HTTPClient: capture.Client(), ResponseURLHosts: []string{capture.host()}})
 			mux := http.NewServeMux()
 			h.Routes(mux)
 			w := httptest.NewRecorder()
@@ -184,7 +200,7 @@ func mustJSON(t *testing.T, v any) []byte {
 func TestButtonApplyFails(t *testing.T) {
 	acts := &fakeActions{err: errors.New("store: database is locked")}
 	capture := newCaptureServer(t)
-	h, logs := newTestHandler(t, Options{Actions: acts, HTTPClient: capture.Client()})
+	h, logs := newTestHandler(t, Options{Actions: acts, HTTPClient: capture.Client(), ResponseURLHosts: []string{capture.host()}})
 	mux := http.NewServeMux()
 	h.Routes(mux)
 	w := httptest.NewRecorder()
@@ -260,5 +276,114 @@ func TestButtonChatUpdate(t *testing.T) {
 	}
 	if b := form.Get("blocks"); !strings.Contains(b, "Snoozed by") || strings.Contains(b, "costbot_snooze_24h") {
 		t.Errorf("chat.update blocks = %s", b)
+	}
+}
+
+// TestHandler_PostResponseURL checks that only https response_urls on an
+// allowed host are requested, and that a refusal names the host but never
+// the URL's token. {tls} and {plain} stand for the hosts of an https and a
+// plain http capture server; neither may be hit unless the case allows it.
+func TestHandler_PostResponseURL(t *testing.T) {
+	tests := []struct {
+		name    string
+		url     string
+		hosts   []string // nil: the default, hooks.slack.com
+		wantErr string   // "" for OK
+		posts   int      // requests the https server gets
+	}{
+		{"OK", "https://{tls}/actions/T1/2/s3cr3t", []string{"{tls}"}, "", 1},
+		{"OKOneOfSeveral", "https://{tls}/actions/T1/2/s3cr3t", []string{"hooks.slack.com", "{tls}"}, "", 1},
+		{"ErrForeignHost", "https://{tls}/actions/T1/2/s3cr3t", nil, `host "{tls}" is not allowed`, 0},
+		{"ErrForeignHostNotListed", "https://{tls}/actions/T1/2/s3cr3t", []string{"hooks.slack.com", "{plain}"}, `host "{tls}" is not allowed`, 0},
+		{"ErrUserinfoNamesSlack", "https://hooks.slack.com@{tls}/actions/T1/2/s3cr3t", nil, `host "{tls}" is not allowed`, 0},
+		{"ErrHTTPScheme", "http://{plain}/actions/T1/2/s3cr3t", []string{"{plain}"}, `host "{plain}": scheme "http", want https`, 0},
+		{"ErrMalformedNoScheme", "{tls}/actions/T1/2/s3cr3t", []string{"{tls}"}, "not a valid absolute url", 0},
+		{"ErrMalformedEscape", "https://{tls}/actions/%zz/s3cr3t", []string{"{tls}"}, "not a valid absolute url", 0},
+		{"ErrMalformedNoHost", "https:///actions/T1/2/s3cr3t", []string{"{tls}"}, "not a valid absolute url", 0},
+		{"ErrMalformedEmpty", "", []string{"{tls}"}, "not a valid absolute url", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tlsSrv, plain := newCaptureServer(t), newPlainCaptureServer(t)
+			fill := strings.NewReplacer("{tls}", tlsSrv.host(), "{plain}", plain.host()).Replace
+			var hosts []string
+			for _, h := range tt.hosts {
+				hosts = append(hosts, fill(h))
+			}
+			h, _ := newTestHandler(t, Options{HTTPClient: tlsSrv.Client(), ResponseURLHosts: hosts})
+			err := h.postResponseURL(context.Background(), fill(tt.url), reply{Text: "done"})
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("err %v, want nil", err)
+			case tt.wantErr != "" && (err == nil || !errors.Is(err, errRefused) || !strings.Contains(err.Error(), fill(tt.wantErr))):
+				t.Fatalf("err %v, want errRefused containing %q", err, fill(tt.wantErr))
+			case err != nil && strings.Contains(err.Error(), "s3cr3t"):
+				t.Errorf("error leaks the url token: %v", err)
+			}
+			if got := len(tlsSrv.got()); got != tt.posts {
+				t.Errorf("https server got %d requests, want %d", got, tt.posts)
+			}
+			if got := len(plain.got()); got != 0 {
+				t.Errorf("http server got %d requests, want 0", got)
+			}
+		})
+	}
+}
+
+// TestHandler_CheckResponseURL checks the default allowed host without a
+// network: Slack's documented response_url host, https, no other port.
+func TestHandler_CheckResponseURL(t *testing.T) {
+	tests := []struct {
+		name string
+		url  string
+		ok   bool
+	}{
+		{"OK", "https://hooks.slack.com/actions/T0001/1234/s3cr3t", true},
+		{"OKHostCase", "https://Hooks.Slack.COM/commands/T0001/1234/s3cr3t", true},
+		{"ErrHTTP", "http://hooks.slack.com/actions/T0001/1234/s3cr3t", false},
+		{"ErrOtherPort", "https://hooks.slack.com:8443/actions/T0001/1234/s3cr3t", false},
+		{"ErrSuffixDomain", "https://hooks.slack.com.evil.example/actions/s3cr3t", false},
+		{"ErrSubdomain", "https://evil.hooks.slack.com/actions/s3cr3t", false},
+		{"ErrSlackInPath", "https://evil.example/hooks.slack.com/s3cr3t", false},
+		{"ErrLoopback", "https://127.0.0.1/actions/s3cr3t", false},
+	}
+	h, _ := newTestHandler(t, Options{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := h.checkResponseURL(tt.url)
+			if (err == nil) != tt.ok {
+				t.Fatalf("err %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil && (!errors.Is(err, errRefused) || strings.Contains(err.Error(), "s3cr3t")) {
+				t.Errorf("err %v: want errRefused without the url token", err)
+			}
+		})
+	}
+}
+
+// TestButtonClicks_ForeignResponseURL clicks with a response_url off the
+// allowed hosts: the action is applied, nothing is posted, and the log names
+// the host but not the URL.
+func TestButtonClicks_ForeignResponseURL(t *testing.T) {
+	acts := &fakeActions{}
+	capture := newCaptureServer(t)
+	h, logs := newTestHandler(t, Options{Actions: acts, HTTPClient: capture.Client()})
+	mux := http.NewServeMux()
+	h.Routes(mux)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, signedRequest(t, "/slack/interactions", testSecret, testNow, clickPayload(t, ActionAck, "a1b2c3d4e5f60718", capture.URL+"/actions/T1/2/s3cr3t")))
+	_ = h.Close()
+	if w.Code != http.StatusOK || len(acts.actions()) != 1 {
+		t.Fatalf("status %d, %d actions applied; want 200 and 1", w.Code, len(acts.actions()))
+	}
+	if n := len(capture.got()); n != 0 {
+		t.Errorf("foreign response_url got %d posts, want 0", n)
+	}
+	out := logs.String()
+	if !strings.Contains(out, capture.host()) || !strings.Contains(out, "not allowed") {
+		t.Errorf("log does not name the refused host:\n%s", out)
+	}
+	if strings.Contains(out, "s3cr3t") {
+		t.Errorf("log leaks the response_url:\n%s", out)
 	}
 }

@@ -26,7 +26,7 @@ type ackCall struct {
 func TestSocketModeMapping(t *testing.T) {
 	acts := &fakeActions{}
 	capture := newCaptureServer(t)
-	h, _ := newTestHandler(t, Options{Actions: acts, HTTPClient: capture.Client()})
+	h, _ := newTestHandler(t, Options{Actions: acts, HTTPClient: capture.Client(), ResponseURLHosts: []string{capture.host()}})
 	sh := socketmode.NewSocketmodeHandler(socketmode.New(slack.New("xoxb-test", slack.OptionAppLevelToken("xapp-test"))))
 	acks := make(chan ackCall, 4)
 	h.registerSocket(sh, func(req socketmode.Request, payload any) error {
