@@ -94,7 +94,8 @@ func NewTracker(s Store, o Options) *Tracker {
 // recorded under the alert's current episode.
 type Delivery struct {
 	Notifier string
-	// Alert has Fingerprint, Status, StartsAt, EndsAt, Reason and Thread set.
+	// Alert has Fingerprint, Status, StartsAt, EndsAt, Reason and Thread
+	// set, and LastSentAt on a repeat.
 	Alert cost.Alert
 
 	episode int // the alert episode this message belongs to
@@ -407,6 +408,9 @@ func (c *cycle) decideFiring(ctx context.Context, st *State, present bool) []Dec
 			d.Reason = r
 			d.Delivery = &Delivery{Notifier: n, Alert: c.alert(st, cost.StatusFiring, r, c.groupThread(st.Group, n)),
 				episode: st.Episode}
+			if r == ReasonRepeat {
+				d.Delivery.Alert.LastSentAt = last.SentAt
+			}
 		}
 		ds = append(ds, d)
 	}

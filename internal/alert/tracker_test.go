@@ -97,6 +97,7 @@ type harness struct {
 	now    time.Time
 	repeat time.Duration
 	labels map[string]string // fingerprint -> label
+	sent   []alert.Delivery  // the last run's deliveries, failed ones included
 }
 
 func newHarness(tb testing.TB, repeat time.Duration) *harness {
@@ -166,6 +167,7 @@ func (h *harness) run(s step) []string {
 		h.tb.Fatalf("Decide: %v", err)
 	}
 	var got []string
+	h.sent = nil
 	for _, d := range ds {
 		label := h.labels[d.Fingerprint]
 		if d.Delivery == nil {
@@ -183,7 +185,11 @@ func (h *harness) run(s step) []string {
 		if (a.Reason == "resolved") != (a.Status == cost.StatusResolved) {
 			h.tb.Errorf("%s: status %v with reason %s", line, a.Status, a.Reason)
 		}
+		if (a.Reason == "repeat") == a.LastSentAt.IsZero() {
+			h.tb.Errorf("%s: LastSentAt %v with reason %s", line, a.LastSentAt, a.Reason)
+		}
 		got = append(got, line)
+		h.sent = append(h.sent, *d.Delivery)
 		if slices.Contains(s.fail, d.Notifier) {
 			continue
 		}
@@ -381,6 +387,37 @@ func TestTracker_Plan(t *testing.T) {
 	open, err := h.tr.Open(ctx)
 	if err != nil || len(open) != 1 || open[0].Fingerprint != a.Fingerprint || open[0].Reason != "first" {
 		t.Errorf("Open = %+v, %v", open, err)
+	}
+}
+
+// TestTracker_Decide_LastSentAt checks that each reminder carries the send
+// it follows, so notifiers can tell reminders apart, and that a failed
+// reminder offered again carries the same one.
+func TestTracker_Decide_LastSentAt(t *testing.T) {
+	h := newHarness(t, time.Hour)
+	steps := []struct {
+		step step
+		want map[string]time.Time // notifier -> LastSentAt
+	}{
+		{step{findings: []string{"a"}}, map[string]time.Time{"slack": {}, "hook": {}}},
+		{step{at: time.Hour, findings: []string{"a"}, fail: []string{"hook"}}, map[string]time.Time{"slack": t0, "hook": t0}},
+		{step{at: 2 * time.Hour, findings: []string{"a"}}, map[string]time.Time{"slack": t0.Add(time.Hour), "hook": t0}},
+		{step{at: 3 * time.Hour, findings: []string{"a"}}, map[string]time.Time{"slack": t0.Add(2 * time.Hour), "hook": t0.Add(2 * time.Hour)}},
+	}
+	for i, s := range steps {
+		h.run(s.step)
+		got := map[string]time.Time{}
+		for _, d := range h.sent {
+			got[d.Notifier] = d.Alert.LastSentAt
+		}
+		if len(got) != len(s.want) {
+			t.Fatalf("cycle %d: deliveries %v, want %v", i+1, got, s.want)
+		}
+		for n, w := range s.want {
+			if !got[n].Equal(w) {
+				t.Errorf("cycle %d: %s LastSentAt = %v, want %v", i+1, n, got[n], w)
+			}
+		}
 	}
 }
 

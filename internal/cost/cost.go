@@ -315,6 +315,11 @@ type Alert struct {
 	// Reason says why this alert is being sent now: "first", "escalated",
 	// "repeat", "resolved", "retry".
 	Reason string
+	// LastSentAt is set on a repeat reminder (Reason "repeat"): when this
+	// notifier last got the alert's firing message (UTC). It is zero on every
+	// other delivery. Each reminder follows a different earlier send, so it
+	// tells reminders apart while a retried reminder keeps the same value.
+	LastSentAt time.Time
 	// Thread is the earlier Slack message this alert follows up, if any.
 	Thread *MessageRef
 }

@@ -145,8 +145,9 @@ func (n *Notifier) String() string { return "webhook " + strconv.Quote(n.name) +
 
 // Notify posts a. Success is any 2xx. 410 is a permanent failure wrapping
 // ErrGone; 5xx and 429 (with Retry-After) are retryable; other statuses are
-// permanent. The webhook-id is the same for every retry of the same alert
-// and status. There is no message id, so the ref is nil.
+// permanent. The webhook-id (see MessageID) is the same for every retry of
+// one delivery and differs between deliveries. There is no message id, so
+// the ref is nil.
 func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, error) {
 	body, err := json.Marshal(n.Payload(a))
 	if err != nil {
@@ -188,11 +189,22 @@ func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, 
 	}
 }
 
-// MessageID is the Standard Webhooks webhook-id for a: stable for the same
-// alert episode (fingerprint, start) and status, so retries share it and
-// receivers can de-duplicate, while a resolution or a new episode gets a new id.
+// MessageID is the Standard Webhooks webhook-id for a: "msg_" and 24 hex
+// digits of a SHA-256 over what makes one delivery: the alert episode
+// (Fingerprint, StartsAt), the Status and, on a repeat reminder, the earlier
+// send it follows (LastSentAt). So every retry of a delivery, in the same
+// dispatch or a later cycle (reason "retry"), shares the id and receivers can
+// de-duplicate, while each reminder, the resolution and a new episode get
+// ids of their own. Reason is left out so that a retry keeps the id of the
+// send it retries. The id is a pure function of a: the same on every run.
+// A zero LastSentAt adds nothing to the hash, so first sends and
+// resolutions keep the ids earlier versions gave them.
 func MessageID(a cost.Alert) string {
-	h := sha256.Sum256([]byte(a.Fingerprint + "\x00" + a.Status.String() + "\x00" + a.StartsAt.UTC().Format(time.RFC3339Nano)))
+	s := a.Fingerprint + "\x00" + a.Status.String() + "\x00" + a.StartsAt.UTC().Format(time.RFC3339Nano)
+	if !a.LastSentAt.IsZero() {
+		s += "\x00" + a.LastSentAt.UTC().Format(time.RFC3339Nano)
+	}
+	h := sha256.Sum256([]byte(s))
 	return "msg_" + hex.EncodeToString(h[:12])
 }
 

@@ -172,30 +172,103 @@ func TestNotifier_Notify(t *testing.T) {
 		})
 	}
 
-	t.Run("StableIDAcrossRetries", func(t *testing.T) {
+	t.Run("IDPerDelivery", func(t *testing.T) {
+		// A first send that fails and is retried, a reminder, then the
+		// resolution: the retry shares the first id, the rest differ.
 		r := newReceiver(t, 503)
 		n := newNotifier(t, r.srv.URL)
-		a := alerts["budget"]
-		if _, err := n.Notify(context.Background(), a); !notify.IsRetryable(err) {
+		first := alerts["budget"]
+		reminder := first
+		reminder.Reason, reminder.LastSentAt = "repeat", first.StartsAt
+		resolved := first
+		resolved.Status, resolved.Reason, resolved.EndsAt = cost.StatusResolved, "resolved", notifytest.Now
+		if _, err := n.Notify(context.Background(), first); !notify.IsRetryable(err) {
 			t.Fatalf("503: err %v, want retryable", err)
 		}
-		if _, err := n.Notify(context.Background(), a); err != nil {
-			t.Fatal(err)
+		for _, a := range []cost.Alert{first, reminder, resolved} {
+			if _, err := n.Notify(context.Background(), a); err != nil {
+				t.Fatal(err)
+			}
 		}
-		resolved := a
-		resolved.Status = cost.StatusResolved
-		resolved.EndsAt = notifytest.Now
-		if _, err := n.Notify(context.Background(), resolved); err != nil {
-			t.Fatal(err)
+		var ids []string
+		for i, req := range r.reqs {
+			ids = append(ids, req.header.Get("webhook-id"))
+			if want := webhook.MessageID([]cost.Alert{first, first, reminder, resolved}[i]); ids[i] != want {
+				t.Errorf("request %d: webhook-id %q, want MessageID %q", i, ids[i], want)
+			}
 		}
-		id0, id1, id2 := r.reqs[0].header.Get("webhook-id"), r.reqs[1].header.Get("webhook-id"), r.reqs[2].header.Get("webhook-id")
-		if id0 != id1 || id0 == "" {
-			t.Errorf("retry ids %q, %q: want equal", id0, id1)
+		if ids[0] != ids[1] || ids[0] == "" {
+			t.Errorf("retry ids %q, %q: want equal", ids[0], ids[1])
 		}
-		if id2 == id0 {
-			t.Errorf("resolved id %q equals firing id", id2)
+		if ids[1] == ids[2] || ids[1] == ids[3] || ids[2] == ids[3] {
+			t.Errorf("first %q, reminder %q, resolved %q: want distinct", ids[1], ids[2], ids[3])
 		}
 	})
+}
+
+// TestMessageID checks that webhook-id names one delivery: alerts of the
+// same delivery (group) share an id whatever else changes, every group has
+// its own, and each id is the fixed value below, so it is the same on every
+// run and in every process.
+func TestMessageID(t *testing.T) {
+	base := notifytest.Alerts()["budget"]
+	start := base.StartsAt
+	at := func(h int) time.Time { return start.Add(time.Duration(h) * time.Hour) }
+	with := func(f func(a *cost.Alert)) cost.Alert {
+		a := base
+		f(&a)
+		return a
+	}
+	tests := []struct {
+		name  string
+		group string // same group, same id
+		alert cost.Alert
+	}{
+		{"First", "first", base},
+		{"FirstRetry", "first", with(func(a *cost.Alert) { a.Reason = "retry" })},
+		{"FirstRetryNewFigures", "first", with(func(a *cost.Alert) { a.Reason, a.Actual = "retry", 230 })},
+		{"FirstRetryOtherZone", "first", with(func(a *cost.Alert) { a.StartsAt = start.In(time.FixedZone("CET", 3600)) })},
+		{"Reminder1", "reminder1", with(func(a *cost.Alert) { a.Reason, a.LastSentAt = "repeat", start })},
+		{"Reminder1Retry", "reminder1", with(func(a *cost.Alert) { a.Reason, a.LastSentAt, a.Actual = "repeat", start, 240 })},
+		{"Reminder2", "reminder2", with(func(a *cost.Alert) { a.Reason, a.LastSentAt = "repeat", at(24) })},
+		{"Reminder3", "reminder3", with(func(a *cost.Alert) { a.Reason, a.LastSentAt = "repeat", at(48) })},
+		{"Resolved", "resolved", with(func(a *cost.Alert) { a.Status, a.Reason, a.EndsAt = cost.StatusResolved, "resolved", at(50) })},
+		{"ResolvedRetry", "resolved", with(func(a *cost.Alert) { a.Status, a.Reason, a.EndsAt = cost.StatusResolved, "resolved", at(51) })},
+		{"Refire", "refire", with(func(a *cost.Alert) { a.StartsAt = at(72) })},
+		{"RefireReminder", "refire-reminder", with(func(a *cost.Alert) { a.StartsAt, a.Reason, a.LastSentAt = at(72), "repeat", at(72) })},
+		{"RefireResolved", "refire-resolved", with(func(a *cost.Alert) { a.StartsAt, a.Status, a.Reason = at(72), cost.StatusResolved, "resolved" })},
+		{"OtherAlert", "other", with(func(a *cost.Alert) { a.Fingerprint, a.Reason = "0011223344556677", "escalated" })},
+	}
+	// Fixed values: a change here breaks de-duplication for receivers that
+	// saw ids from an earlier version. "first" and "resolved" are the ids
+	// costbot sent before reminders had ids of their own.
+	want := map[string]string{
+		"first":           "msg_a4df402c72e95eb09d4e57de",
+		"reminder1":       "msg_c11f1fe3c79235769a33d4ac",
+		"reminder2":       "msg_4aa085398ed8a2526d9d44bc",
+		"reminder3":       "msg_f98b41d212d4b4cba01a1b68",
+		"resolved":        "msg_4c4271d0108b2774d04d0810",
+		"refire":          "msg_0c8d10db5163fde8c50801e4",
+		"refire-reminder": "msg_28caf08747323e7198312a03",
+		"refire-resolved": "msg_bef553e419808a8636a4ffb4",
+		"other":           "msg_1f1b86b7359b2603e258417c",
+	}
+	groupOf := map[string]string{} // id -> group
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := webhook.MessageID(tt.alert)
+			if id != want[tt.group] {
+				t.Errorf("MessageID = %q, want %q (group %s)", id, want[tt.group], tt.group)
+			}
+			if g, ok := groupOf[id]; ok && g != tt.group {
+				t.Errorf("MessageID %q of group %s equals that of group %s", id, tt.group, g)
+			}
+			groupOf[id] = tt.group
+		})
+	}
+	if len(groupOf) != len(want) {
+		t.Errorf("%d distinct ids, want one per group (%d)", len(groupOf), len(want))
+	}
 }
 
 func TestNotifier_NotifyErr(t *testing.T) {
