@@ -69,6 +69,19 @@ type Options struct {
 // safe for concurrent use: decisions are serialized. Still, run one cycle at a
 // time: a delivery planned by one cycle and not yet recorded is planned again
 // by an overlapping one.
+//
+// A cycle never rewrites what the store recorded after its now, which
+// happens when a cycle runs at an earlier instant than the live state file
+// has seen (costbot once --now with an old date). An alert that started or
+// was last updated after now is left exactly as stored: it is not
+// refreshed, closed, resolved or fired again, and nothing is sent for it
+// (reason "nothing"). It still counts in its group, so a lower threshold
+// found at the earlier instant is superseded by it and a higher one
+// escalates under its message. Sends and actions recorded after now count
+// as they stand: a notifier that got an alert later is not sent it again,
+// no repeat falls due before the last send, and a later snooze or
+// acknowledgement holds. Cycles at or after the latest recorded instant
+// behave as usual.
 type Tracker struct {
 	mu     sync.Mutex // serializes Decide's read-modify-write of the store
 	store  Store
@@ -258,12 +271,18 @@ func (c *cycle) load(ctx context.Context) error {
 	return nil
 }
 
+// later reports whether st was recorded after the cycle's now; such a state
+// is left as stored (see Tracker).
+func (c *cycle) later(st *State) bool {
+	return st.StartsAt.After(c.now) || st.UpdatedAt.After(c.now)
+}
+
 // closeAndResolve refreshes the finding of firing alerts still present,
 // closes absent ones whose period ended, and resolves absent resolvable ones
 // whose account has fresh data.
 func (c *cycle) closeAndResolve(evaluated map[string]bool) {
 	for _, st := range c.sorted() {
-		if st.Status != StatusFiring {
+		if st.Status != StatusFiring || c.later(st) {
 			continue
 		}
 		f, present := c.cur[st.Fingerprint]
@@ -284,11 +303,15 @@ func (c *cycle) closeAndResolve(evaluated map[string]bool) {
 }
 
 // fire starts new alerts and re-fires resolved ones, group by group. A
-// resolved forecast or anomaly re-fires only from fresh data.
+// resolved forecast or anomaly re-fires only from fresh data; an alert
+// recorded after now never re-fires.
 func (c *cycle) fire(groups []string, evaluated map[string]bool) {
 	byGroup := make(map[string][]cost.Finding)
 	for fp, f := range c.cur {
 		st := c.byFP[fp]
+		if st != nil && c.later(st) {
+			continue
+		}
 		if st != nil && st.Status == StatusResolved && dataDerived(f.Kind) && !accountFresh(f.Scope.Account, evaluated) {
 			continue
 		}
@@ -354,6 +377,15 @@ func (c *cycle) decide(ctx context.Context) []Decision {
 	var ds []Decision
 	for _, st := range c.sorted() {
 		_, present := c.cur[st.Fingerprint]
+		if c.later(st) {
+			// Recorded after now: nothing to send, whatever its status.
+			if present || st.Status == StatusFiring {
+				for _, n := range c.t.targets(ctx, st.Finding, c.notifiers) {
+					ds = append(ds, Decision{Fingerprint: st.Fingerprint, Notifier: n, Reason: ReasonNothing})
+				}
+			}
+			continue
+		}
 		switch st.Status {
 		case StatusFiring:
 			ds = append(ds, c.decideFiring(ctx, st, present)...)

@@ -2,6 +2,7 @@ package alert_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -494,4 +495,96 @@ func TestTracker_Open(t *testing.T) {
 	if want := []string{"b100 escalated"}; !slices.Equal(got, want) {
 		t.Errorf("Open = %v, want %v (only the highest of a group)", got, want)
 	}
+}
+
+// TestTracker_EarlierCycle replays cycles at an instant earlier than state
+// already stored (costbot once --now with an old date against a live state
+// file): what the store recorded after the cycle's now is left as it is.
+func TestTracker_EarlierCycle(t *testing.T) {
+	tests := []struct {
+		name   string
+		repeat time.Duration
+		steps  []step
+		same   []bool // per step: the stored alerts and sends must not change
+	}{
+		{name: "ResolvableNotResolved", steps: []step{
+			{at: 10 * day, findings: []string{"f100"}, want: []string{"hook f100 first", "slack f100 first"}},
+			{at: 5 * day, want: []string{"hook f100 (nothing)", "slack f100 (nothing)"}},
+			{at: 11 * day, want: []string{"hook f100 resolved", "slack f100 resolved ^f100"}},
+		}, same: []bool{false, true, false}},
+		{name: "FoundAgainNotRefreshedOrRepeated", repeat: time.Hour, steps: []step{
+			{at: 10 * day, findings: []string{"f100", "a"}, want: []string{
+				"hook a first", "hook f100 first", "slack a first", "slack f100 first"}},
+			{at: 5 * day, findings: []string{"f100", "a"}, want: []string{
+				"hook a (nothing)", "hook f100 (nothing)", "slack a (nothing)", "slack f100 (nothing)"}},
+			{at: 11 * day, findings: []string{"f100", "a"}, want: []string{
+				"hook a repeat", "hook f100 repeat", "slack a repeat ^a", "slack f100 repeat ^f100"}},
+		}, same: []bool{false, true, false}},
+		{name: "ResolvedLaterNotRefired", steps: []step{
+			{at: day, findings: []string{"f100"}, want: []string{"hook f100 first", "slack f100 first"}},
+			{at: 10 * day, want: []string{"hook f100 resolved", "slack f100 resolved ^f100"}},
+			{at: 5 * day, findings: []string{"f100"}, want: []string{"hook f100 (nothing)", "slack f100 (nothing)"}},
+			{at: 11 * day, findings: []string{"f100"}, want: []string{"hook f100 first", "slack f100 first ^f100"}},
+		}, same: []bool{false, false, true, false}},
+		// A later alert still counts in its group: a lower threshold found
+		// at the earlier instant is superseded by it, not sent.
+		{name: "LaterHigherThresholdSupersedes", steps: []step{
+			{at: 10 * day, findings: []string{"b100"}, want: []string{"hook b100 first", "slack b100 first"}},
+			{at: 5 * day, findings: []string{"b80"}, want: []string{
+				"hook b100 (nothing)", "hook b80 (superseded)", "slack b100 (nothing)", "slack b80 (superseded)"}},
+			{at: 11 * day, findings: []string{"b80", "b100"}, want: []string{
+				"hook b100 (nothing)", "hook b80 (superseded)", "slack b100 (nothing)", "slack b80 (superseded)"}},
+		}, same: []bool{false, false, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, tt.repeat)
+			for i, s := range tt.steps {
+				before := h.dump()
+				got := h.run(s)
+				want := slices.Clone(s.want)
+				slices.Sort(want)
+				if !slices.Equal(got, want) {
+					t.Fatalf("cycle %d at +%v:\ngot  %s\nwant %s", i+1, s.at, strings.Join(got, "; "), strings.Join(want, "; "))
+				}
+				if after := h.dump(); tt.same[i] && after != before {
+					t.Fatalf("cycle %d at +%v changed the store:\nbefore %s\nafter  %s", i+1, s.at, before, after)
+				}
+			}
+		})
+	}
+}
+
+// dump renders every stored alert of the catalogue and its sends.
+func (h *harness) dump() string {
+	h.tb.Helper()
+	ctx := context.Background()
+	var fps []string
+	for fp := range h.labels {
+		fps = append(fps, fp)
+	}
+	slices.Sort(fps)
+	var b strings.Builder
+	for _, fp := range fps {
+		st, err := h.db.Alert(ctx, fp)
+		if errors.Is(err, alert.ErrNotFound) {
+			continue
+		} else if err != nil {
+			h.tb.Fatalf("Alert: %v", err)
+		}
+		j, err := json.Marshal(st)
+		if err != nil {
+			h.tb.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %s\n", h.labels[fp], j)
+	}
+	sends, err := h.db.Sends(ctx, fps)
+	if err != nil {
+		h.tb.Fatalf("Sends: %v", err)
+	}
+	for _, s := range sends {
+		fmt.Fprintf(&b, "send %s %+v\n", h.labels[s.Fingerprint], s)
+	}
+	return b.String()
 }

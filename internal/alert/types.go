@@ -83,7 +83,8 @@ const (
 	// ReasonSuperseded: a higher threshold of the same group is firing, so
 	// this one is not sent.
 	ReasonSuperseded Reason = "superseded"
-	// ReasonNothing: nothing to send (already delivered, closed, or not due).
+	// ReasonNothing: nothing to send (already delivered, closed, not due, or
+	// recorded after the cycle's now).
 	ReasonNothing Reason = "nothing"
 )
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/costbot/costbot/internal/alert"
 	"github.com/costbot/costbot/internal/config"
+	"github.com/costbot/costbot/internal/cost"
 	"github.com/costbot/costbot/internal/demo"
 	"github.com/costbot/costbot/internal/rules"
 	"github.com/costbot/costbot/internal/slackcmd"
@@ -613,5 +615,34 @@ func TestApp_Cycle_RefreshAfterFailedFetch(t *testing.T) {
 	}
 	if days := rep.Accounts[0].Range.Days(); days != e.cfg.Cloudflare.RefreshDays {
 		t.Errorf("fetch after a failure covers %d days, want refresh_days (%d)", days, e.cfg.Cloudflare.RefreshDays)
+	}
+}
+
+func TestApp_Cycle_PrunesOldAlerts(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
+	_, a, _ := cycled(t, now)
+	var fps []string
+	for _, ended := range []time.Time{now.AddDate(0, 0, -401), now.AddDate(0, 0, -399)} {
+		f := cost.Finding{Kind: cost.KindForecast, Rule: "old", Scope: cost.Scope{Account: demo.AccountID},
+			Period: cost.Period{Start: ended.AddDate(0, -1, 0), End: ended}, Threshold: "forecast>=100%"}
+		st := alert.State{Fingerprint: alert.Fingerprint(f), Group: alert.Group(f), Finding: f, Status: alert.StatusResolved,
+			Reason: alert.ReasonFirst, Episode: 1, StartsAt: f.Period.Start, EndsAt: ended, UpdatedAt: ended}
+		if err := a.db.SaveAlerts(ctx, []alert.State{st}); err != nil {
+			t.Fatal(err)
+		}
+		fps = append(fps, st.Fingerprint)
+	}
+	if _, err := a.Cycle(ctx, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.db.Alert(ctx, fps[0]); !errors.Is(err, alert.ErrNotFound) {
+		t.Errorf("alert resolved 401 days ago: %v, want deleted (retention_days 400)", err)
+	}
+	if _, err := a.db.Alert(ctx, fps[1]); err != nil {
+		t.Errorf("alert resolved 399 days ago: %v, want kept", err)
+	}
+	if open, err := a.tracker.Open(ctx); err != nil || len(open) == 0 {
+		t.Errorf("open alerts after pruning = %d, %v; want the cycle's alerts kept", len(open), err)
 	}
 }

@@ -59,7 +59,8 @@ func (r *Report) Sent() int {
 }
 
 // Cycle runs fetch -> save -> evaluate -> plan -> notify -> record once, as of
-// now: data on or after now's UTC day is neither fetched nor evaluated.
+// now: data on or after now's UTC day is neither fetched nor evaluated. Then
+// it deletes alerts that ended more than alerts.retention_days before now.
 func (a *App) Cycle(ctx context.Context, now time.Time) (*Report, error) {
 	a.jobs.Lock()
 	defer a.jobs.Unlock()
@@ -108,7 +109,28 @@ func (a *App) Cycle(ctx context.Context, now time.Time) (*Report, error) {
 	a.mu.Lock()
 	a.last = rep
 	a.mu.Unlock()
+	if err := a.prune(ctx, now); err != nil {
+		return rep, err
+	}
 	return rep, nil
+}
+
+// prune deletes alerts that resolved or closed more than
+// alerts.retention_days before now, with their sends and actions. It runs
+// after the cycle recorded its sends; an earlier --now deletes less.
+func (a *App) prune(ctx context.Context, now time.Time) error {
+	days := a.cfg.Alerts.RetentionDays
+	if days <= 0 {
+		return nil
+	}
+	n, err := a.db.PruneAlerts(ctx, now.AddDate(0, 0, -days))
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		a.log.InfoContext(ctx, "pruned old alerts", "alerts", n, "retention_days", days)
+	}
+	return nil
 }
 
 // fetch loads one account: the whole history the first time, then only the

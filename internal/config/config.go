@@ -181,6 +181,11 @@ type Alerts struct {
 	// StaleAfter: a failing account raises a staleness alert once its last good
 	// fetch is older than this. Default 6h.
 	StaleAfter time.Duration `yaml:"stale_after"`
+	// RetentionDays deletes alerts that resolved or closed more than this many
+	// days ago, with their send log and user actions; firing alerts stay.
+	// Default 400, so a year-over-year comparison still finds last year's
+	// alerts. 0 keeps every alert.
+	RetentionDays int `yaml:"retention_days"`
 }
 
 // Default returns the configuration every file is applied on top of.
@@ -199,7 +204,7 @@ func Default() Config {
 		State:    "costbot.db",
 		HTTP:     HTTP{Listen: "127.0.0.1:8080"},
 		Schedule: Schedule{Cycle: time.Hour, CardCheck: "09:00", Digest: "09:00", TimeZone: "UTC"},
-		Alerts:   Alerts{StaleAfter: 6 * time.Hour},
+		Alerts:   Alerts{StaleAfter: 6 * time.Hour, RetentionDays: 400},
 	}
 }
 
@@ -493,6 +498,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Alerts.StaleAfter <= 0 {
 		bad("alerts.stale_after", "must be positive")
+	}
+	if c.Alerts.RetentionDays < 0 {
+		bad("alerts.retention_days", "must not be negative (0 keeps every alert), got %d", c.Alerts.RetentionDays)
 	}
 	if len(es) > 0 {
 		return es

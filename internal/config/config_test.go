@@ -171,3 +171,37 @@ func TestParse_SecretFiles(t *testing.T) {
 		})
 	}
 }
+
+func TestParse_AlertRetention(t *testing.T) {
+	base := "cloudflare:\n  accounts: [{id: 9a7806061c88ada191ed06f989cc3dac, name: p}]\n"
+	tests := []struct {
+		name, yml string
+		want      int
+		wantErr   string
+	}{
+		{"OKDefault", base, 400, ""},
+		{"OK", base + "alerts:\n  retention_days: 30\n", 30, ""},
+		{"OKKeepAll", base + "alerts: {retention_days: 0}\n", 0, ""},
+		{"ErrNegative", base + "alerts:\n  stale_after: 1h\n  retention_days: -1\n", 0,
+			"c.yaml:5:19: alerts.retention_days: must not be negative (0 keeps every alert), got -1"},
+		{"ErrNotANumber", base + "alerts:\n  retention_days: 400d\n", 0,
+			"c.yaml:4:1: cannot unmarshal !!str `400d` into int"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("c.yaml", []byte(tt.yml), env(nil))
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Alerts.RetentionDays; got != tt.want {
+				t.Errorf("retention_days = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}

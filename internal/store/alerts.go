@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/costbot/costbot/internal/alert"
 	"github.com/costbot/costbot/internal/cost"
@@ -270,6 +271,32 @@ func (db *DB) AddAction(ctx context.Context, a alert.Action) error {
 		return fmt.Errorf("add %s action on alert %q: %w", a.Kind, a.Fingerprint, err)
 	}
 	return nil
+}
+
+// PruneAlerts deletes alerts that ended (resolved, closed or superseded)
+// before the given instant, with their sends and actions, in one
+// transaction, and returns how many alerts it deleted. Firing alerts are
+// never deleted, nor is any alert of a group that has one firing: the
+// group's earlier alerts decide "first" or "escalated" and hold the message
+// escalations thread under. Times compare as stored text, so to the second.
+func (db *DB) PruneAlerts(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		// alerts_status finds both sides; sends and actions go by
+		// ON DELETE CASCADE through their fingerprint indexes.
+		res, err := tx.ExecContext(ctx, `DELETE FROM alerts
+			WHERE status IN ('resolved', 'closed', 'superseded') AND ends_at <> '' AND ends_at < ?
+			AND group_key NOT IN (SELECT group_key FROM alerts WHERE status = 'firing')`, fmtTime(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune alerts ended before %s: %w", fmtTime(before), err)
+	}
+	return int(n), nil
 }
 
 // jsonList encodes ids for json_each; nil becomes an empty list.

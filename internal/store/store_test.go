@@ -372,3 +372,87 @@ func TestDB_Concurrent(t *testing.T) {
 		t.Errorf("rows = %d, want 8", len(got))
 	}
 }
+
+func TestDB_PruneAlerts(t *testing.T) {
+	ctx := context.Background()
+	db, path := tempDB(t)
+	now := time.Date(2027, 12, 20, 6, 0, 0, 0, time.UTC)
+	cutoff := now.AddDate(0, 0, -400)
+	tests := []struct {
+		name      string
+		rule, th  string // the group is the rule's; th tells thresholds apart
+		status    alert.Status
+		ends      time.Time
+		wantKept  bool
+		wantSends int // of the kept alert
+	}{
+		{name: "OldResolvedGoes", rule: "a", status: alert.StatusResolved, ends: cutoff.Add(-time.Hour)},
+		{name: "OldClosedGoes", rule: "b", status: alert.StatusClosed, ends: cutoff.AddDate(0, 0, -100)},
+		{name: "OldSupersededGoes", rule: "c", status: alert.StatusSuperseded, ends: cutoff.Add(-time.Second)},
+		{name: "RecentResolvedStays", rule: "d", status: alert.StatusResolved, ends: cutoff.Add(time.Hour), wantKept: true, wantSends: 2},
+		{name: "ResolvedAtCutoffStays", rule: "e", status: alert.StatusResolved, ends: cutoff, wantKept: true, wantSends: 2},
+		{name: "OldFiringStays", rule: "f", status: alert.StatusFiring, wantKept: true, wantSends: 1},
+		// The group still fires, so its earlier alerts stay for threading.
+		{name: "OldResolvedOfFiringGroupStays", rule: "f", th: "low", status: alert.StatusResolved,
+			ends: cutoff.AddDate(0, 0, -30), wantKept: true, wantSends: 2},
+	}
+	fps := make([]string, len(tests))
+	for i, tt := range tests {
+		f := cost.Finding{Kind: cost.KindBudget, Rule: tt.rule, Scope: cost.Scope{Account: acct},
+			Period: cost.Period{Start: day(2026, 1, 1), End: day(2026, 2, 1)}, Threshold: "actual>=100%" + tt.th}
+		starts := day(2026, 1, 20)
+		st := alert.State{Fingerprint: alert.Fingerprint(f), Group: alert.Group(f), Finding: f, Status: tt.status,
+			Reason: alert.ReasonFirst, Episode: 1, StartsAt: starts, EndsAt: tt.ends, UpdatedAt: tt.ends}
+		if tt.status == alert.StatusFiring {
+			st.UpdatedAt = now
+		}
+		fps[i] = st.Fingerprint
+		if err := db.SaveAlerts(ctx, []alert.State{st}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RecordSend(ctx, alert.Send{Fingerprint: st.Fingerprint, Notifier: "slack", Status: cost.StatusFiring,
+			SentAt: starts, Channel: "C1", TS: "1.1"}); err != nil {
+			t.Fatal(err)
+		}
+		if tt.status != alert.StatusFiring {
+			if err := db.RecordSend(ctx, alert.Send{Fingerprint: st.Fingerprint, Notifier: "slack",
+				Status: cost.StatusResolved, SentAt: st.UpdatedAt}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.AddAction(ctx, alert.Action{Fingerprint: st.Fingerprint, Kind: alert.ActionAck, User: "U1",
+			At: starts.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	n, err := db.PruneAlerts(ctx, cutoff)
+	if err != nil || n != 3 {
+		t.Fatalf("PruneAlerts = %d, %v; want 3", n, err)
+	}
+	db.Close()
+	db = mustOpen(t, path)
+	if n, err := db.PruneAlerts(ctx, cutoff); err != nil || n != 0 {
+		t.Errorf("PruneAlerts again = %d, %v; want 0", n, err)
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := db.Alert(ctx, fps[i])
+			if kept := !errors.Is(err, store.ErrNotFound); kept != tt.wantKept || kept && err != nil {
+				t.Errorf("Alert = %v; want kept %v", err, tt.wantKept)
+			}
+			sends, err := db.Sends(ctx, fps[i:i+1])
+			if err != nil || len(sends) != tt.wantSends {
+				t.Errorf("Sends = %d, %v; want %d", len(sends), err, tt.wantSends)
+			}
+			wantActs := 0
+			if tt.wantKept {
+				wantActs = 1
+			}
+			acts, err := db.Actions(ctx, alert.ActionFilter{Fingerprints: fps[i : i+1]})
+			if err != nil || len(acts) != wantActs {
+				t.Errorf("Actions = %d, %v; want %d", len(acts), err, wantActs)
+			}
+		})
+	}
+}
