@@ -69,3 +69,35 @@ func TestMetrics_StepAllocs(t *testing.T) {
 		t.Errorf("Step allocates %.2f times per call in metrics mode", allocs)
 	}
 }
+
+// TestMetrics_NewHighAlerts: at the daily peak of a quiet metric, a value
+// just above every value seen so far lands in a bin never reached before
+// and alerts; the previous high at the same point does not.
+func TestMetrics_NewHighAlerts(t *testing.T) {
+	const at = 72 + 9*288 // a daily peak of metricSeries
+	base := metricSeries(3000, math.MaxInt)
+	hi := math.Inf(-1)
+	for _, x := range base[:at] {
+		hi = max(hi, x)
+	}
+	for _, tc := range []struct {
+		name  string
+		value float64
+		want  bool
+	}{
+		{"usual peak", base[at], false},
+		{"below the high", hi - 4, false},
+		{"the high again", hi, false},
+		{"just above the high", hi + 3, true},
+		{"far above the high", hi + 8, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := append([]float64(nil), base...)
+			v[at] = tc.value
+			r := detect.Series(v, metricsOpts())[at]
+			if r.Anomaly != tc.want {
+				t.Errorf("value %.2f (high so far %.2f): anomaly %v, score %.3f; want anomaly %v", tc.value, hi, r.Anomaly, r.Score, tc.want)
+			}
+		})
+	}
+}
