@@ -94,6 +94,12 @@ func New(opts Options) *Handler {
 	if h.client == nil {
 		h.client = &http.Client{Timeout: 10 * time.Second}
 	}
+	// A response_url POST never follows a redirect: Slack does not send
+	// one, and following it would re-send the message to a host
+	// checkResponseURL never saw. The copy shares the caller's transport.
+	c := *h.client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	h.client = &c
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -385,5 +386,29 @@ func TestButtonClicks_ForeignResponseURL(t *testing.T) {
 	}
 	if strings.Contains(out, "s3cr3t") {
 		t.Errorf("log leaks the response_url:\n%s", out)
+	}
+}
+
+// TestHandler_PostResponseURL_NoRedirect: a redirect from an allowed
+// response_url host is not followed (even to the same host), so the
+// message cannot be re-sent where checkResponseURL never looked.
+func TestHandler_PostResponseURL_NoRedirect(t *testing.T) {
+	var landed atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/landing" {
+			landed.Add(1)
+			return
+		}
+		http.Redirect(w, r, "/landing", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "https://")
+	h, _ := newTestHandler(t, Options{HTTPClient: srv.Client(), ResponseURLHosts: []string{host}})
+	err := h.postResponseURL(context.Background(), srv.URL+"/actions/T1/2/s3cr3t", reply{Text: "done"})
+	if err == nil || !strings.Contains(err.Error(), "HTTP 307") {
+		t.Errorf("err %v, want the redirect reported as HTTP 307", err)
+	}
+	if n := landed.Load(); n != 0 {
+		t.Errorf("redirect target got %d requests, want 0", n)
 	}
 }
