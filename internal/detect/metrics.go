@@ -35,7 +35,8 @@ import (
 //     breaks inside the normal value range.
 //     - level: a mxDriftW-point EWMA of the value against the long-run mean
 //     and variance of that EWMA (window mxDriftLong); two-sided Gaussian
-//     tail, e = -log10(tail)/mxDriftLog. It catches drifts and level shifts.
+//     tail, e = -log10(tail)/mxDriftLog, times mxLevelRecord when the level
+//     is beyond every level seen so far. It catches drifts and level shifts.
 //  5. Suppression: after an alert, no new alert from the same channel
 //     family (context; seasonal or level) for max(mxRest, mxRestFrac x points
 //     seen so far) points; scores there are scaled by 0.49. The longer a
@@ -71,9 +72,10 @@ const (
 	mxSeasWarm     = 3     // seasons before the channel judges
 
 	// level channel
-	mxDriftW    = 30.0   // EWMA window of the level (points)
-	mxDriftLong = 1600.0 // long-run EWMA window of that level's mean and variance (points), at most
-	mxDriftLog  = 10.0   // -log10(two-sided Gaussian tail) at the threshold
+	mxDriftW      = 30.0   // EWMA window of the level (points)
+	mxDriftLong   = 1600.0 // long-run EWMA window of that level's mean and variance (points), at most
+	mxDriftLog    = 10.0   // -log10(two-sided Gaussian tail) at the threshold
+	mxLevelRecord = 2.0    // level strength times this when the level is a new high or low
 )
 
 const ctxTableBits = 16
@@ -138,6 +140,7 @@ type metricsState struct {
 	dN            int     // level channel: points seen
 	nCtxAl        int     // context-channel alerts so far
 	bHi, bLo      int64   // highest and lowest bin seen so far
+	dHi, dLo      float64 // level channel: highest and lowest level so far
 }
 
 func newMetricsState() *metricsState {
@@ -266,6 +269,15 @@ func (d *Detector) stepMetrics(v float64) Result {
 		if y := math.Abs(m.dL-m.dM) / sd; y > 0 {
 			eD = -math.Log10(fmax(math.Erfc(y/math.Sqrt2), 1e-300)) / mxDriftLog
 		}
+		if m.dL > m.dHi || m.dL < m.dLo {
+			eD *= mxLevelRecord // a level never reached before
+		}
+	}
+	if m.dN == 0 {
+		m.dHi, m.dLo = m.dL, m.dL
+	}
+	if m.dN > int(2*mxDriftW) {
+		m.dHi, m.dLo = fmax(m.dHi, m.dL), fmin(m.dLo, m.dL)
 	}
 	al = fmax(1/float64(m.dN+1), 1/mxDriftLong)
 	dm = m.dL - m.dM
@@ -296,6 +308,8 @@ func (d *Detector) stepMetrics(v float64) Result {
 				m.nCtxAl++
 			}
 			res.Anomaly, res.Since, res.Detector = true, idx, name
+			// the alert reported v: a level rising towards it is not news
+			m.dHi, m.dLo = fmax(m.dHi, v), fmin(m.dLo, v)
 		} else {
 			res.Score *= 0.49
 		}

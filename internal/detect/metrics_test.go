@@ -101,3 +101,34 @@ func TestMetrics_NewHighAlerts(t *testing.T) {
 		})
 	}
 }
+
+// TestMetrics_NewLevelAlerts: from point 3000 a metric draws only from the
+// top fifth of the range it always had, so no value and no sequence of
+// values is new, but its level is higher than ever: the level channel
+// alerts, once, within a few hours (5-minute points).
+func TestMetrics_NewLevelAlerts(t *testing.T) {
+	v := make([]float64, 4000)
+	x := uint64(11)
+	for i := range v {
+		x = x*6364136223846793005 + 1442695040888963407
+		u := float64(x>>11) / float64(1<<53)
+		v[i] = 40 + 20*u
+		if i >= 3000 {
+			v[i] = 56 + 4*u
+		}
+	}
+	o := metricsOpts()
+	o.Season = 1
+	var alerts []int
+	for i, r := range detect.Series(v, o) {
+		if r.Anomaly && i >= 3000 {
+			alerts = append(alerts, i)
+			if r.Detector != "level" {
+				t.Errorf("alert at %d by %q, want level", i, r.Detector)
+			}
+		}
+	}
+	if len(alerts) != 1 || alerts[0] > 3100 {
+		t.Errorf("alerts after the change at 3000: %v, want one by 3100", alerts)
+	}
+}
