@@ -120,35 +120,77 @@ func (t *ctxTable) add(key uint64) uint32 {
 }
 
 type metricsState struct {
-	nSeen         int
-	c0, w0        float64            // quantization centre and bin width
-	hist, histH   [mxOrders]int64    // last bins on the two grids (ring)
-	seq, seqH     [mxOrders]ctxTable // contexts of length 1..mxOrders
-	phase         ctxTable           // (phase bucket, bin)
-	ring          [mxShort]float64
-	pos, rN       int
-	sum           float64
-	lkMean, lkVar float64
-	lkCnt         int
-	lastAl        [2]int               // last alert of the context channel, of the seasonal or level channel
-	zr            [mxSeasShort]float64 // seasonal channel: last min(|z|/mxSeasZ, 1)
-	zPos, zN      int
-	zSum, zM, zV  float64 // their sum; long-run mean and variance of their mean
-	zCnt          int
-	r2, v2, mL    float64 // EWMAs of |seasonal residual|, of |value - mL|, and of the value (mL)
-	dL, dM, dV    float64 // level channel: level, its long-run mean and variance
-	dN            int     // level channel: points seen
-	nCtxAl        int     // context-channel alerts so far
-	bHi, bLo      int64   // highest and lowest bin seen so far
-	dHi, dLo      float64 // level channel: highest and lowest level so far
+	nSeen       int
+	c0, w0      float64            // quantization centre and bin width
+	hist, histH [mxOrders]int64    // last bins on the two grids (ring)
+	seq, seqH   [mxOrders]ctxTable // contexts of length 1..mxOrders
+	phase       ctxTable           // (phase bucket, bin)
+	short       window             // context channel: mean raw score of the last mxShort points
+	lk          ewmv               // its long-run mean and variance
+	lastAl      [2]int             // last alert of the context channel, of the seasonal or level channel
+	zShort      window             // seasonal channel: mean min(|z|/mxSeasZ, 1) of the last mxSeasShort points
+	zLong       ewmv               // its long-run mean and variance
+	r2, v2, mL  float64            // EWMAs of |seasonal residual|, of |value - mL|, and of the value (mL)
+	dL          float64            // level channel: the level
+	dLong       ewmv               // its long-run mean and variance (n = points seen)
+	nCtxAl      int                // context-channel alerts so far
+	bHi, bLo    int64              // highest and lowest bin seen so far
+	dHi, dLo    float64            // level channel: highest and lowest level so far
 }
 
 func newMetricsState() *metricsState {
-	m := &metricsState{lastAl: [2]int{math.MinInt / 2, math.MinInt / 2}, phase: newCtxTable()}
+	m := &metricsState{lastAl: [2]int{math.MinInt / 2, math.MinInt / 2}, phase: newCtxTable(),
+		short: newWindow(mxShort), zShort: newWindow(mxSeasShort)}
 	for i := range m.seq {
 		m.seq[i], m.seqH[i] = newCtxTable(), newCtxTable()
 	}
 	return m
+}
+
+// window is the running mean of the last len(buf) values (of fewer at the
+// start); its buffer is allocated once.
+type window struct {
+	buf    []float64
+	pos, n int
+	sum    float64
+}
+
+func newWindow(n int) window { return window{buf: make([]float64, n)} }
+
+// push adds x, drops the oldest value once the window is full, and returns
+// the mean.
+func (w *window) push(x float64) float64 {
+	old := w.buf[w.pos]
+	w.buf[w.pos] = x
+	if w.pos++; w.pos == len(w.buf) {
+		w.pos = 0
+	}
+	w.sum += x - old
+	if w.n < len(w.buf) {
+		w.n++
+	}
+	return w.sum / float64(w.n)
+}
+
+// ewmv is an exponentially weighted mean and variance: the first points
+// weigh equally (rate 1/(n+1)), later ones at the floor rate.
+type ewmv struct {
+	mean, v float64
+	n       int // values added
+}
+
+func (s *ewmv) add(x, floor float64) {
+	al := fmax(1/float64(s.n+1), floor)
+	dm := x - s.mean
+	s.mean += al * dm
+	s.v = (1 - al) * (s.v + al*dm*dm)
+	s.n++
+}
+
+// strength maps a Gaussian tail probability to a channel strength, 1 at a
+// tail of 10^-atOne: -log10(tail)/atOne.
+func strength(tail, atOne float64) float64 {
+	return -math.Log10(fmax(tail, 1e-300)) / atOne
 }
 
 func mix(a, b uint64) uint64 {
@@ -172,27 +214,13 @@ func (d *Detector) stepMetrics(v float64) Result {
 	if d.s > 1 && d.phaseN[(d.t-1)%d.s] >= 3 {
 		r := v - res.Expected
 		x := fmin(math.Abs(res.Sigma)/mxSeasZ, 1)
-		old := m.zr[m.zPos]
-		m.zr[m.zPos] = x
-		if m.zPos++; m.zPos == mxSeasShort {
-			m.zPos = 0
-		}
-		m.zSum += x - old
-		if m.zN < mxSeasShort {
-			m.zN++
-		}
-		sh := m.zSum / float64(m.zN)
-		if m.v2 > 0 && m.nSeen > mxSeasWarm*d.s && m.zCnt > 0 && 1-(m.r2/m.v2)*(m.r2/m.v2) >= mxSeasStrength {
-			sd := math.Sqrt(fmax(m.zV, mxSeasVar))
-			if y := (sh - m.zM) / sd; y > 0 {
-				eS = -math.Log10(fmax(0.5*math.Erfc(y/math.Sqrt2), 1e-300)) / mxLog
+		sh := m.zShort.push(x)
+		if m.v2 > 0 && m.nSeen > mxSeasWarm*d.s && m.zLong.n > 0 && 1-(m.r2/m.v2)*(m.r2/m.v2) >= mxSeasStrength {
+			if y := (sh - m.zLong.mean) / math.Sqrt(fmax(m.zLong.v, mxSeasVar)); y > 0 {
+				eS = strength(0.5*math.Erfc(y/math.Sqrt2), mxLog)
 			}
 		}
-		al := fmax(1/float64(m.zCnt+1), 1/mxSeasLong)
-		dm := sh - m.zM
-		m.zM += al * dm
-		m.zV = (1 - al) * (m.zV + al*dm*dm)
-		m.zCnt++
+		m.zLong.add(sh, 1/mxSeasLong)
 		a := 1 / float64(mxSeasRate*d.s)
 		m.r2 += a * (math.Abs(r) - m.r2)
 		if m.mL == 0 {
@@ -234,56 +262,37 @@ func (d *Detector) stepMetrics(v float64) Result {
 	raw /= den
 
 	// likelihood of the short-window mean against its own long-run distribution
-	old := m.ring[m.pos]
-	m.ring[m.pos] = raw
-	if m.pos++; m.pos == mxShort {
-		m.pos = 0
-	}
-	m.sum += raw - old
-	if m.rN < mxShort {
-		m.rN++
-	}
-	short := m.sum / float64(m.rN)
+	short := m.short.push(raw)
 	var e float64
 	judged := m.nSeen > d.opts.WarmUp
-	if judged && m.lkCnt > 0 {
-		sd := math.Sqrt(fmax(m.lkVar, 1e-4))
-		if x := (short - m.lkMean) / sd; x > 0 {
-			tail := 0.5 * math.Erfc(x/math.Sqrt2)
-			e = -math.Log10(fmax(tail, 1e-300)) / mxLog
+	if judged && m.lk.n > 0 {
+		if x := (short - m.lk.mean) / math.Sqrt(fmax(m.lk.v, 1e-4)); x > 0 {
+			e = strength(0.5*math.Erfc(x/math.Sqrt2), mxLog)
 		}
 	}
-	al := fmax(1/float64(m.lkCnt+1), mxLongA)
-	dm := short - m.lkMean
-	m.lkMean += al * dm
-	m.lkVar = (1 - al) * (m.lkVar + al*dm*dm)
-	m.lkCnt++
+	m.lk.add(short, mxLongA)
 	// level channel: a 30-point EWMA of the value against its own long-run distribution
 	var eD float64
-	if m.dN == 0 {
+	if m.dLong.n == 0 {
 		m.dL = v
 	}
 	m.dL += (v - m.dL) / mxDriftW
-	if judged && m.dN > int(2*mxDriftW) {
-		sd := math.Sqrt(fmax(m.dV, 1e-12*m.dM*m.dM+1e-300))
-		if y := math.Abs(m.dL-m.dM) / sd; y > 0 {
-			eD = -math.Log10(fmax(math.Erfc(y/math.Sqrt2), 1e-300)) / mxDriftLog
+	if judged && m.dLong.n > int(2*mxDriftW) {
+		sd := math.Sqrt(fmax(m.dLong.v, 1e-12*m.dLong.mean*m.dLong.mean+1e-300))
+		if y := math.Abs(m.dL-m.dLong.mean) / sd; y > 0 {
+			eD = strength(math.Erfc(y/math.Sqrt2), mxDriftLog) // two-sided
 		}
 		if m.dL > m.dHi || m.dL < m.dLo {
 			eD *= mxLevelRecord // a level never reached before
 		}
 	}
-	if m.dN == 0 {
+	if m.dLong.n == 0 {
 		m.dHi, m.dLo = m.dL, m.dL
 	}
-	if m.dN > int(2*mxDriftW) {
+	if m.dLong.n > int(2*mxDriftW) {
 		m.dHi, m.dLo = fmax(m.dHi, m.dL), fmin(m.dLo, m.dL)
 	}
-	al = fmax(1/float64(m.dN+1), 1/mxDriftLong)
-	dm = m.dL - m.dM
-	m.dM += al * dm
-	m.dV = (1 - al) * (m.dV + al*dm*dm)
-	m.dN++
+	m.dLong.add(m.dL, 1/mxDriftLong)
 	if !judged {
 		return res
 	}

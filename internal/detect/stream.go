@@ -68,11 +68,11 @@ type Detector struct {
 
 	zMax, zDecay float64 // decaying max of |z| (novelty)
 
-	lkRing               [lkShort]float64
-	lkPos, lkN, lkCnt    int
-	lkSum, lkMean, lkVar float64
-	lkAlpha              float64
-	gap                  int // points without anomaly that end an episode
+	lkBuf   [lkShort]float64 // backs lkWin
+	lkWin   window           // mean of the last lkShort min(|z|/8, 1)
+	lk      ewmv             // long-run mean and variance of min(|z|/8, 1)
+	lkAlpha float64
+	gap     int // points without anomaly that end an episode
 
 	rampW          int
 	ramp           []float64 // ring of clipped z
@@ -130,6 +130,7 @@ func New(opts Options) (*Detector, error) {
 	d.gap = max(episodeGap, s)
 	d.zDecay = 1 - 1/float64(max(s, 28))
 	d.lkAlpha = 1 / float64(max(4*s, 500))
+	d.lkWin = window{buf: d.lkBuf[:]}
 	d.rampW = min(2*max(s, 7), 512)
 	d.ramp = make([]float64, d.rampW)
 	w := float64(d.rampW)
@@ -481,19 +482,10 @@ func (d *Detector) stepCost(v float64) Result {
 	// against its long-term distribution?
 	if d.opts.Method == MethodEnsemble && judged {
 		a := fmin(az/8, 1)
-		old := d.lkRing[d.lkPos]
-		d.lkRing[d.lkPos] = a
-		if d.lkPos++; d.lkPos == len(d.lkRing) {
-			d.lkPos = 0
-		}
-		d.lkSum += a - old
-		if d.lkN < len(d.lkRing) {
-			d.lkN++
-		}
-		short := d.lkSum / float64(d.lkN)
-		if d.lkCnt > 100 {
-			sd := math.Sqrt(fmax(d.lkVar, 1e-6))
-			x := (short - d.lkMean) / sd
+		short := d.lkWin.push(a)
+		if d.lk.n > 100 {
+			sd := math.Sqrt(fmax(d.lk.v, 1e-6))
+			x := (short - d.lk.mean) / sd
 			if x > 3 {
 				eL := -math.Log10(distuv.UnitNormal.Survival(x)) / lkLog
 				if eL > E {
@@ -502,11 +494,7 @@ func (d *Detector) stepCost(v float64) Result {
 				}
 			}
 		}
-		al := fmax(1/float64(d.lkCnt+1), d.lkAlpha)
-		dm := a - d.lkMean
-		d.lkMean += al * dm
-		d.lkVar = (1 - al) * (d.lkVar + al*dm*dm)
-		d.lkCnt++
+		d.lk.add(a, d.lkAlpha)
 	}
 	// a recurring monthly event (daily data, see Options.Start)
 	rel := r / fmax(math.Abs(exp), 1e-12)
