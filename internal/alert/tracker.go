@@ -18,7 +18,9 @@
 //     only the highest is sent; the others become superseded and are never
 //     sent. A new threshold that is not higher than one already firing in its
 //     group is superseded too, and a lower firing alert is not retried or
-//     repeated while a higher one of its group fires.
+//     repeated while a higher one of its group fires. A superseded alert
+//     still found fires once nothing higher in its group fires any more
+//     (a forecast back under 100% but still over 80% is news).
 //   - A firing alert absent from this cycle's findings resolves only if its
 //     kind is resolvable (forecast, anomaly, stale) and its account was
 //     evaluated from fresh data this cycle. Budget, card-expiry and digest
@@ -302,9 +304,11 @@ func (c *cycle) closeAndResolve(evaluated map[string]bool) {
 	}
 }
 
-// fire starts new alerts and re-fires resolved ones, group by group. A
-// resolved forecast or anomaly re-fires only from fresh data; an alert
-// recorded after now never re-fires.
+// fire starts new alerts and re-fires resolved ones, group by group, and
+// superseded ones once no firing threshold of their group outranks them (the
+// higher alert resolved while this one still holds). A resolved or superseded
+// forecast or anomaly re-fires only from fresh data; an alert recorded after
+// now never re-fires.
 func (c *cycle) fire(groups []string, evaluated map[string]bool) {
 	byGroup := make(map[string][]cost.Finding)
 	for fp, f := range c.cur {
@@ -312,10 +316,14 @@ func (c *cycle) fire(groups []string, evaluated map[string]bool) {
 		if st != nil && c.later(st) {
 			continue
 		}
-		if st != nil && st.Status == StatusResolved && dataDerived(f.Kind) && !accountFresh(f.Scope.Account, evaluated) {
+		again := st != nil && (st.Status == StatusResolved || st.Status == StatusSuperseded)
+		if again && dataDerived(f.Kind) && !accountFresh(f.Scope.Account, evaluated) {
 			continue
 		}
-		if st == nil || st.Status == StatusResolved {
+		if st != nil && st.Status == StatusSuperseded && c.outranked(st) {
+			continue // still below a firing threshold of its group: unchanged
+		}
+		if st == nil || again {
 			g := Group(f)
 			byGroup[g] = append(byGroup[g], f)
 		}
@@ -333,6 +341,10 @@ func (c *cycle) fire(groups []string, evaluated map[string]bool) {
 		for _, f := range cands {
 			fp := Fingerprint(f)
 			prev := c.byFP[fp]
+			below := sent || (top != nil && compareRank(f, *top) <= 0)
+			if below && prev != nil && prev.Status == StatusSuperseded {
+				continue // superseded again: leave it as it was
+			}
 			st := &State{Fingerprint: fp, Group: g, Episode: 1}
 			if prev != nil {
 				st = prev
@@ -343,7 +355,7 @@ func (c *cycle) fire(groups []string, evaluated map[string]bool) {
 			st.Finding, st.StartsAt, st.EndsAt, st.UpdatedAt = f, c.now, time.Time{}, c.now
 			c.changed[fp], c.moved[fp] = true, true
 			switch {
-			case sent || (top != nil && compareRank(f, *top) <= 0):
+			case below:
 				st.Status, st.Reason, st.EndsAt = StatusSuperseded, ReasonSuperseded, c.now
 			default:
 				st.Status, st.Reason = StatusFiring, c.firstReason(st)

@@ -296,6 +296,29 @@ func TestTracker_Scenarios(t *testing.T) {
 			{at: time.Hour, findings: []string{"b80", "b100"}, want: []string{
 				"hook b100 (nothing)", "hook b80 (superseded)", "slack b100 (nothing)", "slack b80 (superseded)"}},
 		}},
+		{name: "SupersededFiresWhenHigherResolves", steps: []step{
+			{findings: []string{"a", "acrit"}, want: []string{
+				"hook a (superseded)", "hook acrit first", "slack a (superseded)", "slack acrit first"}},
+			{at: time.Hour, findings: []string{"a", "acrit"}, want: []string{
+				"hook a (superseded)", "hook acrit (nothing)", "slack a (superseded)", "slack acrit (nothing)"}},
+			// Stale data neither resolves the higher one nor fires the lower one.
+			{at: 2 * time.Hour, stale: true, findings: []string{"a"}, want: []string{
+				"hook a (superseded)", "hook acrit (nothing)", "slack a (superseded)", "slack acrit (nothing)"}},
+			// The critical anomaly is over but the warning still holds: both are news.
+			{at: 3 * time.Hour, findings: []string{"a"}, want: []string{
+				"hook a first", "hook acrit resolved", "slack a first ^acrit", "slack acrit resolved ^acrit"}},
+			{at: 4 * time.Hour, findings: []string{"a"}, want: []string{"hook a (nothing)", "slack a (nothing)"}},
+			// Escalating again supersedes nothing new: the lower one keeps firing, unrepeated.
+			{at: 5 * time.Hour, findings: []string{"a", "acrit"}, want: []string{
+				"hook a (nothing)", "hook acrit escalated", "slack a (nothing)", "slack acrit escalated ^acrit"}},
+		}},
+		{name: "SupersededStaysWhileHigherFires", steps: []step{
+			{findings: []string{"b80", "b100"}, want: []string{
+				"hook b100 first", "hook b80 (superseded)", "slack b100 first", "slack b80 (superseded)"}},
+			// A budget alert does not resolve by absence, so b80 stays superseded.
+			{at: time.Hour, findings: []string{"b80"}, want: []string{
+				"hook b100 (nothing)", "hook b80 (superseded)", "slack b100 (nothing)", "slack b80 (superseded)"}},
+		}},
 		{name: "LowerRetryHeldWhileHigherFires", steps: []step{
 			{findings: []string{"b80"}, fail: []string{"hook"}, want: []string{"hook b80 first", "slack b80 first"}},
 			{at: time.Hour, findings: []string{"b80", "b100"}, want: []string{
