@@ -86,15 +86,17 @@ func (t *Tracker) Expected(ctx context.Context) (map[string]time.Time, error) {
 
 // Open returns the alerts firing now, oldest first, with Reason set to why
 // each started ("first" or "escalated"). Of several firing thresholds of one
-// group only the highest is listed.
+// group only the highest is listed. Alerts that started after the clock's now
+// (state left by a later run, when replaying an earlier instant) are not.
 func (t *Tracker) Open(ctx context.Context) ([]cost.Alert, error) {
 	states, err := t.store.Alerts(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("load open alerts: %w", err)
 	}
+	now := t.now()
 	top := make(map[string]State)
 	for _, st := range states {
-		if st.Status != StatusFiring {
+		if st.Status != StatusFiring || st.StartsAt.After(now) {
 			continue
 		}
 		if o, ok := top[st.Group]; !ok || compareRank(st.Finding, o.Finding) > 0 {

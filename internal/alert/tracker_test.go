@@ -518,6 +518,20 @@ func TestTracker_Open(t *testing.T) {
 	if want := []string{"b100 escalated"}; !slices.Equal(got, want) {
 		t.Errorf("Open = %v, want %v (only the highest of a group)", got, want)
 	}
+
+	// Replaying an earlier instant: b100 started after it, so b80 is the open one.
+	h.now = t0.Add(30 * time.Minute)
+	open, err = h.tr.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for _, a := range open {
+		got = append(got, h.labels[a.Fingerprint]+" "+a.Reason)
+	}
+	if want := []string{"b80 first"}; !slices.Equal(got, want) {
+		t.Errorf("Open at an earlier now = %v, want %v", got, want)
+	}
 }
 
 // TestTracker_EarlierCycle replays cycles at an instant earlier than state
