@@ -12,18 +12,23 @@ import (
 //  1. Quantize: bin = floor((v - c0) / w), where c0 is the running mean and
 //     w = mxBinWidth x the running mean absolute deviation, both frozen once
 //     WarmUp points have been seen. Bins are unbounded: a value outside the
-//     warm-up range lands in a bin never seen before. A second grid is
-//     offset by half a bin.
+//     warm-up range lands in a bin never seen before. A twin grid is offset
+//     by half a bin, and the whole pair is repeated for each entry of
+//     mxGrids (a second pair 0.8 x as wide, offset by a quarter bin).
 //  2. Contexts: the sequences of the last 1, 2 and 3 bins are counted in
-//     hash tables allocated once, on both grids; a sequence is novel when it
-//     was never seen on either grid (so values that merely straddle a bin
-//     edge are not news). With a season (points per day), the pair (hour of
-//     the day in 24 buckets, bin) is a fourth context. The raw score is the
-//     share of novel contexts.
-//  3. Likelihood: the mean raw score over the last mxShort points against
-//     the long-run mean and variance of that same short mean (EWMA, rate at
-//     least mxLongA); the Gaussian tail gives strength e = -log10(tail)/mxLog
-//     (1 at tail 10^-4.5), and score = e^2/(1+e^2), so 0.5 is the threshold.
+//     hash tables allocated once, on both grids of a pair; a sequence is
+//     novel when it was never seen on either grid (so values that merely
+//     straddle a bin edge are not news). With a season (points per day), the
+//     pair (hour of the day in 24 buckets, bin) is a fourth context. The raw
+//     score is the share of novel contexts, averaged over the pairs.
+//  3. Likelihood: for each short window in mxShorts (2, 3 and 4 points), the
+//     mean raw score over it against the long-run mean and variance of that
+//     same short mean (EWMA, rate at least mxLongA); each Gaussian tail gives
+//     a strength -log10(tail)/mxLog (1 at tail 10^-4.32), e is their mean,
+//     and score = e^2/(1+e^2), so 0.5 is the threshold. Averaging over grids
+//     and windows is bagging: on NAB a single grid's score swung by points
+//     with a 4% change of bin width, because single bin edges decided
+//     windows.
 //  4. Two more channels, each against its own history, and e is the largest
 //     of the three strengths:
 //     - seasonal (with a season): |z| of the value against the median of the
@@ -52,9 +57,8 @@ import (
 //     familiar values about one time in four.
 const (
 	mxBinWidth = 2.0        // bin width in running mean absolute deviations
-	mxShort    = 3          // likelihood: short window (points)
 	mxLongA    = 1.0 / 3125 // likelihood: floor of the long-run EWMA rate
-	mxLog      = 4.5        // likelihood: -log10(tail) at the threshold
+	mxLog      = 4.32       // likelihood: -log10(tail) at the threshold
 	mxRest     = 100        // points without a new alert after an alert, at least
 	mxRestFrac = 0.0625     // ... and this share of the points seen so far
 	mxOrders   = 3          // context lengths 1..mxOrders
@@ -78,71 +82,109 @@ const (
 	mxLevelRecord = 2.0    // level strength times this when the level is a new high or low
 )
 
+// mxGrids are the context channel's quantizations, as (offset in bins,
+// width relative to mxBinWidth); each is a pair of grids half a bin apart.
+// The raw score is their mean: one lucky or unlucky bin edge decides less.
+var mxGrids = [...]struct{ off, scale float64 }{{0, 1}, {0.25, 0.8}}
+
+// mxShorts are the context likelihood's short windows (points); the
+// strength is the mean of the three.
+var mxShorts = [...]int{2, 3, 4}
+
 const ctxTableBits = 16
 
-// ctxTable counts uint64 keys with open addressing; it never allocates after
-// construction. When three quarters full it forgets everything.
+// ctxTable is a set of uint64 keys with open addressing; it never allocates
+// after construction. When three quarters full it forgets everything.
 type ctxTable struct {
 	keys []uint64
-	cnt  []uint32
 	n    int
 }
 
 func newCtxTable() ctxTable {
-	return ctxTable{keys: make([]uint64, 1<<ctxTableBits), cnt: make([]uint32, 1<<ctxTableBits)}
+	return ctxTable{keys: make([]uint64, 1<<ctxTableBits)}
 }
 
-// add counts key and returns its count before this call.
-func (t *ctxTable) add(key uint64) uint32 {
+// add adds key and reports whether it was new.
+func (t *ctxTable) add(key uint64) bool {
 	key |= 1 // 0 marks an empty slot
 	mask := uint64(len(t.keys) - 1)
 	h := (key * 0x9e3779b97f4a7c15) >> (64 - ctxTableBits)
 	for i := h; ; i = (i + 1) & mask {
 		switch t.keys[i] {
 		case key:
-			c := t.cnt[i]
-			if c < math.MaxUint32 {
-				t.cnt[i]++
-			}
-			return c
+			return false
 		case 0:
 			if t.n >= len(t.keys)*3/4 {
 				clear(t.keys)
-				clear(t.cnt)
 				t.n = 0
 				return t.add(key)
 			}
-			t.keys[i], t.cnt[i] = key, 1
+			t.keys[i] = key
 			t.n++
-			return 0
+			return true
 		}
 	}
 }
 
-type metricsState struct {
-	nSeen       int
-	c0, w0      float64            // quantization centre and bin width
+// grid is one quantization of the context channel: a grid and its
+// half-bin-offset twin, with their contexts.
+type grid struct {
+	off, scale  float64            // offset in bins, width relative to w0
 	hist, histH [mxOrders]int64    // last bins on the two grids (ring)
 	seq, seqH   [mxOrders]ctxTable // contexts of length 1..mxOrders
 	phase       ctxTable           // (phase bucket, bin)
-	short       window             // context channel: mean raw score of the last mxShort points
-	lk          ewmv               // its long-run mean and variance
-	lastAl      [2]int             // last alert of the context channel, of the seasonal or level channel
-	zShort      window             // seasonal channel: mean min(|z|/mxSeasZ, 1) of the last mxSeasShort points
-	zLong       ewmv               // its long-run mean and variance
-	r2, v2, mL  float64            // EWMAs of |seasonal residual|, of |value - mL|, and of the value (mL)
-	dL          float64            // level channel: the level
-	dLong       ewmv               // its long-run mean and variance (n = points seen)
-	nCtxAl      int                // context-channel alerts so far
-	bHi, bLo    int64              // highest and lowest bin seen so far
-	dHi, dLo    float64            // level channel: highest and lowest level so far
+}
+
+// novel adds bin position x (in bins of this grid) and returns how many of
+// its contexts were never seen before on either grid of the pair.
+func (g *grid) novel(x float64, n int, ph int64) float64 {
+	b, bh := int64(math.Floor(x)), int64(math.Floor(x+0.5))
+	g.hist[n%mxOrders], g.histH[n%mxOrders] = b, bh
+	raw := 0.0
+	var key, keyH uint64 = 0x12345, 0x54321
+	for o := 1; o <= mxOrders && o <= n; o++ {
+		j := (n - o + 1 + mxOrders) % mxOrders
+		key = mix(key, uint64(g.hist[j])+uint64(o)*0x1000193)
+		keyH = mix(keyH, uint64(g.histH[j])+uint64(o)*0x1000193)
+		nov := g.seq[o-1].add(key)
+		if g.seqH[o-1].add(keyH) && nov {
+			raw++
+		}
+	}
+	if ph >= 0 && g.phase.add(mix(uint64(ph)+99, uint64(b)+1)) {
+		raw++
+	}
+	return raw
+}
+
+type metricsState struct {
+	nSeen      int
+	c0, w0     float64               // quantization centre and bin width
+	grids      [len(mxGrids)]grid    // context channel quantizations
+	shorts     [len(mxShorts)]window // mean raw score of the last mxShorts[i] points
+	lks        [len(mxShorts)]ewmv   // their long-run means and variances
+	lastAl     [2]int                // last alert of the context channel, of the seasonal or level channel
+	zShort     window                // seasonal channel: mean min(|z|/mxSeasZ, 1) of the last mxSeasShort points
+	zLong      ewmv                  // its long-run mean and variance
+	r2, v2, mL float64               // EWMAs of |seasonal residual|, of |value - mL|, and of the value (mL)
+	dL         float64               // level channel: the level
+	dLong      ewmv                  // its long-run mean and variance (n = points seen)
+	nCtxAl     int                   // context-channel alerts so far
+	bHi, bLo   int64                 // highest and lowest bin seen so far
+	dHi, dLo   float64               // level channel: highest and lowest level so far
 }
 
 func newMetricsState() *metricsState {
-	m := &metricsState{lastAl: [2]int{math.MinInt / 2, math.MinInt / 2}, phase: newCtxTable(),
-		short: newWindow(mxShort), zShort: newWindow(mxSeasShort)}
-	for i := range m.seq {
-		m.seq[i], m.seqH[i] = newCtxTable(), newCtxTable()
+	m := &metricsState{lastAl: [2]int{math.MinInt / 2, math.MinInt / 2}, zShort: newWindow(mxSeasShort)}
+	for i, gs := range mxGrids {
+		g := &m.grids[i]
+		g.off, g.scale, g.phase = gs.off, gs.scale, newCtxTable()
+		for o := range g.seq {
+			g.seq[o], g.seqH[o] = newCtxTable(), newCtxTable()
+		}
+	}
+	for i, k := range mxShorts {
+		m.shorts[i] = newWindow(k)
 	}
 	return m
 }
@@ -234,43 +276,38 @@ func (d *Detector) stepMetrics(v float64) Result {
 		m.c0, m.w0 = d.mean, fmax(d.disp*mxBinWidth, 1e-9*fmax(math.Abs(d.mean), 1))
 	}
 	b := int64(math.Floor((v - m.c0) / m.w0))
-	bh := int64(math.Floor((v-m.c0)/m.w0 + 0.5))
-	m.hist[m.nSeen%mxOrders], m.histH[m.nSeen%mxOrders] = b, bh
 	if m.nSeen == 1 {
 		m.bHi, m.bLo = b, b
 	}
 	record := b > m.bHi || b < m.bLo
 	m.bHi, m.bLo = max(m.bHi, b), min(m.bLo, b)
-	raw, den := 0.0, float64(mxOrders)
-	var key, keyH uint64 = 0x12345, 0x54321
-	for o := 1; o <= mxOrders && o <= m.nSeen; o++ {
-		j := (m.nSeen - o + 1 + mxOrders) % mxOrders
-		key = mix(key, uint64(m.hist[j])+uint64(o)*0x1000193)
-		keyH = mix(keyH, uint64(m.histH[j])+uint64(o)*0x1000193)
-		nov := m.seq[o-1].add(key) == 0
-		if m.seqH[o-1].add(keyH) == 0 && nov {
-			raw++
-		}
-	}
+	den, ph := float64(mxOrders), int64(-1)
 	if d.s > 1 {
-		ph := int64((d.t-1)%d.s) * mxPhases / int64(d.s)
-		if m.phase.add(mix(uint64(ph)+99, uint64(b)+1)) == 0 {
-			raw++
-		}
+		ph = int64((d.t-1)%d.s) * mxPhases / int64(d.s)
 		den++
 	}
-	raw /= den
+	raw := 0.0
+	for i := range m.grids {
+		g := &m.grids[i]
+		raw += g.novel((v-m.c0)/(m.w0*g.scale)+g.off, m.nSeen, ph)
+	}
+	raw /= den * float64(len(m.grids))
 
-	// likelihood of the short-window mean against its own long-run distribution
-	short := m.short.push(raw)
+	// likelihood of the short-window means against their own long-run
+	// distributions; the strength is the mean over the short windows
 	var e float64
 	judged := m.nSeen > d.opts.WarmUp
-	if judged && m.lk.n > 0 {
-		if x := (short - m.lk.mean) / math.Sqrt(fmax(m.lk.v, 1e-4)); x > 0 {
-			e = strength(0.5*math.Erfc(x/math.Sqrt2), mxLog)
+	for i := range m.shorts {
+		short := m.shorts[i].push(raw)
+		lk := &m.lks[i]
+		if judged && lk.n > 0 {
+			if x := (short - lk.mean) / math.Sqrt(fmax(lk.v, 1e-4)); x > 0 {
+				e += strength(0.5*math.Erfc(x/math.Sqrt2), mxLog)
+			}
 		}
+		lk.add(short, mxLongA)
 	}
-	m.lk.add(short, mxLongA)
+	e /= float64(len(m.shorts))
 	// level channel: a 30-point EWMA of the value against its own long-run distribution
 	var eD float64
 	if m.dLong.n == 0 {
