@@ -37,7 +37,11 @@ import (
 //     by the same likelihood (long-run window mxSeasLong); only while the
 //     season explains the series (1 - (E|residual| / E|value - level|)^2 >=
 //     mxSeasStrength) and after mxSeasWarm seasons. It catches daily-pattern
-//     breaks inside the normal value range.
+//     breaks inside the normal value range. The same again against the same
+//     phase of earlier weeks (a second cost baseline whose season is seven
+//     days; |z| / mxWeekZ, gate mxWeekStrength, after three weeks) catches
+//     a weekday that looks like a Sunday: a holiday, or a weekly job that
+//     did not run. The seasonal strength is the larger of the two.
 //     - level: a mxDriftW-point EWMA of the value against the long-run mean
 //     and variance of that EWMA (window mxDriftLong); two-sided Gaussian
 //     tail, e = -log10(tail)/mxDriftLog, times mxLevelRecord when the level
@@ -74,6 +78,8 @@ const (
 	mxSeasStrength = 0.7   // judged only when the season explains this much: 1 - (E|r| / E|v-level|)^2
 	mxSeasRate     = 4     // seasons in the EWMAs of that strength
 	mxSeasWarm     = 3     // seasons before the channel judges
+	mxWeekZ        = 15.0  // weekly baseline: |z| clipped at 1 after / mxWeekZ
+	mxWeekStrength = 0.875 // weekly baseline: judged only when the weekly season explains this much
 
 	// level channel
 	mxDriftW      = 30.0   // EWMA window of the level (points)
@@ -166,6 +172,10 @@ type metricsState struct {
 	lastAl     [2]int                // last alert of the context channel, of the seasonal or level channel
 	zShort     window                // seasonal channel: mean min(|z|/mxSeasZ, 1) of the last mxSeasShort points
 	zLong      ewmv                  // its long-run mean and variance
+	week       *Detector             // seasonal channel, weekly: the cost baseline over a week of points (nil without a daily season)
+	wShort     window                // mean min(|weekly z|/mxWeekZ, 1) of the last mxSeasShort points
+	wLong      ewmv                  // its long-run mean and variance
+	r2w        float64               // EWMA of |weekly residual|
 	r2, v2, mL float64               // EWMAs of |seasonal residual|, of |value - mL|, and of the value (mL)
 	dL         float64               // level channel: the level
 	dLong      ewmv                  // its long-run mean and variance (n = points seen)
@@ -174,8 +184,16 @@ type metricsState struct {
 	dHi, dLo   float64               // level channel: highest and lowest level so far
 }
 
-func newMetricsState() *metricsState {
-	m := &metricsState{lastAl: [2]int{math.MinInt / 2, math.MinInt / 2}, zShort: newWindow(mxSeasShort)}
+func newMetricsState(season int) *metricsState {
+	m := &metricsState{lastAl: [2]int{math.MinInt / 2, math.MinInt / 2}, zShort: newWindow(mxSeasShort),
+		wShort: newWindow(mxSeasShort)}
+	if season > 1 && 7*season <= MaxSeason {
+		o := DefaultOptions()
+		o.Season = 7 * season
+		if w, err := New(o); err == nil {
+			m.week = w
+		}
+	}
 	for i, gs := range mxGrids {
 		g := &m.grids[i]
 		g.off, g.scale, g.phase = gs.off, gs.scale, newCtxTable()
@@ -247,6 +265,10 @@ func (d *Detector) stepMetrics(v float64) Result {
 	idx := d.t
 	res := d.stepCost(v) // advances d.t and the running mean / dispersion
 	res.Score, res.Anomaly, res.Since, res.Outage, res.Detector = 0, false, -1, false, ""
+	var rw Result // the weekly baseline, stepped on missing points too so its phase stays aligned
+	if m.week != nil {
+		rw = m.week.stepCost(v)
+	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return res
 	}
@@ -271,6 +293,19 @@ func (d *Detector) stepMetrics(v float64) Result {
 		m.mL += a * (v - m.mL)
 		dv := v - m.mL
 		m.v2 += a * (math.Abs(dv) - m.v2)
+	}
+	// the same against the same phase of earlier weeks: a holiday looks like a
+	// Sunday, which no daily baseline finds strange
+	if w := m.week; w != nil && w.phaseN[(w.t-1)%w.s] >= 3 && !math.IsNaN(rw.Sigma) {
+		sh := m.wShort.push(fmin(math.Abs(rw.Sigma)/mxWeekZ, 1))
+		a := 1 / float64(mxSeasRate*d.s)
+		m.r2w += a * (math.Abs(v-rw.Expected) - m.r2w)
+		if m.v2 > 0 && m.wLong.n > 0 && 1-(m.r2w/m.v2)*(m.r2w/m.v2) >= mxWeekStrength {
+			if y := (sh - m.wLong.mean) / math.Sqrt(fmax(m.wLong.v, mxSeasVar)); y > 0 {
+				eS = fmax(eS, strength(0.5*math.Erfc(y/math.Sqrt2), mxLog))
+			}
+		}
+		m.wLong.add(sh, 1/mxSeasLong)
 	}
 	if m.nSeen <= d.opts.WarmUp || m.w0 == 0 {
 		m.c0, m.w0 = d.mean, fmax(d.disp*mxBinWidth, 1e-9*fmax(math.Abs(d.mean), 1))

@@ -132,3 +132,58 @@ func TestMetrics_NewLevelAlerts(t *testing.T) {
 		t.Errorf("alerts after the change at 3000: %v, want one by 3100", alerts)
 	}
 }
+
+// officeSeries is an hourly metric (starting on a Monday) that is busy on
+// weekday afternoons and quiet at night and all weekend; the weekday
+// holiday is as quiet as a Sunday.
+func officeSeries(weeks, holiday int) []float64 {
+	v := make([]float64, weeks*7*24)
+	x := uint64(11)
+	for i := range v {
+		x = x*6364136223846793005 + 1442695040888963407
+		u := float64(x>>11)/float64(1<<53) - 0.5
+		day, hour := i/24, i%24
+		v[i] = 20 + 4*u
+		if day%7 < 5 && day != holiday && hour >= 8 && hour < 18 {
+			v[i] += 80 + 8*math.Sin(float64(hour))
+		}
+	}
+	return v
+}
+
+// TestMetrics_HolidayAlerts: a Wednesday as quiet as a Sunday brings no
+// value, sequence or hour-of-day pair that the weekends did not show, so
+// only the weekly baseline (the same hour of earlier weeks) finds it; it
+// alerts once, on that day, from the seasonal channel, and the same weeks
+// without the holiday stay quiet.
+func TestMetrics_HolidayAlerts(t *testing.T) {
+	const holiday = 7*5 + 2 // the sixth week's Wednesday
+	o := metricsOpts()
+	o.Season = 24
+	tests := []struct {
+		name    string
+		holiday int
+		want    bool
+	}{
+		{"holiday", holiday, true},
+		{"no holiday", -1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := detect.Series(officeSeries(7, tt.holiday), o)
+			var alerts []int
+			for i, r := range res {
+				if r.Anomaly && i >= 4*7*24 {
+					alerts = append(alerts, i)
+					if i/24 != holiday || r.Detector != "seasonal" {
+						t.Errorf("alert at day %d hour %d from %q, want only the holiday's, from the seasonal channel",
+							i/24, i%24, r.Detector)
+					}
+				}
+			}
+			if got := len(alerts) > 0; got != tt.want {
+				t.Errorf("alerts after week 4 at %v, want any: %v", alerts, tt.want)
+			}
+		})
+	}
+}

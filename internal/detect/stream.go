@@ -150,7 +150,7 @@ func New(opts Options) (*Detector, error) {
 		d.mdays = time.Date(d.year, time.Month(d.month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 	}
 	if opts.Mode == ModeMetrics {
-		d.mx = newMetricsState()
+		d.mx = newMetricsState(s)
 		d.opts.Direction, d.opts.MinChange = DirectionBoth, 0
 	}
 	return d, nil
