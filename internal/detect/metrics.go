@@ -29,8 +29,8 @@ import (
 //     and windows is bagging: on NAB a single grid's score swung by points
 //     with a 4% change of bin width, because single bin edges decided
 //     windows.
-//  4. Two more channels, each against its own history, and e is the largest
-//     of the three strengths:
+//  4. More channels, each against its own history, and e is the largest
+//     strength:
 //     - seasonal (with a season): |z| of the value against the median of the
 //     same phase over earlier seasons (the cost baseline), divided by
 //     mxSeasZ and clipped at 1, averaged over mxSeasShort points and judged
@@ -46,6 +46,12 @@ import (
 //     and variance of that EWMA (window mxDriftLong); two-sided Gaussian
 //     tail, e = -log10(tail)/mxDriftLog, times mxLevelRecord when the level
 //     is beyond every level seen so far. It catches drifts and level shifts.
+//     - outage: the cost baseline's outage test (at most 10% of the expected
+//     value and at least 3 robust sigmas below it) on a value whose bin is
+//     below every bin seen so far: strength at least mxOutage, in the level
+//     family, reported as Detector "outage" with Outage set whichever
+//     channel is strongest. A busy metric's context channel can hide a drop
+//     to zero in its own noise; an operator wants it named.
 //  5. Suppression: after an alert, no new alert from the same channel
 //     family (context; seasonal or level) for max(mxRest, mxRestFrac x points
 //     seen so far) points; scores there are scaled by 0.49. The longer a
@@ -86,6 +92,7 @@ const (
 	mxDriftLong   = 1600.0 // long-run EWMA window of that level's mean and variance (points), at most
 	mxDriftLog    = 10.0   // -log10(two-sided Gaussian tail) at the threshold
 	mxLevelRecord = 2.0    // level strength times this when the level is a new high or low
+	mxOutage      = 1.1    // level-family strength of an outage (the cost baseline's) that is a new low
 )
 
 // mxGrids are the context channel's quantizations, as (offset in bins,
@@ -259,11 +266,13 @@ func mix(a, b uint64) uint64 {
 }
 
 // stepMetrics judges v in metrics mode. The seasonal baseline still runs (it
-// fills Expected, Sigma and Impact) but does not decide.
+// fills Expected, Sigma and Impact, and lends its z and outage test); its
+// own detectors do not decide.
 func (d *Detector) stepMetrics(v float64) Result {
 	m := d.mx
 	idx := d.t
 	res := d.stepCost(v) // advances d.t and the running mean / dispersion
+	outage := res.Outage // near zero, far below the baseline; judged below with the new low
 	res.Score, res.Anomaly, res.Since, res.Outage, res.Detector = 0, false, -1, false, ""
 	var rw Result // the weekly baseline, stepped on missing points too so its phase stays aligned
 	if m.week != nil {
@@ -315,6 +324,7 @@ func (d *Detector) stepMetrics(v float64) Result {
 		m.bHi, m.bLo = b, b
 	}
 	record := b > m.bHi || b < m.bLo
+	outage = outage && b < m.bLo // a drop to near zero below every value so far
 	m.bHi, m.bLo = max(m.bHi, b), min(m.bLo, b)
 	den, ph := float64(mxOrders), int64(-1)
 	if d.s > 1 {
@@ -375,8 +385,11 @@ func (d *Detector) stepMetrics(v float64) Result {
 		e *= mxRecord // a value beyond every bin seen so far is rarely noise
 	}
 	ch, name := 0, "context" // the channel that decides, for its own rest
-	if eX := fmax(eS, eD); eX > e {
-		ch, name, e = 1, "level", eX
+	switch {
+	case outage: // reported as such, whichever channel is strongest
+		ch, name, e, res.Outage = 1, "outage", fmax(fmax(e, mxOutage), fmax(eS, eD)), true
+	case fmax(eS, eD) > e:
+		ch, name, e = 1, "level", fmax(eS, eD)
 		if eS >= eD {
 			name = "seasonal"
 		}

@@ -1,7 +1,9 @@
 package detect_test
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/costbot/costbot/internal/detect"
@@ -183,6 +185,61 @@ func TestMetrics_HolidayAlerts(t *testing.T) {
 			}
 			if got := len(alerts) > 0; got != tt.want {
 				t.Errorf("alerts after week 4 at %v, want any: %v", alerts, tt.want)
+			}
+		})
+	}
+}
+
+// noisySeries is an hourly metric around 50 whose bursts (one hour in
+// five, up to 300) keep the context channel busy, with an hour at value
+// drop at each index in drops.
+func noisySeries(n int, drop float64, drops ...int) []float64 {
+	v := make([]float64, n)
+	x := uint64(3)
+	next := func() float64 {
+		x = x*6364136223846793005 + 1442695040888963407
+		return float64(x>>11) / float64(1<<53)
+	}
+	for i := range v {
+		v[i] = 45 + 10*next()
+		if next() < 0.2 {
+			v[i] += 250 * next()
+		}
+	}
+	for _, i := range drops {
+		v[i] = drop
+	}
+	return v
+}
+
+// TestMetrics_OutageAlerts: an hour at zero in a busy metric that never went
+// below 45 is an outage (near zero, far below the baseline, and below every
+// value so far) and is reported as one; a second hour at zero is not news,
+// and a dip to 10 is a new low but no outage.
+func TestMetrics_OutageAlerts(t *testing.T) {
+	o := metricsOpts()
+	o.Season = 24
+	tests := []struct {
+		name  string
+		drop  float64
+		drops []int
+		want  []string // "index detector outage" from index 500 on
+	}{
+		{"zero", 0, []int{900}, []string{"900 outage true"}},
+		{"zero twice", 0, []int{900, 1500}, []string{"900 outage true"}},
+		{"dip to 10", 10, []int{900}, []string{"900 context false"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := detect.Series(noisySeries(2000, tt.drop, tt.drops...), o)
+			var got []string
+			for i, r := range res[500:] {
+				if r.Anomaly {
+					got = append(got, fmt.Sprintf("%d %s %v", 500+i, r.Detector, r.Outage))
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("alerts %q, want %q", got, tt.want)
 			}
 		})
 	}
