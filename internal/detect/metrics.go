@@ -197,7 +197,7 @@ func newMetricsState(season int) *metricsState {
 	if season > 1 && 7*season <= MaxSeason {
 		o := DefaultOptions()
 		o.Season = 7 * season
-		if w, err := New(o); err == nil {
+		if w, err := New(o); err == nil { // valid options: it cannot fail
 			m.week = w
 		}
 	}
