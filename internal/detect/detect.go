@@ -238,7 +238,8 @@ type Result struct {
 	Sigma float64
 	// Impact is Observed-Expected in series units (currency per day for cost).
 	Impact float64
-	// Detector names the detector(s) that fired, joined by "+", e.g. "seasonal+esd".
+	// Detector names the detector(s) that fired, joined by "+", e.g. "seasonal+esd";
+	// in metrics mode the deciding channel: context, seasonal, level or outage.
 	Detector string
 	// Since is the index of the first point of the current anomalous episode,
 	// -1 when the point is not anomalous.
