@@ -142,7 +142,6 @@ func (t *ctxTable) add(key uint64) bool {
 // grid is one quantization of the context channel: a grid and its
 // half-bin-offset twin, with their contexts.
 type grid struct {
-	off, scale  float64            // offset in bins, width relative to w0
 	hist, histH [mxOrders]int64    // last bins on the two grids (ring)
 	seq, seqH   [mxOrders]ctxTable // contexts of length 1..mxOrders
 	phase       ctxTable           // (phase bucket, bin)
@@ -171,29 +170,26 @@ func (g *grid) novel(x float64, n int, ph int64) float64 {
 }
 
 type metricsState struct {
-	nSeen      int
-	c0, w0     float64               // quantization centre and bin width
-	grids      [len(mxGrids)]grid    // context channel quantizations
-	shorts     [len(mxShorts)]window // mean raw score of the last mxShorts[i] points
-	lks        [len(mxShorts)]ewmv   // their long-run means and variances
-	lastAl     [2]int                // last alert of the context channel, of the seasonal or level channel
-	zShort     window                // seasonal channel: mean min(|z|/mxSeasZ, 1) of the last mxSeasShort points
-	zLong      ewmv                  // its long-run mean and variance
-	week       *Detector             // seasonal channel, weekly: the cost baseline over a week of points (nil without a daily season)
-	wShort     window                // mean min(|weekly z|/mxWeekZ, 1) of the last mxSeasShort points
-	wLong      ewmv                  // its long-run mean and variance
-	r2w        float64               // EWMA of |weekly residual|
-	r2, v2, mL float64               // EWMAs of |seasonal residual|, of |value - mL|, and of the value (mL)
-	dL         float64               // level channel: the level
-	dLong      ewmv                  // its long-run mean and variance (n = points seen)
-	nCtxAl     int                   // context-channel alerts so far
-	bHi, bLo   int64                 // highest and lowest bin seen so far
-	dHi, dLo   float64               // level channel: highest and lowest level so far
+	nSeen    int
+	c0, w0   float64               // quantization centre and bin width
+	grids    [len(mxGrids)]grid    // context channel quantizations
+	shorts   [len(mxShorts)]window // mean raw score of the last mxShorts[i] points
+	lks      [len(mxShorts)]ewmv   // their long-run means and variances
+	lastAl   [2]int                // last alert of the context channel, of the seasonal or level channel
+	daily    seasonal              // seasonal channel against the same phase of earlier days
+	week     *Detector             // the cost baseline over a week of points (nil without a daily season)
+	weekly   seasonal              // seasonal channel against the same phase of earlier weeks
+	v2, mL   float64               // EWMAs of |value - mL| and of the value (mL)
+	dL       float64               // level channel: the level
+	dLong    ewmv                  // its long-run mean and variance (n = points seen)
+	nCtxAl   int                   // context-channel alerts so far
+	bHi, bLo int64                 // highest and lowest bin seen so far
+	dHi, dLo float64               // level channel: highest and lowest level so far
 }
 
 func newMetricsState(season int) *metricsState {
-	m := &metricsState{lastAl: [2]int{math.MinInt / 2, math.MinInt / 2}, zShort: newWindow(mxSeasShort),
-		wShort: newWindow(mxSeasShort)}
+	m := &metricsState{lastAl: [2]int{math.MinInt / 2, math.MinInt / 2},
+		daily: seasonal{short: newWindow(mxSeasShort)}, weekly: seasonal{short: newWindow(mxSeasShort)}}
 	if season > 1 && 7*season <= MaxSeason {
 		o := DefaultOptions()
 		o.Season = 7 * season
@@ -201,9 +197,9 @@ func newMetricsState(season int) *metricsState {
 			m.week = w
 		}
 	}
-	for i, gs := range mxGrids {
+	for i := range m.grids {
 		g := &m.grids[i]
-		g.off, g.scale, g.phase = gs.off, gs.scale, newCtxTable()
+		g.phase = newCtxTable()
 		for o := range g.seq {
 			g.seq[o], g.seqH[o] = newCtxTable(), newCtxTable()
 		}
@@ -260,6 +256,49 @@ func strength(tail, atOne float64) float64 {
 	return -math.Log10(fmax(tail, 1e-300)) / atOne
 }
 
+// above is the strength of x above the mean (1 at a one-sided Gaussian tail
+// of 10^-atOne), with the variance at least varFloor; 0 at or below the mean
+// and before anything was added.
+func (s *ewmv) above(x, varFloor, atOne float64) float64 {
+	if s.n == 0 {
+		return 0
+	}
+	y := (x - s.mean) / math.Sqrt(fmax(s.v, varFloor))
+	if y <= 0 {
+		return 0
+	}
+	return strength(0.5*math.Erfc(y/math.Sqrt2), atOne)
+}
+
+// seasonal is one seasonal channel: the recent mean of min(|z|/scale, 1)
+// against its long-run distribution, judged only while the season explains
+// the series.
+type seasonal struct {
+	short window  // mean min(|z|/scale, 1) of the last mxSeasShort points
+	long  ewmv    // its long-run mean and variance
+	r2    float64 // EWMA of |residual| against this season's baseline
+}
+
+// judge adds z and returns the channel's strength when open, else 0.
+func (c *seasonal) judge(z, scale float64, open bool) float64 {
+	sh := c.short.push(fmin(math.Abs(z)/scale, 1))
+	var e float64
+	if open {
+		e = c.long.above(sh, mxSeasVar, mxLog)
+	}
+	c.long.add(sh, 1/mxSeasLong)
+	return e
+}
+
+// learn adds a residual to the EWMA behind explains, at rate a.
+func (c *seasonal) learn(resid, a float64) { c.r2 += a * (math.Abs(resid) - c.r2) }
+
+// explains reports whether the season explains at least min of the series'
+// spread v2 (EWMA of |value - level|): 1 - (r2 / v2)^2 >= min.
+func (c *seasonal) explains(v2, min float64) bool {
+	return v2 > 0 && 1-(c.r2/v2)*(c.r2/v2) >= min
+}
+
 func mix(a, b uint64) uint64 {
 	a ^= b + 0x9e3779b97f4a7c15 + (a << 6) + (a >> 2)
 	return a * 0xff51afd7ed558ccd
@@ -284,18 +323,11 @@ func (d *Detector) stepMetrics(v float64) Result {
 	m.nSeen++
 	// seasonal channel: residual against the same phase of earlier days
 	var eS float64
+	a := 1 / float64(mxSeasRate*d.s) // rate of the EWMAs behind "the season explains"
 	if d.s > 1 && d.phaseN[(d.t-1)%d.s] >= 3 {
-		r := v - res.Expected
-		x := fmin(math.Abs(res.Sigma)/mxSeasZ, 1)
-		sh := m.zShort.push(x)
-		if m.v2 > 0 && m.nSeen > mxSeasWarm*d.s && m.zLong.n > 0 && 1-(m.r2/m.v2)*(m.r2/m.v2) >= mxSeasStrength {
-			if y := (sh - m.zLong.mean) / math.Sqrt(fmax(m.zLong.v, mxSeasVar)); y > 0 {
-				eS = strength(0.5*math.Erfc(y/math.Sqrt2), mxLog)
-			}
-		}
-		m.zLong.add(sh, 1/mxSeasLong)
-		a := 1 / float64(mxSeasRate*d.s)
-		m.r2 += a * (math.Abs(r) - m.r2)
+		open := m.nSeen > mxSeasWarm*d.s && m.daily.explains(m.v2, mxSeasStrength)
+		eS = m.daily.judge(res.Sigma, mxSeasZ, open)
+		m.daily.learn(v-res.Expected, a)
 		if m.mL == 0 {
 			m.mL = v
 		}
@@ -306,15 +338,8 @@ func (d *Detector) stepMetrics(v float64) Result {
 	// the same against the same phase of earlier weeks: a holiday looks like a
 	// Sunday, which no daily baseline finds strange
 	if w := m.week; w != nil && w.phaseN[(w.t-1)%w.s] >= 3 && !math.IsNaN(rw.Sigma) {
-		sh := m.wShort.push(fmin(math.Abs(rw.Sigma)/mxWeekZ, 1))
-		a := 1 / float64(mxSeasRate*d.s)
-		m.r2w += a * (math.Abs(v-rw.Expected) - m.r2w)
-		if m.v2 > 0 && m.wLong.n > 0 && 1-(m.r2w/m.v2)*(m.r2w/m.v2) >= mxWeekStrength {
-			if y := (sh - m.wLong.mean) / math.Sqrt(fmax(m.wLong.v, mxSeasVar)); y > 0 {
-				eS = fmax(eS, strength(0.5*math.Erfc(y/math.Sqrt2), mxLog))
-			}
-		}
-		m.wLong.add(sh, 1/mxSeasLong)
+		m.weekly.learn(v-rw.Expected, a)
+		eS = fmax(eS, m.weekly.judge(rw.Sigma, mxWeekZ, m.weekly.explains(m.v2, mxWeekStrength)))
 	}
 	if m.nSeen <= d.opts.WarmUp || m.w0 == 0 {
 		m.c0, m.w0 = d.mean, fmax(d.disp*mxBinWidth, 1e-9*fmax(math.Abs(d.mean), 1))
@@ -332,9 +357,8 @@ func (d *Detector) stepMetrics(v float64) Result {
 		den++
 	}
 	raw := 0.0
-	for i := range m.grids {
-		g := &m.grids[i]
-		raw += g.novel((v-m.c0)/(m.w0*g.scale)+g.off, m.nSeen, ph)
+	for i, gs := range mxGrids {
+		raw += m.grids[i].novel((v-m.c0)/(m.w0*gs.scale)+gs.off, m.nSeen, ph)
 	}
 	raw /= den * float64(len(m.grids))
 
@@ -345,10 +369,8 @@ func (d *Detector) stepMetrics(v float64) Result {
 	for i := range m.shorts {
 		short := m.shorts[i].push(raw)
 		lk := &m.lks[i]
-		if judged && lk.n > 0 {
-			if x := (short - lk.mean) / math.Sqrt(fmax(lk.v, 1e-4)); x > 0 {
-				e += strength(0.5*math.Erfc(x/math.Sqrt2), mxLog)
-			}
+		if judged {
+			e += lk.above(short, 1e-4, mxLog)
 		}
 		lk.add(short, mxLongA)
 	}
