@@ -320,9 +320,6 @@ func (c *cycle) fire(groups []string, evaluated map[string]bool) {
 		if again && dataDerived(f.Kind) && !accountFresh(f.Scope.Account, evaluated) {
 			continue
 		}
-		if st != nil && st.Status == StatusSuperseded && c.outranked(st) {
-			continue // still below a firing threshold of its group: unchanged
-		}
 		if st == nil || again {
 			g := Group(f)
 			byGroup[g] = append(byGroup[g], f)
@@ -343,7 +340,7 @@ func (c *cycle) fire(groups []string, evaluated map[string]bool) {
 			prev := c.byFP[fp]
 			below := sent || (top != nil && compareRank(f, *top) <= 0)
 			if below && prev != nil && prev.Status == StatusSuperseded {
-				continue // superseded again: leave it as it was
+				continue // still below a firing or new higher threshold: leave it as it was
 			}
 			st := &State{Fingerprint: fp, Group: g, Episode: 1}
 			if prev != nil {
