@@ -127,7 +127,7 @@ func New(opts Options) (*Detector, error) {
 	d.tmp = make([]float64, max(k, recentN, esdN))
 	d.alphaLo = 1 / float64(min(4*max(s, 7), 256))
 	d.adapt = max(s, 7)
-	d.gap = max(episodeGap, s)
+	d.gap = EpisodeGap(s)
 	d.zDecay = 1 - 1/float64(max(s, 28))
 	d.lkAlpha = 1 / float64(max(4*s, 500))
 	d.lkWin = window{buf: d.lkBuf[:]}
@@ -337,6 +337,18 @@ func (d *Detector) esdStrength(r float64) (float64, bool) {
 		m--
 	}
 	return ratio, removedAt > 0 && removedAt <= numOut
+}
+
+// EpisodeGap is the longest run of points that are not anomalous inside one
+// anomalous episode for a season of s points: max(3, s), a week for daily
+// cost. An anomaly at most that many points after the episode's last one
+// continues it (same Result.Since); after a longer quiet run a new episode
+// starts.
+func EpisodeGap(s int) int {
+	if s == 0 {
+		s = 7
+	}
+	return max(episodeGap, s)
 }
 
 // Step judges the next point. v = NaN marks a missing point: nothing is
@@ -630,6 +642,32 @@ func (d *Detector) readapt(sig float64) {
 	if !(last[0] >= 2*sig && last[1] >= 2*sig && last[2] >= 2*sig) && !(last[0] <= -2*sig && last[1] <= -2*sig && last[2] <= -2*sig) {
 		return
 	}
+	d.rebase(delta)
+}
+
+// Rebase makes the current level the new normal, as a user's "mark expected"
+// asks: every stored value of every phase is scaled by the median of the
+// last three observed/expected ratios (additively shifted by the median of
+// the last three residuals when the series is not positive), the change
+// detectors restart and the current episode ends. The weekly pattern and
+// the spread are kept, so a later spike against the new level still alerts.
+// A one-day spike marked expected leaves the level almost unchanged: two of
+// the last three ratios are normal. Call it after stepping the last point
+// the mark covers; it allocates nothing.
+func (d *Detector) Rebase() {
+	if d.mx != nil || d.esdCnt == 0 {
+		return
+	}
+	n := min(d.esdCnt, 3)
+	var last [3]float64
+	for i := 0; i < n; i++ {
+		last[i] = d.esd[(d.esdPos-1-i+2*(esdN-1))%(esdN-1)]
+	}
+	d.rebase(medianSmall(last[:n]))
+}
+
+// rebase moves the stored history to the current level; see readapt.
+func (d *Detector) rebase(delta float64) {
 	// positive series (cost) change multiplicatively: weekdays and weekends
 	// scale by the same factor
 	f := medianSmall(d.ratios[:])
