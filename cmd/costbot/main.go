@@ -5,6 +5,7 @@
 //	costbot check --config FILE                   validate the config and its rule files
 //	costbot once  --config FILE [--now T] [--dry-run]
 //	costbot run   --config FILE                   the daemon
+//	costbot backtest --config FILE --from D --to D  replay the live cycle per day, send nothing
 //	costbot detect [flags] < series.csv           score a series for anomalies
 package main
 
@@ -35,6 +36,8 @@ Usage:
   costbot once   --config FILE [--now RFC3339] [--dry-run]
                                                    run one fetch -> evaluate -> notify cycle
   costbot run    --config FILE                     run the daemon (scheduler, /healthz, Slack)
+  costbot backtest --config FILE --from YYYY-MM-DD --to YYYY-MM-DD [--format text|json] [--rules DIR]
+                                                   replay the live cycle once per day; prints what it would have sent
   costbot detect [--min-impact N] [--sensitivity S] [--method M] [--season auto|N] < series.csv
                                                    score a CSV series for anomalies
 `
@@ -58,6 +61,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdOnce(ctx, rest, stdout, stderr)
 	case "run":
 		return cmdRun(ctx, rest, stderr)
+	case "backtest":
+		return cmdBacktest(ctx, rest, stdout, stderr)
 	case "detect":
 		return detectcli.Main(rest, stdin, stdout, stderr)
 	case "help", "-h", "--help":

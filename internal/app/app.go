@@ -48,7 +48,20 @@ type Options struct {
 	StatePath string
 	// RetryWait caps notifier retry waits within a cycle (default 30 s).
 	RetryWait time.Duration
+	// Billing overrides the Cloudflare client built from the config
+	// (backtests and rule tests replay stored history through it).
+	Billing Billing
 }
+
+// Billing is what a cycle needs from the billing API: one account's usage
+// for a range of charge days with its card, and the card alone.
+// *billing.Client implements it.
+type Billing interface {
+	Fetch(ctx context.Context, acct cost.Account, src billing.Source, days cost.Period) (cost.Snapshot, error)
+	Card(ctx context.Context, acct cost.Account) (*cost.Card, error)
+}
+
+var _ Billing = (*billing.Client)(nil)
 
 // App is one configured costbot.
 type App struct {
@@ -57,7 +70,7 @@ type App struct {
 	now        func() time.Time
 	http       *http.Client
 	db         *store.DB
-	cf         *billing.Client
+	cf         Billing
 	rules      *rules.Set
 	tracker    *alert.Tracker
 	dispatcher *notify.Dispatcher
@@ -103,33 +116,20 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	for _, acc := range cfg.Cloudflare.Accounts {
 		a.accounts = append(a.accounts, cost.Account{ID: acc.ID, Name: acc.Name})
-		src := acc.Source
-		if src == "" {
-			src = "paygo"
-		}
-		s, err := billing.ParseSource(src)
+		s, err := sourceOf(acc)
 		if err != nil {
-			return nil, fmt.Errorf("account %q: %w", acc.Name, err)
+			return nil, err
 		}
 		a.sources[acc.ID] = s
 	}
 
-	bo := billing.Options{
-		BaseURL:      cfg.Cloudflare.BaseURL,
-		HTTPClient:   a.http,
-		APIToken:     cfg.Cloudflare.APIToken.Value(),
-		APIEmail:     cfg.Cloudflare.APIEmail,
-		APIKey:       cfg.Cloudflare.APIKey.Value(),
-		Paths:        paths(cfg.Cloudflare.Paths),
-		MaxRetries:   cfg.Cloudflare.MaxRetries,
-		MaxRetryWait: cfg.Cloudflare.MaxRetryWait,
-		Now:          a.now,
-		Logger:       a.log.With("component", "billing"),
+	if a.cf = o.Billing; a.cf == nil {
+		cf, err := newBilling(cfg, a.http, a.now, a.log)
+		if err != nil {
+			return nil, err
+		}
+		a.cf = cf
 	}
-	if err := bo.Validate(); err != nil {
-		return nil, fmt.Errorf("cloudflare client: %w", err)
-	}
-	a.cf = billing.New(bo)
 
 	if cfg.Slack.BotToken != "" {
 		a.slack = slackapi.New(cfg.Slack.BotToken.Value(), slackapi.OptionAPIURL(cfg.Slack.APIURL), slackapi.OptionHTTPClient(a.http))
@@ -175,6 +175,39 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Forecast:      rules.Forecast,
 	})
 	return a, nil
+}
+
+// sourceOf is the usage source an account is configured with (paygo by default).
+func sourceOf(acc config.CFAccount) (billing.Source, error) {
+	src := acc.Source
+	if src == "" {
+		src = "paygo"
+	}
+	s, err := billing.ParseSource(src)
+	if err != nil {
+		return 0, fmt.Errorf("account %q: %w", acc.Name, err)
+	}
+	return s, nil
+}
+
+// newBilling builds the Cloudflare client the config describes.
+func newBilling(cfg *config.Config, hc *http.Client, now func() time.Time, log *slog.Logger) (*billing.Client, error) {
+	bo := billing.Options{
+		BaseURL:      cfg.Cloudflare.BaseURL,
+		HTTPClient:   hc,
+		APIToken:     cfg.Cloudflare.APIToken.Value(),
+		APIEmail:     cfg.Cloudflare.APIEmail,
+		APIKey:       cfg.Cloudflare.APIKey.Value(),
+		Paths:        paths(cfg.Cloudflare.Paths),
+		MaxRetries:   cfg.Cloudflare.MaxRetries,
+		MaxRetryWait: cfg.Cloudflare.MaxRetryWait,
+		Now:          now,
+		Logger:       log.With("component", "billing"),
+	}
+	if err := bo.Validate(); err != nil {
+		return nil, fmt.Errorf("cloudflare client: %w", err)
+	}
+	return billing.New(bo), nil
 }
 
 func paths(p config.Paths) billing.Paths {

@@ -218,6 +218,24 @@ func (s *Set) Len() int {
 	return len(s.BudgetRules) + len(s.AnomalyRules) + len(s.CardRules)
 }
 
+// Names returns every rule's name: budgets, anomalies, cards, each in file order.
+func (s *Set) Names() []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for _, r := range s.BudgetRules {
+		out = append(out, r.Name)
+	}
+	for _, r := range s.AnomalyRules {
+		out = append(out, r.Name)
+	}
+	for _, r := range s.CardRules {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
 // Notifiers returns every notifier name a rule references, sorted and unique,
 // so the config check can reject names it does not know.
 func (s *Set) Notifiers() []string {
