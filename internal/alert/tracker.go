@@ -32,6 +32,9 @@
 //     threaded under it.
 //   - Thresholds of a group rank by severity, then Finding.Limit, then fewer
 //     card days left, then the threshold name.
+//   - A finding with Clear set resolves its firing alert at once, whatever
+//     the kind, with that finding as the resolved message (revised data no
+//     longer shows an anomaly); it never fires anything.
 //   - A resolved alert found again fires again as a new episode; a forecast
 //     or anomaly does so only from fresh data.
 //   - A snooze holds an alert's firing messages (first, retry, repeat) until
@@ -289,6 +292,10 @@ func (c *cycle) closeAndResolve(evaluated map[string]bool) {
 		}
 		f, present := c.cur[st.Fingerprint]
 		switch {
+		case present && f.Clear != "":
+			// Known to have cleared (revised data): resolve, saying why.
+			st.Finding = f
+			st.Status, st.EndsAt = StatusResolved, c.now
 		case present:
 			st.Finding = f
 		case closesAtPeriodEnd(st.Finding.Kind) && !c.now.Before(st.Finding.Period.End):
@@ -313,7 +320,7 @@ func (c *cycle) fire(groups []string, evaluated map[string]bool) {
 	byGroup := make(map[string][]cost.Finding)
 	for fp, f := range c.cur {
 		st := c.byFP[fp]
-		if st != nil && c.later(st) {
+		if f.Clear != "" || (st != nil && c.later(st)) {
 			continue
 		}
 		again := st != nil && (st.Status == StatusResolved || st.Status == StatusSuperseded)
@@ -400,7 +407,7 @@ func (c *cycle) decide(ctx context.Context) []Decision {
 			ds = append(ds, c.decideFiring(ctx, st, present)...)
 		case StatusResolved:
 			ds = append(ds, c.decideResolved(st)...)
-			if present && !c.fresh[st.Fingerprint] {
+			if present && !c.fresh[st.Fingerprint] && c.cur[st.Fingerprint].Clear == "" {
 				// Found again, but from stale data: it stays resolved.
 				for _, n := range c.t.targets(ctx, st.Finding, c.notifiers) {
 					ds = append(ds, Decision{Fingerprint: st.Fingerprint, Notifier: n, Reason: ReasonNothing})

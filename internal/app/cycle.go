@@ -78,7 +78,8 @@ func (a *App) Cycle(ctx context.Context, now time.Time) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	findings, problems := a.rules.Evaluate(in)
+	out := a.rules.Run(in)
+	findings, problems := out.Findings, out.Problems
 	rep.Problems = problems
 	for _, p := range problems {
 		a.log.WarnContext(ctx, "rule evaluation problem", "error", p)
@@ -103,6 +104,11 @@ func (a *App) Cycle(ctx context.Context, now time.Time) (*Report, error) {
 	}
 	rep.Deliveries, err = a.deliver(ctx, findings, evaluated)
 	if err != nil {
+		return rep, err
+	}
+	// What was judged is kept once its alerts are planned: a failed send is
+	// retried from the alert state, and the episode stays reported.
+	if err := a.db.SaveJudged(ctx, out.Judged); err != nil {
 		return rep, err
 	}
 	a.publish(ctx, in)
@@ -166,10 +172,16 @@ func (a *App) fetch(ctx context.Context, acc cost.Account, now time.Time) Accoun
 	return ar
 }
 
-// input reads what rules need from the store: history up to now's day.
+// input reads what rules need from the store: the whole stored history up
+// to now's day (anomaly detectors run over all of it, as a backtest does),
+// and what was judged before.
 func (a *App) input(ctx context.Context, now time.Time, stale map[string]error) (rules.Input, error) {
 	end := cost.Day(now)
-	usage, err := a.db.Usage(ctx, end.AddDate(0, 0, -a.cfg.Cloudflare.HistoryDays), end)
+	usage, err := a.db.Usage(ctx, time.Unix(0, 0).UTC(), end)
+	if err != nil {
+		return rules.Input{}, err
+	}
+	judged, err := a.db.Judged(ctx)
 	if err != nil {
 		return rules.Input{}, err
 	}
@@ -191,7 +203,8 @@ func (a *App) input(ctx context.Context, now time.Time, stale map[string]error) 
 	if err != nil {
 		return rules.Input{}, err
 	}
-	return rules.Input{Now: now, Accounts: a.accounts, Usage: usage, Cards: mine, Stale: stale, Expected: expected}, nil
+	return rules.Input{Now: now, Accounts: a.accounts, Usage: usage, Cards: mine, Stale: stale, Expected: expected,
+		Judged: judged, Settle: a.cfg.Alerts.SettleAfter, Lookback: a.cfg.Alerts.LookbackDays}, nil
 }
 
 // staleFindings raises a staleness warning for accounts whose last good

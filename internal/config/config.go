@@ -186,6 +186,14 @@ type Alerts struct {
 	// Default 400, so a year-over-year comparison still finds last year's
 	// alerts. 0 keeps every alert.
 	RetentionDays int `yaml:"retention_days"`
+	// SettleAfter is how long after its end an account's latest data day
+	// stays provisional when no later day has data yet: a missing row on it
+	// is unknown, and drops and outages on it wait. Default 36h.
+	SettleAfter time.Duration `yaml:"settle_after"`
+	// LookbackDays is how many days back anomalies are reported when
+	// costbot judges a series for the first time or after a downtime; older
+	// history only warms the detector up. Default 7.
+	LookbackDays int `yaml:"lookback_days"`
 }
 
 // Default returns the configuration every file is applied on top of.
@@ -204,7 +212,7 @@ func Default() Config {
 		State:    "costbot.db",
 		HTTP:     HTTP{Listen: "127.0.0.1:8080"},
 		Schedule: Schedule{Cycle: time.Hour, CardCheck: "09:00", Digest: "09:00", TimeZone: "UTC"},
-		Alerts:   Alerts{StaleAfter: 6 * time.Hour, RetentionDays: 400},
+		Alerts:   Alerts{StaleAfter: 6 * time.Hour, RetentionDays: 400, SettleAfter: 36 * time.Hour, LookbackDays: 7},
 	}
 }
 
@@ -501,6 +509,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Alerts.RetentionDays < 0 {
 		bad("alerts.retention_days", "must not be negative (0 keeps every alert), got %d", c.Alerts.RetentionDays)
+	}
+	if c.Alerts.SettleAfter <= 0 || c.Alerts.SettleAfter > 7*24*time.Hour {
+		bad("alerts.settle_after", "must be positive and at most 168h, got %s", c.Alerts.SettleAfter)
+	}
+	if c.Alerts.LookbackDays < 1 || c.Alerts.LookbackDays > 400 {
+		bad("alerts.lookback_days", "must be between 1 and 400, got %d", c.Alerts.LookbackDays)
 	}
 	if len(es) > 0 {
 		return es

@@ -282,6 +282,12 @@ type Finding struct {
 	Anomaly *AnomalyDetail
 	Card    *CardDetail
 	Chart   *Chart // optional: recent daily spend with the budget or baseline
+
+	// Clear, when set, says the condition is known to have cleared and why
+	// (e.g. "revised data for Aug 9 no longer shows it"): the alert with
+	// this identity resolves with this finding's title and summary, and
+	// nothing fires from it.
+	Clear string
 }
 
 // Status is where an alert stands.

@@ -1,16 +1,17 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/detect"
 )
-
-// anomalyHistory is the longest daily vector handed to the detector.
-const anomalyHistory = 120
 
 // seriesData is one service series of one account.
 type seriesData struct {
@@ -21,21 +22,59 @@ type seriesData struct {
 	unknown  map[time.Time]bool
 }
 
-// evalAnomaly checks every service series of every matching account and
-// reports those whose last complete day is anomalous.
+// episode is one anomalous episode of a judged series: the points the
+// detector flagged with the same Result.Since.
+type episode struct {
+	start, last int // indexes of the first and last anomalous point
+	peak        int // the anomalous point with the largest |impact|
+	open        bool
+	marked      bool      // a user's mark expected ended it
+	revised     time.Time // the first revised day inside it; zero if none
+}
+
+// seriesJudgement is the outcome of judging one series this cycle.
+type seriesJudgement struct {
+	findings []cost.Finding
+	late     []cost.Finding // new episodes found late, candidates for a catch-up summary
+	// summarized holds the findings of episodes reported inside a catch-up
+	// summary, by the summary's first day.
+	summarized map[time.Time][]cost.Finding
+	judged     Judged
+}
+
+// evalAnomaly judges every service series of every matching account.
 //
-// The vector runs from the latest of the series' first day, the day a user
-// marked it expected (Input.Expected) and 120 days back, to the account's
-// last complete day (its last day with data). A day on which the account has
-// data but the series has no row costs 0; a day without any account data, or
-// with an unknown cost, is NaN. Correction rows fix earlier invoices and are
-// left out.
-func (s *Set) evalAnomaly(a *Anomaly, ix *index, in Input) ([]cost.Finding, []error) {
+// Each series runs through the detector from its first stored day to the
+// account's last day with data, so the detector state on every day is the
+// one a straight run over the whole history has (a user's "mark expected"
+// re-baselines the level on its day, see detect.Detector.Rebase). A day on
+// which the account has data but the series has no row costs 0 once the day
+// is settled; on a provisional day (the account's last data day, until
+// Input.Settle after its end) a missing row is unknown. A day without any
+// account data, or with an unknown cost, is NaN. Correction rows fix earlier
+// invoices and are left out.
+//
+// Every anomalous episode is one finding, keyed by its first day, reported
+// while the detector keeps it open (it ends after detect.EpisodeGap quiet
+// days), while its first day is within Input.Lookback days, and for
+// EpisodeGap days after it was first reported; then it resolves. On a
+// provisional day rises are reported (and say so) but drops and outages wait
+// until the day settles. Episodes found late say how late, episodes found in
+// revised data say which day was revised, and an episode that revised data
+// no longer shows is reported as cleared with that reason.
+func (s *Set) evalAnomaly(a *Anomaly, ix *index, in Input, out *Output) {
 	run := s.Detector
 	if run == nil {
-		run = defaultDetect
+		run = detectSeries
 	}
-	var out []cost.Finding
+	settle := in.Settle
+	if settle <= 0 {
+		settle = DefaultSettle
+	}
+	lookback := in.Lookback
+	if lookback <= 0 {
+		lookback = DefaultLookback
+	}
 	for _, acct := range ix.accounts {
 		if !a.Scope.matchAccount(acct) {
 			continue
@@ -72,69 +111,267 @@ func (s *Set) evalAnomaly(a *Anomaly, ix *index, in Input) ([]cost.Finding, []er
 				sd.unknown[d] = true
 			}
 		}
+		if len(series) == 0 {
+			continue
+		}
+		provisional := in.Now.Before(last.Add(day + settle))
 		keys := make([]cost.SeriesKey, 0, len(series))
 		for k := range series {
 			keys = append(keys, k)
 		}
 		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		var late []cost.Finding
+		summaries := map[time.Time][]cost.Finding{}
 		for _, k := range keys {
-			sd := series[k]
-			start := sd.first
-			if h := last.Add(-(anomalyHistory - 1) * day); h.After(start) {
-				start = h
+			jk := JudgedKey(a.Name, k)
+			sj := judgeSeries(a, acct, series[k], hasData, last, provisional, lookback, in, in.Judged[jk], run)
+			out.Findings = append(out.Findings, sj.findings...)
+			late = append(late, sj.late...)
+			for key, fs := range sj.summarized {
+				summaries[key] = append(summaries[key], fs...)
 			}
-			// Marks are keyed like the finding's scope (account name) or like
-			// the usage series (account id); honour both.
-			named := cost.SeriesKey{Account: label(acct), Service: k.Service, Family: k.Family, Zone: k.Zone}
-			for _, key := range []string{k.String(), named.String()} {
-				if t, ok := in.Expected[key]; ok {
-					if d := cost.Day(t); d.After(start) {
-						start = d
-					}
+			out.Judged[jk] = sj.judged
+		}
+		if len(late) <= maxCatchUp {
+			out.Findings = append(out.Findings, late...)
+		} else {
+			// Too many at once (a long downtime, a big backfill): one
+			// summary, kept under its first day while its episodes last.
+			key := late[0].Period.Start
+			for _, f := range late {
+				if f.Period.Start.Before(key) {
+					key = f.Period.Start
 				}
 			}
-			if start.After(last) {
-				continue
+			for _, f := range late {
+				k := cost.SeriesKey{Account: acct.ID, Service: f.Scope.Service, Family: f.Scope.Family, Zone: f.Scope.Zone}
+				jk := JudgedKey(a.Name, k)
+				j := out.Judged[jk]
+				j.Summarized[f.Period.Start] = key
+				out.Judged[jk] = j
 			}
-			n := int(last.Sub(start)/day) + 1
-			days := make([]time.Time, n)
-			values := make([]float64, n)
-			for i := range values {
-				d := start.Add(time.Duration(i) * day)
-				days[i] = d
-				switch v, ok := sd.sum[d]; {
-				case sd.unknown[d] || !hasData[d]:
-					values[i] = math.NaN()
-				case ok:
-					values[i] = v
-				default:
-					values[i] = 0
-				}
-			}
-			res := run(values, a.opts)
-			if len(res) != n || !res[n-1].Anomaly {
-				continue
-			}
-			out = append(out, anomalyFinding(a, acct, sd, days, values, res))
+			summaries[key] = append(summaries[key], late...)
+		}
+		firsts := make([]time.Time, 0, len(summaries))
+		for key := range summaries {
+			firsts = append(firsts, key)
+		}
+		slices.SortFunc(firsts, func(x, y time.Time) int { return x.Compare(y) })
+		for _, key := range firsts {
+			out.Findings = append(out.Findings, catchUpFinding(a, acct, summaries[key], key))
 		}
 	}
-	return out, nil
 }
 
-func anomalyFinding(a *Anomaly, acct cost.Account, sd *seriesData, days []time.Time, values []float64, res []detectResult) cost.Finding {
-	n := len(values)
-	r := res[n-1]
-	since := days[n-1]
-	if r.Since >= 0 && r.Since < n {
-		since = days[r.Since]
+// judgeSeries judges one series: see evalAnomaly.
+func judgeSeries(a *Anomaly, acct cost.Account, sd *seriesData, hasData map[time.Time]bool, last time.Time,
+	provisional bool, lookback int, in Input, prev Judged, run DetectFunc) seriesJudgement {
+	start := sd.first
+	n := int(last.Sub(start)/day) + 1
+	days := make([]time.Time, n)
+	values := make([]float64, n)
+	for i := range values {
+		d := start.Add(time.Duration(i) * day)
+		days[i] = d
+		switch v, ok := sd.sum[d]; {
+		case sd.unknown[d] || !hasData[d]:
+			values[i] = math.NaN()
+		case ok:
+			values[i] = v
+		case provisional && i == n-1:
+			values[i] = math.NaN() // not in yet: unknown, never 0
+		default:
+			values[i] = 0
+		}
 	}
-	k := sd.key
-	cur := sd.currency
+	// A mark covers the days before the one it was made on: the level the
+	// user saw becomes the baseline after the last of them.
+	var rebase []int
+	named := cost.SeriesKey{Account: label(acct), Service: sd.key.Service, Family: sd.key.Family, Zone: sd.key.Zone}
+	for _, key := range []string{sd.key.String(), named.String()} {
+		if t, ok := in.Expected[key]; ok {
+			if i := int(cost.Day(t).Sub(start)/day) - 1; i >= 0 {
+				rebase = append(rebase, min(i, n-1))
+			}
+		}
+	}
+	slices.Sort(rebase)
+	rebase = slices.Compact(rebase)
+	opts := a.opts
+	opts.Start = start
+	res := run(values, opts, rebase)
+	if len(res) != n {
+		return seriesJudgement{judged: prev}
+	}
+
+	settled := n - 1
+	if provisional {
+		settled = n - 2
+	}
+	// Days judged before whose value changed since.
+	var revised []time.Time
+	for d, old := range prev.Values {
+		i := int(d.Sub(start) / day)
+		if i < 0 || i > settled || d.After(prev.Through) {
+			continue
+		}
+		if v := values[i]; math.IsNaN(v) != math.IsNaN(old) || (!math.IsNaN(v) && math.Abs(v-old) > 0.005+1e-9*math.Abs(old)) {
+			revised = append(revised, d)
+		}
+	}
+	slices.SortFunc(revised, func(a, b time.Time) int { return a.Compare(b) })
+
+	eps := episodes(res, days, provisional, rebase, detect.EpisodeGap(opts.Season), revised)
+	sj := seriesJudgement{summarized: map[time.Time][]cost.Finding{}, judged: Judged{Through: prev.Through,
+		Values: map[time.Time]float64{}, Reported: map[time.Time]time.Time{}, Summarized: map[time.Time]time.Time{}}}
+	if settled >= 0 {
+		sj.judged.Through = days[settled]
+		for i := max(0, settled-JudgedKeep+1); i <= settled; i++ {
+			sj.judged.Values[days[i]] = values[i]
+		}
+	}
+	gap := detect.EpisodeGap(opts.Season)
+	lookbackStart := last.AddDate(0, 0, -(lookback - 1))
+	current := map[time.Time]bool{}
+	for _, e := range eps {
+		first := days[e.start]
+		current[first] = true
+		firstSeen, seen := prev.Reported[first]
+		report := !e.marked && (e.open || !first.Before(lookbackStart) || !e.revised.IsZero() ||
+			(seen && int(last.Sub(firstSeen)/day) <= gap))
+		if !report {
+			continue
+		}
+		if !seen {
+			firstSeen = last
+		}
+		sj.judged.Reported[first] = firstSeen
+		f := anomalyFinding(a, acct, sd, days, values, res, e, provisional)
+		if key, ok := prev.Summarized[first]; ok {
+			sj.judged.Summarized[first] = key
+			sj.summarized[key] = append(sj.summarized[key], f)
+			continue
+		}
+		lateBy := int(last.Sub(first) / day)
+		switch {
+		case seen:
+		case !e.revised.IsZero():
+			f.Summary = fmt.Sprintf("Found in revised data for %s.\n", e.revised.Format("Jan 2")) + f.Summary
+		case lateBy >= 1:
+			f.Summary = fmt.Sprintf("Detected %d %s after it started (the data arrived late, a drop waited for the day to settle, or costbot was not running).\n",
+				lateBy, plural(lateBy, "day", "days")) + f.Summary
+			sj.late = append(sj.late, f)
+			continue
+		}
+		sj.findings = append(sj.findings, f)
+	}
+	// Episodes reported earlier that the data no longer shows.
+	for first := range prev.Reported {
+		if _, summarized := prev.Summarized[first]; current[first] || summarized {
+			continue
+		}
+		var why string
+		switch {
+		case len(revised) > 0:
+			why = fmt.Sprintf("revised data for %s no longer shows it", revised[0].Format("Jan 2"))
+		case first.After(prev.Through):
+			why = fmt.Sprintf("the final data for %s no longer shows it", first.Format("Jan 2"))
+		default:
+			continue // gone for another reason (a mark, changed options): resolves as usual
+		}
+		sj.findings = append(sj.findings, clearedFinding(a, acct, sd, first, why))
+	}
+	return sj
+}
+
+// episodes groups the anomalous points of res by episode. On a provisional
+// last day a drop or outage is not counted yet; an episode that a mark
+// (rebase) ended is closed.
+func episodes(res []detect.Result, days []time.Time, provisional bool, rebase []int, gap int, revised []time.Time) []episode {
+	n := len(res)
+	lastRebase := -1
+	if len(rebase) > 0 {
+		lastRebase = rebase[len(rebase)-1]
+	}
+	var eps []episode
+	bySince := map[int]int{}
+	for i, r := range res {
+		if !r.Anomaly {
+			continue
+		}
+		if provisional && i == n-1 && (r.Impact < 0 || r.Outage) {
+			continue
+		}
+		s := r.Since
+		if s < 0 || s > i {
+			s = i
+		}
+		j, ok := bySince[s]
+		if !ok {
+			j = len(eps)
+			bySince[s] = j
+			eps = append(eps, episode{start: s, last: i, peak: i})
+		}
+		e := &eps[j]
+		e.last = i
+		if math.Abs(r.Impact) > math.Abs(res[e.peak].Impact) {
+			e.peak = i
+		}
+	}
+	for i := range eps {
+		e := &eps[i]
+		e.marked = e.last <= lastRebase
+		e.open = n-1-e.last <= gap && !e.marked
+		for _, d := range revised {
+			if !d.Before(days[e.start]) && !d.After(days[e.last]) {
+				e.revised = d
+				break
+			}
+		}
+	}
+	return eps
+}
+
+// detectSeries is the default DetectFunc: detect.Series with a re-baseline
+// after each index in rebase.
+func detectSeries(values []float64, opts detect.Options, rebase []int) []detect.Result {
+	d, err := detect.New(opts)
+	if err != nil {
+		panic(err)
+	}
+	out := make([]detect.Result, len(values))
+	j := 0
+	for i, v := range values {
+		out[i] = d.Step(v)
+		for j < len(rebase) && rebase[j] == i {
+			d.Rebase()
+			j++
+		}
+	}
+	return out
+}
+
+func seriesName(acct cost.Account, k cost.SeriesKey) string {
 	name := k.Service
 	if k.Zone != "" {
 		name += " @ " + k.Zone
 	}
-	name += " (" + label(acct) + ")"
+	return name + " (" + label(acct) + ")"
+}
+
+// anomalyFinding describes episode e: its latest anomalous day, or its
+// largest one once it has ended.
+func anomalyFinding(a *Anomaly, acct cost.Account, sd *seriesData, days []time.Time, values []float64, res []detectResult, e episode, provisional bool) cost.Finding {
+	n := len(values)
+	at := e.last
+	if !e.open {
+		at = e.peak
+	}
+	r := res[at]
+	since := days[e.start]
+	k := sd.key
+	cur := sd.currency
+	name := seriesName(acct, k)
 	verb := "spiked to"
 	if r.Impact < 0 {
 		verb = "dropped to"
@@ -147,16 +384,22 @@ func anomalyFinding(a *Anomaly, acct cost.Account, sd *seriesData, days []time.T
 	if r.Outage {
 		title = fmt.Sprintf("%s dropped to near zero (%s/day, expected %s): possible outage", name, cost.Money(r.Observed, cur), cost.Money(r.Expected, cur))
 	}
-	summary := fmt.Sprintf("Observed %s on %s against an expected %s (%s%s per day, %.1fσ).\n"+
-		"Anomalous since %s; detector %s, score %.2f.\n"+
-		"Rule %s. If this is the new normal, mark it expected so it becomes the baseline.",
-		cost.Money(r.Observed, cur), days[n-1].Format("Jan 2"), cost.Money(r.Expected, cur), sign(r.Impact), cost.Money(math.Abs(r.Impact), cur),
-		r.Sigma, since.Format("Jan 2"), r.Detector, r.Score, a.Name)
-
-	from := n - chartDays
-	if from < 0 {
-		from = 0
+	status := fmt.Sprintf("Anomalous since %s", since.Format("Jan 2"))
+	if e.last > e.start {
+		status += fmt.Sprintf(", last anomalous %s", days[e.last].Format("Jan 2"))
 	}
+	if !e.open {
+		status += "; the episode has ended"
+	}
+	summary := fmt.Sprintf("Observed %s on %s against an expected %s (%s%s per day, %.1fσ).\n"+
+		"%s; detector %s, score %.2f.\n"+
+		"Rule %s. If this is the new normal, mark it expected so it becomes the baseline.",
+		cost.Money(r.Observed, cur), days[at].Format("Jan 2"), cost.Money(r.Expected, cur), sign(r.Impact), cost.Money(math.Abs(r.Impact), cur),
+		r.Sigma, status, r.Detector, r.Score, a.Name)
+	if provisional && at == n-1 {
+		summary = fmt.Sprintf("Provisional: %s is the latest day and its data may still change.\n", days[at].Format("Jan 2")) + summary
+	}
+	from := max(n-chartDays, 0)
 	ref := make([]float64, n-from)
 	for i := range ref {
 		ref[i] = res[from+i].Expected
@@ -181,7 +424,7 @@ func anomalyFinding(a *Anomaly, acct cost.Account, sd *seriesData, days []time.T
 			Score:    r.Score,
 			Detector: r.Detector,
 			Since:    since,
-			Day:      days[n-1],
+			Day:      days[at],
 			Outage:   r.Outage,
 		},
 		Chart: &cost.Chart{
@@ -192,6 +435,63 @@ func anomalyFinding(a *Anomaly, acct cost.Account, sd *seriesData, days []time.T
 			ReferenceLabel: "expected",
 		},
 	}
+}
+
+// clearedFinding says that the episode starting on first no longer shows.
+func clearedFinding(a *Anomaly, acct cost.Account, sd *seriesData, first time.Time, why string) cost.Finding {
+	k := sd.key
+	return cost.Finding{
+		Kind:      cost.KindAnomaly,
+		Rule:      a.Name,
+		Scope:     cost.Scope{Account: label(acct), Service: k.Service, Family: k.Family, Zone: k.Zone},
+		Period:    cost.Period{Start: first, End: first.Add(day)},
+		Threshold: "anomaly",
+		Severity:  a.Severity,
+		Notifiers: append([]string(nil), a.Notify...),
+		Title:     fmt.Sprintf("%s: the anomaly of %s is gone (%s)", seriesName(acct, k), first.Format("Jan 2"), why),
+		Summary:   fmt.Sprintf("The anomaly that started on %s is cleared: %s. Rule %s.", first.Format("Jan 2"), why, a.Name),
+		Currency:  sd.currency,
+		Clear:     why,
+		Anomaly:   &cost.AnomalyDetail{Since: first, Day: first},
+	}
+}
+
+// catchUpFinding summarizes the episodes one rule found late in one account
+// in a single alert, instead of one alert each.
+func catchUpFinding(a *Anomaly, acct cost.Account, late []cost.Finding, first time.Time) cost.Finding {
+	slices.SortFunc(late, func(x, y cost.Finding) int {
+		return cmp.Or(-cmp.Compare(math.Abs(x.Anomaly.Impact), math.Abs(y.Anomaly.Impact)), strings.Compare(x.Title, y.Title))
+	})
+	var b strings.Builder
+	fmt.Fprintf(&b, "Catching up from %s (data arrived late or costbot was not running), rule %s found %d anomalies; the largest:\n",
+		first.Format("Jan 2"), a.Name, len(late))
+	for i, f := range late {
+		if i == 10 {
+			fmt.Fprintf(&b, "…and %d more", len(late)-10)
+			break
+		}
+		fmt.Fprintf(&b, "• %s (since %s)\n", f.Title, f.Period.Start.Format("Jan 2"))
+	}
+	return cost.Finding{
+		Kind:      cost.KindAnomaly,
+		Rule:      a.Name,
+		Scope:     cost.Scope{Account: label(acct)},
+		Period:    cost.Period{Start: first, End: first.Add(day)},
+		Threshold: "catch-up",
+		Severity:  a.Severity,
+		Notifiers: append([]string(nil), a.Notify...),
+		Title:     fmt.Sprintf("%d anomalies in %s found late, since %s", len(late), label(acct), first.Format("Jan 2")),
+		Summary:   strings.TrimRight(b.String(), "\n"),
+		Currency:  late[0].Currency,
+		Anomaly:   &cost.AnomalyDetail{Since: first, Day: first},
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func sign(v float64) string {

@@ -6,15 +6,16 @@ import (
 
 // DetectFunc judges every point of an evenly spaced daily series, as
 // detect.Series does: result i uses values[:i+1] only and NaN is missing.
-// Set.Detector holds one; nil means detect.Series.
-type DetectFunc func(values []float64, opts detect.Options) []detect.Result
+// After judging each index listed in rebase (ascending) the detector takes
+// the current level as the new normal (detect.Detector.Rebase: a user's
+// "mark expected"). Set.Detector holds one; nil means detect.Series with
+// those re-baselines.
+type DetectFunc func(values []float64, opts detect.Options, rebase []int) []detect.Result
 
 type (
 	detectOptions = detect.Options
 	detectResult  = detect.Result
 )
-
-var defaultDetect DetectFunc = detect.Series
 
 type optionProblem struct{ field, msg string }
 
@@ -41,7 +42,7 @@ func newDetectOptions(a *Anomaly) (detect.Options, []optionProblem) {
 	o.MinImpact = a.MinImpact
 	o.MinChange = a.MinChange
 	o.WarmUp = a.WarmupDays
-	o.Season = 7
+	o.Season = 7 // Start is set per series to its first day
 	if len(ps) == 0 {
 		if err := o.Validate(); err != nil {
 			ps = append(ps, optionProblem{"", err.Error()})

@@ -19,8 +19,18 @@ type Input struct {
 	// skipped entirely: missing data is unknown, never zero.
 	Stale map[string]error
 	// Expected maps cost.SeriesKey.String() -> when a user marked the series'
-	// new level as expected; anomaly baselines start no earlier than that day.
+	// new level as expected; the anomaly baseline takes the level of the days
+	// before the mark's day from then on.
 	Expected map[string]time.Time
+	// Judged is the anomaly state the previous cycle returned in
+	// Output.Judged (nil: nothing judged yet).
+	Judged map[string]Judged
+	// Settle is how long after its end the account's latest data day stays
+	// provisional; 0 means DefaultSettle (36 h).
+	Settle time.Duration
+	// Lookback is how many days back anomalies are reported when a series
+	// is judged for the first time or after a gap; 0 means DefaultLookback (7).
+	Lookback int
 }
 
 // DataError is a problem with the data a rule was evaluated on, such as a
@@ -47,8 +57,16 @@ func (e *DataError) Error() string {
 // only, while it is earlier than the current one. Every crossed threshold is
 // reported, so lower ones keep firing when a higher one fires.
 func (s *Set) Evaluate(in Input) ([]cost.Finding, []error) {
+	o := s.Run(in)
+	return o.Findings, o.Problems
+}
+
+// Run is Evaluate that also returns the anomaly state to keep for the next
+// cycle (pass it back in Input.Judged).
+func (s *Set) Run(in Input) Output {
+	o := Output{Judged: map[string]Judged{}}
 	if s == nil {
-		return nil, nil
+		return o
 	}
 	ix := newIndex(in)
 	var out []cost.Finding
@@ -79,15 +97,15 @@ func (s *Set) Evaluate(in Input) ([]cost.Finding, []error) {
 			out = append(out, ev.findings()...)
 		}
 	}
+	o.Findings = out
 	for _, a := range s.AnomalyRules {
-		fs, es := s.evalAnomaly(a, ix, in)
-		out = append(out, fs...)
-		errs = append(errs, es...)
+		s.evalAnomaly(a, ix, in, &o)
 	}
 	for _, c := range s.CardRules {
-		out = append(out, evalCard(c, ix, in)...)
+		o.Findings = append(o.Findings, evalCard(c, ix, in)...)
 	}
-	return out, errs
+	o.Problems = errs
+	return o
 }
 
 // Budgets reports where every budget stands for each matching account in the

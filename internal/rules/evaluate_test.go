@@ -432,8 +432,14 @@ anomalies:
 		t.Errorf("chart %+v", f.Chart)
 	}
 
-	// Marked expected yesterday: the series restarts inside warm-up, no alert.
-	in.Expected = map[string]time.Time{cost.SeriesKey{Account: acctID, Service: "R2 Class A Operations", Family: "R2"}.String(): last.Add(-time.Hour)}
+	// Marked expected before the spike's day: the spike is news and alerts.
+	key := cost.SeriesKey{Account: acctID, Service: "R2 Class A Operations", Family: "R2"}.String()
+	in.Expected = map[string]time.Time{key: last.Add(-time.Hour)}
+	if fs, _ := set.Evaluate(in); len(fs) != 1 {
+		t.Errorf("after a mark before the spike: %q, want the spike", thresholds(fs))
+	}
+	// Marked expected after seeing it: the episode ends, nothing fires.
+	in.Expected = map[string]time.Time{key: in.Now}
 	if fs, _ := set.Evaluate(in); len(fs) != 0 {
 		t.Errorf("after mark expected: %q", thresholds(fs))
 	}
@@ -446,7 +452,7 @@ func TestEvaluate_AnomalyVector(t *testing.T) {
 	set := mustParse(t, "anomalies:\n  - {name: a, scope: {service: \"S*\"}, severity: critical}\n")
 	var gotValues []float64
 	var gotOpts detect.Options
-	set.Detector = func(values []float64, opts detect.Options) []detect.Result {
+	set.Detector = func(values []float64, opts detect.Options, _ []int) []detect.Result {
 		gotValues, gotOpts = values, opts
 		res := make([]detect.Result, len(values))
 		for i := range res {
@@ -479,7 +485,8 @@ func TestEvaluate_AnomalyVector(t *testing.T) {
 			break
 		}
 	}
-	if gotOpts.Season != 7 || gotOpts.WarmUp != 14 || gotOpts.MinImpact != 5 || gotOpts.Method != detect.MethodEnsemble {
+	if gotOpts.Season != 7 || gotOpts.WarmUp != 28 || gotOpts.MinImpact != 5 || gotOpts.Method != detect.MethodEnsemble ||
+		!gotOpts.Start.Equal(date(2026, 11, 2)) {
 		t.Errorf("options %+v", gotOpts)
 	}
 	if len(fs) != 1 || fs[0].Period.Start != date(2026, 11, 5) || fs[0].Anomaly.Since != date(2026, 11, 5) || fs[0].Severity != cost.SeverityCritical {

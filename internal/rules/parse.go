@@ -26,8 +26,13 @@ import (
 // (30, 7 and 1 days before expiry), sorted ascending like parsed values.
 var defaultWarnDays = []int{1, 7, 30}
 
-// defaultWarmupDays is the anomaly warm-up used when warmup_days is omitted.
-const defaultWarmupDays = 14
+// defaultWarmupDays is the anomaly warm-up used when warmup_days is omitted:
+// the detector's own default (28 days), so rules, `costbot backtest` and
+// `costbot detect` judge a series alike.
+var defaultWarmupDays = detect.DefaultOptions().WarmUp
+
+// maxWarmupDays bounds warmup_days: a year.
+const maxWarmupDays = 365
 
 // Parse decodes and validates one rule file. file names the file in errors.
 // On any problem it returns a nil Set and Errors holding all of them.
@@ -677,8 +682,8 @@ func (l *loader) anomaly(_ int, n *yaml.Node) {
 				switch {
 				case d < 0:
 					l.errf(v, key, "must not be negative, got %s", v.Value)
-				case d >= anomalyHistory:
-					l.errf(v, key, "must be below %d (the days of history the detector sees), got %d", anomalyHistory, d)
+				case d > maxWarmupDays:
+					l.errf(v, key, "must be at most %d days, got %d", maxWarmupDays, d)
 				}
 				a.WarmupDays = d
 			}

@@ -25,7 +25,7 @@ func TestParse_Bad(t *testing.T) {
 				`bad-anomaly.bad.yaml:6:17: rule "odd": min_change: must not be negative, got -1`,
 				`bad-anomaly.bad.yaml:7:18: rule "odd": warmup_days: must not be negative, got -3`,
 				`bad-anomaly.bad.yaml:8:15: rule "odd": severity: unknown severity "loud" (want info, warning or critical)`,
-				`bad-anomaly.bad.yaml:10:18: rule "slow": warmup_days: must be below 120 (the days of history the detector sees), got 120`,
+				`bad-anomaly.bad.yaml:10:18: rule "slow": warmup_days: must be at most 365 days, got 400`,
 				`bad-anomaly.bad.yaml:13:21: rule "card": warn_days[1]: must be positive, got 0`,
 				`bad-anomaly.bad.yaml:13:24: rule "card": warn_days[2]: must be positive, got -1`,
 				`bad-anomaly.bad.yaml:13:31: rule "card": warn_days[4]: 7 given twice`,

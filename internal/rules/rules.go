@@ -16,7 +16,7 @@
 //	    notify: [finops]               # empty = every notifier
 //	anomalies:
 //	  - {name: service-spikes, scope: {account: "*"}, method: ensemble, sensitivity: medium,
-//	     direction: up, min_impact: 5, min_change: 0.2, warmup_days: 14, severity: warning}
+//	     direction: up, min_impact: 5, min_change: 0.2, warmup_days: 28, severity: warning}
 //	cards:
 //	  - {name: card-expiry, account: "*", warn_days: [30, 7, 1]}
 //
@@ -188,7 +188,7 @@ type Anomaly struct {
 	Direction   string  // up | down | both; default "up"
 	MinImpact   float64 // minimum |observed-expected| in currency per day; default 5 (detect.DefaultOptions)
 	MinChange   float64 // minimum relative change, e.g. 0.2 = 20%; default 0.2 (detect.DefaultOptions)
-	WarmupDays  int     // days of history before any alert; default 14
+	WarmupDays  int     // days of history before any alert; default 28 (detect.DefaultOptions)
 	Severity    cost.Severity
 	Notify      []string
 	Pos         Pos

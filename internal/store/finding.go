@@ -34,6 +34,7 @@ type findingJSON struct {
 	Anomaly   *anomalyJSON     `json:"anomaly,omitempty"`
 	Card      *cost.CardDetail `json:"card,omitempty"`
 	Chart     *chartJSON       `json:"chart,omitempty"`
+	Clear     string           `json:"clear,omitempty"`
 }
 
 type anomalyJSON struct {
@@ -110,7 +111,7 @@ func encodeFinding(f cost.Finding) ([]byte, error) {
 		Kind: enumName(f.Kind.String(), int(f.Kind)), Rule: f.Rule, Scope: f.Scope, Period: f.Period, Threshold: f.Threshold,
 		Severity: enumName(f.Severity.String(), int(f.Severity)), Notifiers: f.Notifiers, Title: f.Title, Summary: f.Summary,
 		Currency: f.Currency, Actual: num(f.Actual), Budget: num(f.Budget), Limit: num(f.Limit),
-		Forecast: num(f.Forecast), CrossDate: f.CrossDate, Card: f.Card,
+		Forecast: num(f.Forecast), CrossDate: f.CrossDate, Card: f.Card, Clear: f.Clear,
 	}
 	if a := f.Anomaly; a != nil {
 		j.Anomaly = &anomalyJSON{
@@ -142,7 +143,7 @@ func decodeFinding(b []byte) (cost.Finding, error) {
 		Kind: kind, Rule: j.Rule, Scope: j.Scope, Period: j.Period, Threshold: j.Threshold, Severity: sev,
 		Notifiers: j.Notifiers, Title: j.Title, Summary: j.Summary, Currency: j.Currency,
 		Actual: float64(j.Actual), Budget: float64(j.Budget), Limit: float64(j.Limit),
-		Forecast: float64(j.Forecast), CrossDate: j.CrossDate, Card: j.Card,
+		Forecast: float64(j.Forecast), CrossDate: j.CrossDate, Card: j.Card, Clear: j.Clear,
 	}
 	if a := j.Anomaly; a != nil {
 		f.Anomaly = &cost.AnomalyDetail{
