@@ -25,9 +25,16 @@ const (
 	Drop
 	// Blip is a tiny-dollar one-day bump (+1 to +2.5 currency units); it must not alert.
 	Blip
+	// Decoy is a normal day that looks odd: a recurring month-start or
+	// mid-month batch charge, or a weekly dip (realistic family); it must not alert.
+	Decoy
 )
 
-var kindNames = map[Kind]string{Spike: "spike", Shift: "shift", Ramp: "ramp", Drop: "drop", Blip: "blip"}
+var kindNames = map[Kind]string{Spike: "spike", Shift: "shift", Ramp: "ramp", Drop: "drop", Blip: "blip", Decoy: "decoy"}
+
+// Silent reports whether an alert inside the event's window is false
+// (blips and decoys).
+func (k Kind) Silent() bool { return k == Blip || k == Decoy }
 
 // String returns the lower-case kind name.
 func (k Kind) String() string { return kindNames[k] }
@@ -37,6 +44,10 @@ func (k Kind) String() string { return kindNames[k] }
 type Event struct {
 	Kind       Kind
 	Start, End int
+	// Factor is a spike's or shift's multiplier, a ramp's final 1+rise and a
+	// drop's remaining share (0 = exactly zero); Impact is the noise-free
+	// cost change per day at Start (realistic family only).
+	Factor, Impact float64
 }
 
 // Series is one generated daily cost series.
@@ -45,6 +56,12 @@ type Series struct {
 	Values []float64 // cost per day in USD
 	Events []Event   // sorted by Start
 	Base   float64   // base daily cost
+	// Noise is the day-to-day noise (standard deviation of the log cost).
+	Noise float64
+	// Growth is the compound growth per week (0.01 = 1%/week; negative = decline).
+	Growth float64
+	// Service is the kind of service (Regular for Generate).
+	Service Service
 }
 
 // Options controls generation.
@@ -73,7 +90,7 @@ func Generate(seed uint64, o Options) Series {
 	for i := range mult {
 		mult[i] = 1
 	}
-	s := Series{Start: start, Base: base, Values: make([]float64, n)}
+	s := Series{Start: start, Base: base, Values: make([]float64, n), Noise: noise, Growth: math.Exp(7*growth) - 1, Service: Regular}
 	judged := n - o.Quiet
 	nev := int(math.Round(float64(o.PerYear) * float64(judged) / 365))
 	slot := judged / max(nev+2, 1) // one event per slot, kept apart
@@ -87,25 +104,25 @@ func Generate(seed uint64, o Options) Series {
 		switch k {
 		case Spike:
 			mult[at] *= 1.8 + 2.2*rng.Float64()
-			evs = append(evs, Event{Spike, at, at})
+			evs = append(evs, Event{Kind: Spike, Start: at, End: at})
 		case Shift:
 			f := 1.4 + 0.6*rng.Float64()
 			for i := at; i < n; i++ {
 				mult[i] *= f
 			}
-			evs = append(evs, Event{Shift, at, min(at+6, n-1)})
+			evs = append(evs, Event{Kind: Shift, Start: at, End: min(at+6, n-1)})
 		case Ramp:
 			f := 0.6 + 0.9*rng.Float64()
 			for i := at; i < n; i++ {
 				mult[i] *= 1 + f*math.Min(float64(i-at+1)/21, 1)
 			}
-			evs = append(evs, Event{Ramp, at, min(at+27, n-1)})
+			evs = append(evs, Event{Kind: Ramp, Start: at, End: min(at+27, n-1)})
 		case Drop:
 			l := 2 + rng.IntN(4)
 			for i := at; i < min(at+l, n); i++ {
 				mult[i] *= 0.02 * rng.Float64()
 			}
-			evs = append(evs, Event{Drop, at, min(at+l-1, n-1)})
+			evs = append(evs, Event{Kind: Drop, Start: at, End: min(at+l-1, n-1)})
 		}
 	}
 	// two blips, away from events
@@ -119,7 +136,7 @@ func Generate(seed uint64, o Options) Series {
 		}
 		if clear {
 			add[at] += 1 + 1.5*rng.Float64()
-			evs = append(evs, Event{Blip, at, at})
+			evs = append(evs, Event{Kind: Blip, Start: at, End: at})
 		}
 	}
 	for i := range s.Values {

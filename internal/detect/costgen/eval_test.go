@@ -46,3 +46,85 @@ func TestGenerate_Deterministic(t *testing.T) {
 		t.Fatal("no events generated")
 	}
 }
+
+var family = flag.String("costgen.family", "tuning", "realistic family TestEvaluateRealistic logs: tuning or held-out")
+
+// Floors for the realistic CI slice (300 series of each family); the full
+// held-out figures are in README.md.
+const (
+	realF1Floor    = 0.65
+	realFalseFloor = 2.0
+)
+
+func TestEvaluateRealistic(t *testing.T) {
+	n := 300
+	if *full {
+		n = 2000
+	}
+	for _, f := range []costgen.Family{costgen.Tuning, costgen.HeldOut} {
+		rep := costgen.EvaluateRealistic(f, n, 1, costgen.RealisticOptions(), detect.DefaultOptions())
+		if f.String() == *family {
+			t.Logf("default ensemble over %d realistic %s series:\n%s", n, f, rep)
+		}
+		if rep.F1 < realF1Floor {
+			t.Errorf("%s: event-level F1 = %.3f, want >= %.2f", f, rep.F1, realF1Floor)
+		}
+		if rep.FalsePerYear > realFalseFloor {
+			t.Errorf("%s: %.3f false alerts per series-year, want <= %.2f", f, rep.FalsePerYear, realFalseFloor)
+		}
+	}
+}
+
+func TestRealistic_DeterministicAndFamiliesDiffer(t *testing.T) {
+	o := costgen.RealisticOptions()
+	a, b := costgen.Realistic(costgen.Tuning, 7, o), costgen.Realistic(costgen.Tuning, 7, o)
+	h := costgen.Realistic(costgen.HeldOut, 7, o)
+	same := true
+	for i := range a.Values {
+		if a.Values[i] != b.Values[i] {
+			t.Fatalf("value %d differs for one seed: %v vs %v", i, a.Values[i], b.Values[i])
+		}
+		same = same && a.Values[i] == h.Values[i]
+	}
+	if same {
+		t.Error("tuning and held-out seed 7 give the same series")
+	}
+}
+
+func TestRealistic_Shape(t *testing.T) {
+	o := costgen.RealisticOptions()
+	kinds := map[costgen.Kind]int{}
+	services := map[costgen.Service]int{}
+	zeros, negative := 0, 0
+	for seed := uint64(1); seed <= 200; seed++ {
+		s := costgen.Realistic(costgen.Tuning, seed, o)
+		services[s.Service]++
+		for _, ev := range s.Events {
+			kinds[ev.Kind]++
+			if ev.Start < o.Quiet {
+				t.Fatalf("seed %d: event %+v in the quiet days", seed, ev)
+			}
+		}
+		for _, v := range s.Values {
+			if v == 0 {
+				zeros++
+			}
+			if v < 0 {
+				negative++
+			}
+		}
+	}
+	for _, k := range []costgen.Kind{costgen.Spike, costgen.Shift, costgen.Ramp, costgen.Drop, costgen.Blip, costgen.Decoy} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s events in 200 series", k)
+		}
+	}
+	for _, s := range []costgen.Service{costgen.Regular, costgen.Intermittent, costgen.Tiny} {
+		if services[s] == 0 {
+			t.Errorf("no %s series in 200", s)
+		}
+	}
+	if zeros == 0 || negative > 0 {
+		t.Errorf("%d zero days, %d negative", zeros, negative)
+	}
+}
