@@ -131,12 +131,13 @@ func EventOf(at time.Time, al cost.Alert) Event {
 	}
 }
 
-// findingDay is the day a finding is about: the anomalous day, the day a
-// threshold is (or is forecast to be) crossed, else its period's first day.
+// findingDay is the day a finding is about: the first day of an anomalous
+// episode, the day a threshold is (or is forecast to be) crossed, else its
+// period's first day.
 func findingDay(f cost.Finding) string {
 	switch {
-	case f.Anomaly != nil && !f.Anomaly.Day.IsZero():
-		return f.Anomaly.Day.Format(time.DateOnly)
+	case f.Anomaly != nil && !f.Anomaly.Since.IsZero():
+		return f.Anomaly.Since.Format(time.DateOnly)
 	case !f.CrossDate.IsZero():
 		return f.CrossDate.UTC().Format(time.DateOnly)
 	case !f.Period.Start.IsZero():
