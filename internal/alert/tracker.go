@@ -22,7 +22,7 @@
 //     still found fires once nothing higher in its group fires any more
 //     (a forecast back under 100% but still over 80% is news).
 //   - A firing alert absent from this cycle's findings resolves only if its
-//     kind is resolvable (forecast, anomaly, stale) and its account was
+//     kind is resolvable (forecast, anomaly, stale, rule_problem) and its account was
 //     evaluated from fresh data this cycle. Budget, card-expiry and digest
 //     alerts never resolve by absence; like forecasts they close silently
 //     once the clock passes the end of their period and they are no longer
@@ -620,12 +620,12 @@ func compareRank(a, b cost.Finding) int {
 
 // resolvable kinds resolve when fresh data no longer produces them.
 func resolvable(k cost.Kind) bool {
-	return k == cost.KindForecast || k == cost.KindAnomaly || k == cost.KindStale
+	return k == cost.KindForecast || k == cost.KindAnomaly || k == cost.KindStale || k == cost.KindRuleProblem
 }
 
 // dataDerived kinds come from usage data, so stale data must not re-fire them.
 func dataDerived(k cost.Kind) bool {
-	return k == cost.KindForecast || k == cost.KindAnomaly
+	return k == cost.KindForecast || k == cost.KindAnomaly || k == cost.KindRuleProblem
 }
 
 // closesAtPeriodEnd kinds close silently once their period is over.

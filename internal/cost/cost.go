@@ -145,6 +145,10 @@ const (
 	KindStale
 	// KindDigest is the daily summary: spend so far, forecast, top movers.
 	KindDigest
+	// KindRuleProblem says a rule could not be evaluated for a scope (its
+	// scope matches no usage, its currency differs from the bill, a cost is
+	// unknown, no billing period): the rule is silent until it clears.
+	KindRuleProblem
 )
 
 var kindNames = map[Kind]string{
@@ -153,7 +157,8 @@ var kindNames = map[Kind]string{
 	KindAnomaly:    "anomaly",
 	KindCardExpiry: "card_expiry",
 	KindStale:      "stale",
-	KindDigest:     "digest",
+	KindDigest:      "digest",
+	KindRuleProblem: "rule_problem",
 }
 
 // String returns the lower-case name used in labels and logs.

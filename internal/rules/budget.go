@@ -41,8 +41,8 @@ func evalBudget(b *Budget, acct cost.Account, rows []cost.Usage, now time.Time) 
 // zero.
 func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.Time) (*budgetEval, error) {
 	scope := cost.Scope{Account: label(acct), Family: b.Scope.Family, Service: b.Scope.Service, Zone: b.Scope.Zone}
-	fail := func(format string, args ...any) error {
-		return &DataError{Rule: b.Name, Scope: scope, Msg: fmt.Sprintf(format, args...)}
+	fail := func(c Cause, p cost.Period, format string, args ...any) error {
+		return &DataError{Rule: b.Name, Scope: scope, Msg: fmt.Sprintf(format, args...), Cause: c, Period: p}
 	}
 	if len(rows) == 0 {
 		return nil, nil
@@ -58,7 +58,7 @@ func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.
 		check = rows
 	}
 	if bad := otherCurrencies(check, b.Currency); len(bad) > 0 {
-		return nil, fail("currency mismatch: rule is in %s, data is in %s; budget skipped", b.Currency, strings.Join(bad, ", "))
+		return nil, fail(CauseCurrency, cost.Period{}, "currency mismatch: rule is in %s, data is in %s; budget skipped", b.Currency, strings.Join(bad, ", "))
 	}
 
 	today := todayLabel(b, now)
@@ -68,7 +68,7 @@ func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.
 	}
 	period, ok := budgetPeriod(b, rows, ref)
 	if !ok {
-		return nil, fail("no billing period in the data for account %s", label(acct))
+		return nil, fail(CauseNoPeriod, cost.Period{}, "no billing period in the data for account %s", label(acct))
 	}
 	inPeriod := func(u cost.Usage) bool {
 		if b.Period == PeriodBillingPeriod {
@@ -89,7 +89,7 @@ func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.
 		actual += u.Cost
 	}
 	if len(unknown) > 0 {
-		return nil, fail("cost unknown for %s in %s; budget not evaluated", strings.Join(sortedKeys(unknown), ", "), period)
+		return nil, fail(CauseUnknownCost, period, "cost unknown for %s in %s; budget not evaluated", strings.Join(sortedKeys(unknown), ", "), period)
 	}
 
 	// Daily spend of the scope, through the last day the account has data.

@@ -33,12 +33,47 @@ type Input struct {
 	Lookback int
 }
 
+// Cause names why a rule could not be evaluated.
+type Cause int
+
+const (
+	// CauseNoUsage: the rule's scope matches no usage in the stored history
+	// of any account it applies to (often a typo in a family or service).
+	CauseNoUsage Cause = iota + 1
+	// CauseCurrency: the rule's currency differs from the bill's.
+	CauseCurrency
+	// CauseUnknownCost: the cost of part of the scope is unknown (e.g. FOCUS
+	// v2 rows whose cost fields Cloudflare does not populate yet).
+	CauseUnknownCost
+	// CauseNoPeriod: the data carries no billing period for the account.
+	CauseNoPeriod
+)
+
+var causeNames = map[Cause]string{
+	CauseNoUsage:     "no_usage",
+	CauseCurrency:    "currency",
+	CauseUnknownCost: "unknown_cost",
+	CauseNoPeriod:    "no_period",
+}
+
+// String returns the cause's stable name: no_usage, currency, unknown_cost
+// or no_period.
+func (c Cause) String() string {
+	if n, ok := causeNames[c]; ok {
+		return n
+	}
+	return fmt.Sprintf("cause(%d)", int(c))
+}
+
 // DataError is a problem with the data a rule was evaluated on, such as a
 // currency mismatch or an unknown cost. The rule is skipped for that scope.
 type DataError struct {
 	Rule  string
 	Scope cost.Scope
 	Msg   string
+	Cause Cause
+	// Period is the budget period concerned; zero when none applies.
+	Period cost.Period
 }
 
 // Error renders `rule "x" (scope): what`.
@@ -100,11 +135,14 @@ func (s *Set) Run(in Input) Output {
 	o.Findings = out
 	for _, a := range s.AnomalyRules {
 		s.evalAnomaly(a, ix, in, &o)
+		errs = append(errs, anomalyProblems(a, ix, in)...)
 	}
 	for _, c := range s.CardRules {
 		o.Findings = append(o.Findings, evalCard(c, ix, in)...)
 	}
+	errs = append(errs, s.noUsage(ix)...)
 	o.Problems = errs
+	o.Findings = append(o.Findings, s.problemFindings(errs)...)
 	return o
 }
 
