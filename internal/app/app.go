@@ -80,8 +80,13 @@ type App struct {
 	slack      *slackapi.Client
 	cmds       *slackcmd.Handler
 
-	mu   sync.Mutex // guards last
-	last *Report
+	mu      sync.Mutex // guards last, lastErr, lastAt
+	last    *Report
+	lastErr error     // why the last cycle failed; nil when it succeeded
+	lastAt  time.Time // when the last cycle ended, on the wall clock
+	// wall is the real clock: health ages and send times, never the
+	// evaluation instant (--now).
+	wall func() time.Time
 	// jobs serializes Cycle, CardCheck and Digest: a delivery planned by one
 	// and not yet recorded must not be planned again by another.
 	jobs sync.Mutex
@@ -93,7 +98,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if cfg == nil {
 		return nil, errors.New("app: no config")
 	}
-	a := &App{cfg: cfg, log: o.Logger, now: o.Now, http: o.HTTPClient, rules: o.Rules, sources: map[string]billing.Source{}}
+	a := &App{cfg: cfg, log: o.Logger, now: o.Now, http: o.HTTPClient, rules: o.Rules, sources: map[string]billing.Source{}, wall: time.Now}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -235,6 +240,9 @@ func (a *App) buildNotifiers(stdout io.Writer) ([]notify.Notifier, error) {
 			if a.slack == nil {
 				return nil, fmt.Errorf("notifier %q: slack.bot_token is not set", n.Name)
 			}
+			// Now dates the "updated" line of a thread's root message, which
+			// labels the figures shown: the evaluation clock is right here.
+			// Slack stamps the message ts itself.
 			s, err := slacknotify.New(slacknotify.Options{Name: n.Name, Channel: n.Slack.Channel, Client: a.slack, Now: a.now,
 				Logger: a.log.With("notifier", n.Name), UploadCharts: a.cfg.Slack.UploadCharts})
 			if err != nil {
@@ -242,7 +250,10 @@ func (a *App) buildNotifiers(stdout io.Writer) ([]notify.Notifier, error) {
 			}
 			ns = append(ns, s)
 		case n.Webhook != nil:
-			w, err := webhook.New(webhook.Options{Name: n.Name, URL: n.Webhook.URL.Value(), Secret: n.Webhook.Secret.Value(), HTTPClient: a.http, Now: a.now})
+			// No Now: the webhook signs with its send clock, the wall clock.
+			// a.now is the evaluation clock (once --now T), and receivers
+			// reject timestamps minutes away from their own.
+			w, err := webhook.New(webhook.Options{Name: n.Name, URL: n.Webhook.URL.Value(), Secret: n.Webhook.Secret.Value(), HTTPClient: a.http})
 			if err != nil {
 				return nil, fmt.Errorf("notifier %q: %w", n.Name, err)
 			}
@@ -259,10 +270,11 @@ func (a *App) Close() error {
 	return errors.Join(a.cmds.Close(), a.db.Close())
 }
 
-// Handler returns the daemon's HTTP routes: /healthz and the Slack endpoints.
+// Handler returns the daemon's HTTP routes: /healthz, /readyz and the Slack endpoints.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
 	if a.cfg.Slack.SigningSecret != "" {
 		a.cmds.Routes(mux)
 	}

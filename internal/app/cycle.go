@@ -61,10 +61,11 @@ func (r *Report) Sent() int {
 // Cycle runs fetch -> save -> evaluate -> plan -> notify -> record once, as of
 // now: data on or after now's UTC day is neither fetched nor evaluated. Then
 // it deletes alerts that ended more than alerts.retention_days before now.
-func (a *App) Cycle(ctx context.Context, now time.Time) (*Report, error) {
+func (a *App) Cycle(ctx context.Context, now time.Time) (rep *Report, err error) {
 	a.jobs.Lock()
 	defer a.jobs.Unlock()
-	rep := &Report{Now: now}
+	rep = &Report{Now: now}
+	defer func() { a.recordCycle(rep, err) }()
 	stale := map[string]error{}
 	for _, acc := range a.accounts {
 		ar := a.fetch(ctx, acc, now)
@@ -111,10 +112,7 @@ func (a *App) Cycle(ctx context.Context, now time.Time) (*Report, error) {
 	if err := a.db.SaveJudged(ctx, out.Judged); err != nil {
 		return rep, err
 	}
-	a.publish(ctx, in)
-	a.mu.Lock()
-	a.last = rep
-	a.mu.Unlock()
+	a.publish(ctx, in, findings)
 	if err := a.prune(ctx, now); err != nil {
 		return rep, err
 	}
@@ -273,8 +271,29 @@ func (a *App) deliver(ctx context.Context, findings []cost.Finding, evaluated ma
 	return res, nil
 }
 
+// recordCycle keeps how the last cycle went for /healthz and /readyz.
+func (a *App) recordCycle(rep *Report, err error) {
+	if err == nil {
+		err = rep.Err()
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.last, a.lastErr, a.lastAt = rep, err, a.wall()
+}
+
+// problemsOf returns the rule_problem findings among fs.
+func problemsOf(fs []cost.Finding) []cost.Finding {
+	var out []cost.Finding
+	for _, f := range fs {
+		if f.Kind == cost.KindRuleProblem {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // publish hands the slash-command handler a fresh snapshot.
-func (a *App) publish(ctx context.Context, in rules.Input) {
+func (a *App) publish(ctx context.Context, in rules.Input, findings []cost.Finding) {
 	open, err := a.tracker.Open(ctx)
 	if err != nil {
 		a.log.WarnContext(ctx, "read open alerts", "error", err)
@@ -290,6 +309,7 @@ func (a *App) publish(ctx context.Context, in rules.Input) {
 		Usage:     in.Usage,
 		Cards:     in.Cards,
 		Budgets:   a.rules.Budgets(in),
+		Problems:  problemsOf(findings),
 		Open:      open,
 		FetchedAt: fetched,
 		Interval:  a.cfg.Schedule.Cycle,

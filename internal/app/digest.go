@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -93,6 +94,16 @@ func digest(in rules.Input) []AccountDigest {
 	return out
 }
 
+// globs reports whether an account pattern (a rule scope) matches acct.
+func globs(pattern string, acct cost.Account) bool {
+	if !strings.ContainsAny(pattern, "*?[") {
+		return false
+	}
+	okName, _ := path.Match(pattern, acct.Name)
+	okID, _ := path.Match(pattern, acct.ID)
+	return okName || okID
+}
+
 func unionKeys(a, b map[string]float64) map[string]bool {
 	u := map[string]bool{}
 	for k := range a {
@@ -104,8 +115,9 @@ func unionKeys(a, b map[string]float64) map[string]bool {
 	return u
 }
 
-// digestFinding renders one account digest as a finding for the notifiers.
-func digestFinding(d AccountDigest, day time.Time, notifiers []string) cost.Finding {
+// digestFinding renders one account digest as a finding for the notifiers,
+// with the rule problems that concern the account.
+func digestFinding(d AccountDigest, day time.Time, notifiers []string, problems []cost.Finding) cost.Finding {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Billing period %s to date: %s %.2f; forecast for the period: %s %.2f.\n",
 		d.Period.Start.Format("Jan 2")+" – "+d.Period.End.AddDate(0, 0, -1).Format("Jan 2"), d.Currency, d.Spent, d.Currency, d.Forecast)
@@ -117,6 +129,18 @@ func digestFinding(d AccountDigest, day time.Time, notifiers []string) cost.Find
 				pct = fmt.Sprintf(" (%+.0f%%)", 100*m.Change()/m.Previous)
 			}
 			fmt.Fprintf(&b, "• %s: %.2f → %.2f%s\n", m.Service, m.Previous, m.Last, pct)
+		}
+	}
+	var mine []string
+	for _, p := range problems {
+		if acct := p.Scope.Account; acct == "" || acct == d.Account.ID || acct == d.Account.Name || globs(acct, d.Account) {
+			mine = append(mine, p.Title)
+		}
+	}
+	if len(mine) > 0 {
+		b.WriteString("Rules that cannot be evaluated (silent until fixed):\n")
+		for _, t := range mine {
+			fmt.Fprintf(&b, "• %s\n", t)
 		}
 	}
 	return cost.Finding{
@@ -145,8 +169,14 @@ func (a *App) Digest(ctx context.Context, now time.Time) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	var problems []cost.Finding
+	a.mu.Lock()
+	if a.last != nil {
+		problems = problemsOf(a.last.Findings)
+	}
+	a.mu.Unlock()
 	for _, d := range digest(in) {
-		rep.Findings = append(rep.Findings, digestFinding(d, cost.Day(now), a.cfg.Schedule.DigestNotifiers))
+		rep.Findings = append(rep.Findings, digestFinding(d, cost.Day(now), a.cfg.Schedule.DigestNotifiers, problems))
 	}
 	rep.Deliveries, err = a.deliver(ctx, rep.Findings, nil)
 	return rep, err

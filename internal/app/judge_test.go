@@ -67,6 +67,9 @@ type liveEnv struct {
 	alerts []cost.Alert
 	now    time.Time
 	a      *App
+	source string
+	// usageOnly serves FOCUS rows without cost columns.
+	usageOnly bool
 }
 
 const liveRules = `anomalies:
@@ -79,7 +82,12 @@ const liveRules = `anomalies:
 
 func newLiveEnv(t *testing.T, ruleYAML string) *liveEnv {
 	t.Helper()
-	e := &liveEnv{t: t, cf: &swapHandler{h: fakecf.New()}}
+	return newLiveEnvSource(t, ruleYAML, "paygo")
+}
+
+func newLiveEnvSource(t *testing.T, ruleYAML, source string) *liveEnv {
+	t.Helper()
+	e := &liveEnv{t: t, cf: &swapHandler{h: fakecf.New()}, source: source}
 	srv := httptest.NewServer(e.cf)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
@@ -92,7 +100,7 @@ func newLiveEnv(t *testing.T, ruleYAML string) *liveEnv {
 	yml := fmt.Sprintf(`cloudflare:
   base_url: %s
   api_token: test-token
-  accounts: [{id: %s, name: production}]
+  accounts: [{id: %s, name: production, source: %s}]
   max_retry_wait: 1ms
   history_days: 150
 notifiers:
@@ -100,7 +108,7 @@ notifiers:
     console: {}
 rules: rules
 state: costbot.db
-`, srv.URL, liveAccount)
+`, srv.URL, liveAccount, source)
 	path := filepath.Join(dir, "config.yaml")
 	cfg, err := config.Parse(path, []byte(yml), func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -123,7 +131,7 @@ state: costbot.db
 
 // serve makes the fake Cloudflare answer with days.
 func (e *liveEnv) serve(days []fakecf.Day) {
-	e.cf.set(fakecf.New(fakecf.Account{ID: liveAccount, Name: "production", Days: days}))
+	e.cf.set(fakecf.New(fakecf.Account{ID: liveAccount, Name: "production", Days: days, UsageOnly: e.usageOnly}))
 }
 
 // cycle runs one live cycle at now and returns the alerts it sent, as
@@ -158,7 +166,10 @@ func eventLine(ev Event) string {
 	if ev.Threshold != "anomaly" && ev.Kind == "anomaly" {
 		s += " " + ev.Threshold
 	}
-	return s + " " + ev.Day
+	if ev.Day != "" {
+		s += " " + ev.Day
+	}
+	return s
 }
 
 // liveSeries is three services with a weekly pattern and a few percent of

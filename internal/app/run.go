@@ -171,3 +171,37 @@ func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(body)
 }
+
+// readyz answers 200 when the daemon is doing its job: the last cycle
+// succeeded within two cycle intervals and every rule could be evaluated.
+// Otherwise it answers 503 with the reasons, so a failing cycle, a failing
+// notifier or a rule that cannot be evaluated reaches the orchestrator.
+func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
+	a.mu.Lock()
+	last, lastErr, lastAt := a.last, a.lastErr, a.lastAt
+	a.mu.Unlock()
+	body := struct {
+		Status    string    `json:"status"`
+		LastCycle time.Time `json:"last_cycle,omitzero"`
+		Reasons   []string  `json:"reasons,omitempty"`
+	}{Status: "ready", LastCycle: lastAt}
+	switch {
+	case last == nil:
+		body.Reasons = append(body.Reasons, "no cycle has finished yet")
+	case lastErr != nil:
+		body.Reasons = append(body.Reasons, "last cycle failed: "+oneLine(lastErr))
+	case a.wall().Sub(lastAt) > 2*a.cfg.Schedule.Cycle:
+		body.Reasons = append(body.Reasons, fmt.Sprintf("last cycle ended %s ago (cycle is %s)", a.wall().Sub(lastAt).Round(time.Second), a.cfg.Schedule.Cycle))
+	}
+	if last != nil {
+		for _, p := range problemsOf(last.Findings) {
+			body.Reasons = append(body.Reasons, p.Title)
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if len(body.Reasons) > 0 {
+		body.Status = "not ready"
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}

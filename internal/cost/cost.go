@@ -152,11 +152,11 @@ const (
 )
 
 var kindNames = map[Kind]string{
-	KindBudget:     "budget",
-	KindForecast:   "forecast",
-	KindAnomaly:    "anomaly",
-	KindCardExpiry: "card_expiry",
-	KindStale:      "stale",
+	KindBudget:      "budget",
+	KindForecast:    "forecast",
+	KindAnomaly:     "anomaly",
+	KindCardExpiry:  "card_expiry",
+	KindStale:       "stale",
 	KindDigest:      "digest",
 	KindRuleProblem: "rule_problem",
 }

@@ -172,4 +172,3 @@ func scopeText(s cost.Scope) string {
 	}
 	return "every account"
 }
-

@@ -365,9 +365,13 @@ func cmdTop(e *env) (reply, error) {
 
 func cmdBudgets(e *env) (reply, error) {
 	bs := append([]cost.BudgetStatus(nil), e.snap.data.Budgets...)
+	problems := problemBlocks(e.snap.data.Problems)
 	if len(bs) == 0 {
 		msg := "No budgets are configured. Add one under `rules/` (see docs/rules.md)."
-		return reply{Text: msg, Blocks: []slack.Block{section(msg)}}, nil
+		if len(problems) > 0 {
+			msg = "No budget could be evaluated."
+		}
+		return reply{Text: msg, Blocks: append([]slack.Block{section(msg)}, problems...)}, nil
 	}
 	sort.SliceStable(bs, func(i, j int) bool { return bs[i].Percent() > bs[j].Percent() })
 	blocks := []slack.Block{header(fmt.Sprintf("Budgets · %d", len(bs)))}
@@ -392,7 +396,26 @@ func cmdBudgets(e *env) (reply, error) {
 		}
 		blocks = append(blocks, section(line))
 	}
+	blocks = append(blocks, problems...)
 	return reply{Text: fmt.Sprintf("%d budgets", len(bs)), Blocks: blocks}, nil
+}
+
+// problemBlocks lists the rules that cannot be evaluated, so a silent rule
+// is never mistaken for one within budget.
+func problemBlocks(ps []cost.Finding) []slack.Block {
+	if len(ps) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Rules that cannot be evaluated* · %d\n", len(ps))
+	for i, p := range ps {
+		if i == 10 {
+			fmt.Fprintf(&b, "…and %d more", len(ps)-10)
+			break
+		}
+		fmt.Fprintf(&b, ":warning: %s\n", p.Title)
+	}
+	return []slack.Block{section(strings.TrimRight(b.String(), "\n"))}
 }
 
 func daysLeft(n int) string {

@@ -117,6 +117,14 @@ func (h *Handler) SetData(d Data) {
 	h.snap.Store(newSnapshot(d))
 }
 
+// Data returns the data the handler answers from (zero before SetData).
+func (h *Handler) Data() Data {
+	if s := h.snap.Load(); s != nil {
+		return s.data
+	}
+	return Data{}
+}
+
 // Routes registers POST /slack/commands and POST /slack/interactions.
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /slack/commands", h.serveCommand)

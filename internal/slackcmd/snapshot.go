@@ -17,6 +17,7 @@ type Data struct {
 	Usage     []cost.Usage        // daily rows of every account, ~120 days
 	Cards     []cost.Card         // one per account when known
 	Budgets   []cost.BudgetStatus // current periods
+	Problems  []cost.Finding      // rule_problem findings: rules that cannot be evaluated
 	Open      []cost.Alert        // currently firing alerts
 	FetchedAt time.Time           // last successful fetch
 	Interval  time.Duration       // fetch interval: older data says how old it is

@@ -67,6 +67,9 @@ type Account struct {
 	Anchor   time.Time
 	Currency string // "" means USD
 	Days     []Day
+	// UsageOnly leaves the cost columns out of usage v2 (FOCUS) rows, as
+	// Cloudflare documents them: not yet populated.
+	UsageOnly bool
 }
 
 // Request is one request the server received.

@@ -280,6 +280,29 @@ type v2Row struct {
 	ZoneName            *string `json:"x_ZoneName,omitempty"`
 }
 
+// v2CostFields are the cost columns Cloudflare documents as not yet
+// populated in usage v2.
+var v2CostFields = []string{"BilledCost", "ContractedCost", "ContractedUnitPrice", "EffectiveCost", "ListCost", "ListUnitPrice"}
+
+// focusResult is the v2 result as sent: with Account.UsageOnly, the cost
+// columns are left out of every row, as Cloudflare sends them today.
+func (a *account) focusResult(rows []v2Row) any {
+	if !a.UsageOnly {
+		return rows
+	}
+	out := make([]map[string]any, len(rows))
+	for i, r := range rows {
+		b, _ := json.Marshal(r)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		for _, k := range v2CostFields {
+			delete(m, k)
+		}
+		out[i] = m
+	}
+	return out
+}
+
 func (a *account) focusRows(from, to time.Time, metrics map[string]bool) []v2Row {
 	rows := []v2Row{}
 	for _, d := range a.rows {
@@ -364,7 +387,7 @@ func (s *Server) focusGet(w http.ResponseWriter, r *http.Request, a *account) {
 		badRequest(w)
 		return
 	}
-	writeOK(w, a.focusRows(from, to, nil))
+	writeOK(w, a.focusResult(a.focusRows(from, to, nil)))
 }
 
 func validRange(from, to time.Time) bool {
@@ -419,5 +442,5 @@ func (s *Server) focusPost(w http.ResponseWriter, r *http.Request, a *account) {
 			metrics[id] = true
 		}
 	}
-	writeOK(w, a.focusRows(from.UTC(), to.UTC(), metrics))
+	writeOK(w, a.focusResult(a.focusRows(from.UTC(), to.UTC(), metrics)))
 }
