@@ -87,6 +87,7 @@ type App struct {
 	// wall is the real clock: health ages and send times, never the
 	// evaluation instant (--now).
 	wall func() time.Time
+	hist history // the stored usage in memory; guarded by jobs
 	// jobs serializes Cycle, CardCheck and Digest: a delivery planned by one
 	// and not yet recorded must not be planned again by another.
 	jobs sync.Mutex

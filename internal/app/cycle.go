@@ -164,8 +164,10 @@ func (a *App) fetch(ctx context.Context, acc cost.Account, now time.Time) Accoun
 	snap.Range = rng
 	if err := a.db.SaveSnapshot(ctx, snap); err != nil {
 		ar.Err = fmt.Errorf("save: %w", err)
+		a.hist = history{} // reload from the store: it rolled back
 		return ar
 	}
+	a.hist.apply(snap)
 	ar.Rows = len(snap.Usage)
 	return ar
 }
@@ -175,7 +177,7 @@ func (a *App) fetch(ctx context.Context, acc cost.Account, now time.Time) Accoun
 // and what was judged before.
 func (a *App) input(ctx context.Context, now time.Time, stale map[string]error) (rules.Input, error) {
 	end := cost.Day(now)
-	usage, err := a.db.Usage(ctx, time.Unix(0, 0).UTC(), end)
+	usage, err := a.usage(ctx, end)
 	if err != nil {
 		return rules.Input{}, err
 	}

@@ -295,11 +295,15 @@ func episodes(res []detect.Result, days []time.Time, provisional bool, rebase []
 	}
 	var eps []episode
 	bySince := map[int]int{}
+	end := n - 1 // the day openness is judged against
 	for i, r := range res {
 		if !r.Anomaly {
 			continue
 		}
 		if provisional && i == n-1 && (r.Impact < 0 || r.Outage) {
+			// Waits for the day to settle; until then the day is unknown
+			// and must not close the episode it may continue.
+			end = n - 2
 			continue
 		}
 		s := r.Since
@@ -321,7 +325,7 @@ func episodes(res []detect.Result, days []time.Time, provisional bool, rebase []
 	for i := range eps {
 		e := &eps[i]
 		e.marked = e.last <= lastRebase
-		e.open = n-1-e.last <= gap && !e.marked
+		e.open = end-e.last <= gap && !e.marked
 		for _, d := range revised {
 			if !d.Before(days[e.start]) && !d.After(days[e.last]) {
 				e.revised = d
