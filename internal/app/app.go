@@ -88,6 +88,9 @@ type App struct {
 	// evaluation instant (--now).
 	wall func() time.Time
 	hist history // the stored usage in memory; guarded by jobs
+	// replay marks an App that Replay drives: nothing serves slash
+	// commands, so cycles do not publish their data.
+	replay bool
 	// jobs serializes Cycle, CardCheck and Digest: a delivery planned by one
 	// and not yet recorded must not be planned again by another.
 	jobs sync.Mutex

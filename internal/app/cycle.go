@@ -112,7 +112,9 @@ func (a *App) Cycle(ctx context.Context, now time.Time) (rep *Report, err error)
 	if err := a.db.SaveJudged(ctx, out.Judged); err != nil {
 		return rep, err
 	}
-	a.publish(ctx, in, findings)
+	if !a.replay {
+		a.publish(ctx, in, findings)
+	}
 	if err := a.prune(ctx, now); err != nil {
 		return rep, err
 	}

@@ -107,6 +107,7 @@ func Replay(ctx context.Context, o ReplayOptions) ([]Event, error) {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	defer a.Close()
+	a.replay = true
 	for i, t := range o.Instants {
 		cur = t.UTC()
 		rep, err := a.Cycle(ctx, cur)

@@ -71,10 +71,20 @@ func (db *DB) SaveSnapshot(ctx context.Context, snap cost.Snapshot) error {
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		if !snap.Range.IsZero() {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM usage WHERE account = ? AND day >= ? AND day < ?`,
-				acct, toMS(snap.Range.Start), toMS(snap.Range.End)); err != nil {
-				return fmt.Errorf("delete range: %w", err)
+			// Rows stored as they are fetched again stay; only changed,
+			// new and vanished rows are written (a refresh mostly re-reads
+			// unchanged days).
+			same, err := unchangedRows(ctx, tx, acct, snap.Range, rows)
+			if err != nil {
+				return err
 			}
+			kept := rows[:0:0]
+			for i, u := range rows {
+				if !same[i] {
+					kept = append(kept, u)
+				}
+			}
+			rows = kept
 		}
 		for _, k := range outside {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM usage WHERE account = ? AND service = ? AND family = ?
@@ -108,12 +118,95 @@ func (db *DB) SaveSnapshot(ctx context.Context, snap cost.Snapshot) error {
 				return fmt.Errorf("save card: %w", err)
 			}
 		}
-		return logFetch(ctx, tx, FetchInfo{Account: acct, At: snap.FetchedAt, Range: snap.Range, Rows: len(rows), OK: true})
+		return logFetch(ctx, tx, FetchInfo{Account: acct, At: snap.FetchedAt, Range: snap.Range, Rows: len(snap.Usage), OK: true})
 	})
 	if err != nil {
 		return fmt.Errorf("save snapshot of account %q: %w", acct, err)
 	}
 	return nil
+}
+
+// rowKey is every stored column of a usage row but the account.
+type rowKey struct {
+	service, family, zone       string
+	day, periodStart, periodEnd int64
+	cost, quantity              uint64 // float bits; NaN is stored as NULL
+	costNull, quantityNull      bool
+	costKnown, correction       bool
+	currency, unit              string
+}
+
+func keyOf(u cost.Usage) rowKey {
+	c, q := nullFloat(u.Cost), nullFloat(u.Quantity)
+	k := rowKey{service: u.Service, family: u.Family, zone: u.Zone, day: toMS(u.Day), periodStart: toMS(u.BillingPeriod.Start),
+		periodEnd: toMS(u.BillingPeriod.End), costNull: !c.Valid, quantityNull: !q.Valid, costKnown: u.CostKnown,
+		correction: u.Correction, currency: u.Currency, unit: u.Unit}
+	if c.Valid {
+		k.cost = math.Float64bits(c.Float64)
+	}
+	if q.Valid {
+		k.quantity = math.Float64bits(q.Float64)
+	}
+	return k
+}
+
+// unchangedRows deletes the account's stored rows in rng that rows does not
+// hold unchanged, and reports which of rows are stored already (and so need
+// no insert). Rows outside rng are never reported unchanged.
+func unchangedRows(ctx context.Context, tx *sql.Tx, acct string, rng cost.Period, rows []cost.Usage) ([]bool, error) {
+	q, err := tx.QueryContext(ctx, `SELECT rowid, service, family, zone, day, period_start, period_end, cost, cost_known,
+		currency, quantity, unit, correction FROM usage WHERE account = ? AND day >= ? AND day < ?`,
+		acct, toMS(rng.Start), toMS(rng.End))
+	if err != nil {
+		return nil, fmt.Errorf("read range: %w", err)
+	}
+	stored := map[rowKey][]int64{}
+	for q.Next() {
+		var (
+			id                int64
+			u                 cost.Usage
+			day, start, end   int64
+			costVal, quantity sql.NullFloat64
+		)
+		if err := q.Scan(&id, &u.Service, &u.Family, &u.Zone, &day, &start, &end, &costVal, &u.CostKnown, &u.Currency,
+			&quantity, &u.Unit, &u.Correction); err != nil {
+			q.Close()
+			return nil, fmt.Errorf("read range: %w", err)
+		}
+		u.Day, u.BillingPeriod = fromMS(day), cost.Period{Start: fromMS(start), End: fromMS(end)}
+		u.Cost, u.Quantity = fromNull(costVal), fromNull(quantity)
+		k := keyOf(u)
+		stored[k] = append(stored[k], id)
+	}
+	if err := q.Err(); err != nil {
+		q.Close()
+		return nil, fmt.Errorf("read range: %w", err)
+	}
+	q.Close()
+	same := make([]bool, len(rows))
+	for i, u := range rows {
+		if !rng.Contains(u.Day) {
+			continue
+		}
+		k := keyOf(u)
+		if ids := stored[k]; len(ids) > 0 {
+			same[i] = true
+			stored[k] = ids[1:]
+		}
+	}
+	del, err := tx.PrepareContext(ctx, `DELETE FROM usage WHERE rowid = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("delete range: %w", err)
+	}
+	defer del.Close()
+	for _, ids := range stored {
+		for _, id := range ids {
+			if _, err := del.ExecContext(ctx, id); err != nil {
+				return nil, fmt.Errorf("delete range: %w", err)
+			}
+		}
+	}
+	return same, nil
 }
 
 // RecordFetchError logs a failed fetch. Only the error message is stored,
