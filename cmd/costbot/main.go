@@ -6,6 +6,7 @@
 //	costbot once  --config FILE [--now T] [--dry-run]
 //	costbot run   --config FILE                   the daemon
 //	costbot backtest --config FILE --from D --to D  replay the live cycle per day, send nothing
+//	costbot test FILE...                          rule unit tests through the live cycle
 //	costbot detect [flags] < series.csv           score a series for anomalies
 package main
 
@@ -38,6 +39,7 @@ Usage:
   costbot run    --config FILE                     run the daemon (scheduler, /healthz, Slack)
   costbot backtest --config FILE --from YYYY-MM-DD --to YYYY-MM-DD [--format text|json] [--rules DIR]
                                                    replay the live cycle once per day; prints what it would have sent
+  costbot test   FILE...                           run rule unit tests (docs/rules.md); exit 1 on any failure
   costbot detect [--min-impact N] [--sensitivity S] [--method M] [--season auto|N] < series.csv
                                                    score a CSV series for anomalies
 `
@@ -63,6 +65,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, rest, stderr)
 	case "backtest":
 		return cmdBacktest(ctx, rest, stdout, stderr)
+	case "test":
+		return cmdTest(ctx, rest, stdout, stderr)
 	case "detect":
 		return detectcli.Main(rest, stdin, stdout, stderr)
 	case "help", "-h", "--help":
