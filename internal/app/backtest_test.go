@@ -72,7 +72,7 @@ func eventsText(evs []Event) string {
 // alerts per series-year (goal: within 0.02 F1 and at most 10% more false
 // alerts). Both are scored on alert onsets with costgen.Score.
 func TestBacktest_MatchesDetect(t *testing.T) {
-	n, perAccount := 6, 6
+	n, perAccount := 4, 4
 	if *fullBacktest {
 		n, perAccount = 200, 25
 	}

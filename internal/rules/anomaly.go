@@ -408,56 +408,52 @@ func anomalyFinding(a *Anomaly, acct cost.Account, sd *seriesData, days []time.T
 	for i := range ref {
 		ref[i] = res[from+i].Expected
 	}
-	return cost.Finding{
-		Kind:      cost.KindAnomaly,
-		Rule:      a.Name,
-		Scope:     cost.Scope{Account: label(acct), Service: k.Service, Family: k.Family, Zone: k.Zone},
-		Period:    cost.Period{Start: since, End: since.Add(day)},
-		Threshold: "anomaly",
-		Severity:  a.Severity,
-		Notifiers: append([]string(nil), a.Notify...),
-		Title:     title,
-		Summary:   summary,
-		Currency:  cur,
-		Actual:    r.Observed,
-		Anomaly: &cost.AnomalyDetail{
-			Expected: r.Expected,
-			Observed: r.Observed,
-			Sigma:    r.Sigma,
-			Impact:   r.Impact,
-			Score:    r.Score,
-			Detector: r.Detector,
-			Since:    since,
-			Day:      days[at],
-			Outage:   r.Outage,
-		},
-		Chart: &cost.Chart{
-			Title:          fmt.Sprintf("%s daily cost", name),
-			Days:           append([]time.Time(nil), days[from:]...),
-			Values:         append([]float64(nil), values[from:]...),
-			Reference:      ref,
-			ReferenceLabel: "expected",
-		},
+	f := a.episodeFinding(acct, k, since, "anomaly")
+	f.Title, f.Summary, f.Currency, f.Actual = title, summary, cur, r.Observed
+	f.Anomaly = &cost.AnomalyDetail{
+		Expected: r.Expected,
+		Observed: r.Observed,
+		Sigma:    r.Sigma,
+		Impact:   r.Impact,
+		Score:    r.Score,
+		Detector: r.Detector,
+		Since:    since,
+		Day:      days[at],
+		Outage:   r.Outage,
 	}
+	f.Chart = &cost.Chart{
+		Title:          fmt.Sprintf("%s daily cost", name),
+		Days:           append([]time.Time(nil), days[from:]...),
+		Values:         append([]float64(nil), values[from:]...),
+		Reference:      ref,
+		ReferenceLabel: "expected",
+	}
+	return f
 }
 
-// clearedFinding says that the episode starting on first no longer shows.
-func clearedFinding(a *Anomaly, acct cost.Account, sd *seriesData, first time.Time, why string) cost.Finding {
-	k := sd.key
+// episodeFinding is the identity every finding of the episode starting on
+// first carries: kind, rule, scope, period (that day), threshold, severity
+// and notifiers.
+func (a *Anomaly) episodeFinding(acct cost.Account, k cost.SeriesKey, first time.Time, threshold string) cost.Finding {
 	return cost.Finding{
 		Kind:      cost.KindAnomaly,
 		Rule:      a.Name,
 		Scope:     cost.Scope{Account: label(acct), Service: k.Service, Family: k.Family, Zone: k.Zone},
 		Period:    cost.Period{Start: first, End: first.Add(day)},
-		Threshold: "anomaly",
+		Threshold: threshold,
 		Severity:  a.Severity,
 		Notifiers: append([]string(nil), a.Notify...),
-		Title:     fmt.Sprintf("%s: the anomaly of %s is gone (%s)", seriesName(acct, k), first.Format("Jan 2"), why),
-		Summary:   fmt.Sprintf("The anomaly that started on %s is cleared: %s. Rule %s.", first.Format("Jan 2"), why, a.Name),
-		Currency:  sd.currency,
-		Clear:     why,
 		Anomaly:   &cost.AnomalyDetail{Since: first, Day: first},
 	}
+}
+
+// clearedFinding says that the episode starting on first no longer shows.
+func clearedFinding(a *Anomaly, acct cost.Account, sd *seriesData, first time.Time, why string) cost.Finding {
+	f := a.episodeFinding(acct, sd.key, first, "anomaly")
+	f.Title = fmt.Sprintf("%s: the anomaly of %s is gone (%s)", seriesName(acct, sd.key), first.Format("Jan 2"), why)
+	f.Summary = fmt.Sprintf("The anomaly that started on %s is cleared: %s. Rule %s.", first.Format("Jan 2"), why, a.Name)
+	f.Currency, f.Clear = sd.currency, why
+	return f
 }
 
 // catchUpFinding summarizes the episodes one rule found late in one account
@@ -476,19 +472,10 @@ func catchUpFinding(a *Anomaly, acct cost.Account, late []cost.Finding, first ti
 		}
 		fmt.Fprintf(&b, "• %s (since %s)\n", f.Title, f.Period.Start.Format("Jan 2"))
 	}
-	return cost.Finding{
-		Kind:      cost.KindAnomaly,
-		Rule:      a.Name,
-		Scope:     cost.Scope{Account: label(acct)},
-		Period:    cost.Period{Start: first, End: first.Add(day)},
-		Threshold: "catch-up",
-		Severity:  a.Severity,
-		Notifiers: append([]string(nil), a.Notify...),
-		Title:     fmt.Sprintf("%d anomalies in %s found late, since %s", len(late), label(acct), first.Format("Jan 2")),
-		Summary:   strings.TrimRight(b.String(), "\n"),
-		Currency:  late[0].Currency,
-		Anomaly:   &cost.AnomalyDetail{Since: first, Day: first},
-	}
+	f := a.episodeFinding(acct, cost.SeriesKey{}, first, "catch-up")
+	f.Title = fmt.Sprintf("%d anomalies in %s found late, since %s", len(late), label(acct), first.Format("Jan 2"))
+	f.Summary, f.Currency = strings.TrimRight(b.String(), "\n"), late[0].Currency
+	return f
 }
 
 func plural(n int, one, many string) string {
