@@ -133,12 +133,14 @@ func EventOf(at time.Time, al cost.Alert) Event {
 }
 
 // findingDay is the day a finding is about: the first day of an anomalous
-// episode, the day a threshold is (or is forecast to be) crossed, else its
-// period's first day.
+// episode, the last complete day an actual threshold is found crossed on,
+// the day a forecast threshold will be crossed, else its period's first day.
 func findingDay(f cost.Finding) string {
 	switch {
 	case f.Anomaly != nil && !f.Anomaly.Since.IsZero():
 		return f.Anomaly.Since.Format(time.DateOnly)
+	case f.Kind == cost.KindBudget && f.Chart != nil && len(f.Chart.Days) > 0:
+		return f.Chart.Days[len(f.Chart.Days)-1].Format(time.DateOnly)
 	case !f.CrossDate.IsZero():
 		return f.CrossDate.UTC().Format(time.DateOnly)
 	case !f.Period.Start.IsZero():
