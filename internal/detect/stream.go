@@ -40,6 +40,11 @@ const (
 	recentN     = 8   // fallback baseline: median of the last 8 points
 	episodeGap  = 3   // an episode ends after max(3, season) points in a row that are not anomalous
 	sigmaToMAD  = 1.2533
+	biasA       = 1.0 / 28 // cusum input is z minus its 28-point bias
+	lowA        = 1.0 / 56 // rate of the near-zero share
+	lowTail     = 0.002    // an outage needs a near-zero run this unlikely given the share
+	reOnset     = 2        // inside an episode, a point this much stronger than its peak after a quiet day is a new alert
+	zRingN      = 64       // days of z kept for the monthly check (two months and a day)
 )
 
 // Detector judges one series point by point. Step costs O(K + season-free
@@ -65,6 +70,13 @@ type Detector struct {
 	alphaLo float64
 
 	cp, cn float64 // cusum up / down
+	bias   float64 // EWMA of clipped z over quiet points: the baseline's lag on a growing series
+	lowP   float64 // EWMA share of near-zero points (intermittent services bill zero days)
+	lowRun int     // near-zero points in a row
+	neg    bool    // a negative value was seen (rebase then shifts instead of scaling)
+	epPeak float64 // strongest detector strength of the current episode
+	zRing  [zRingN]float64
+	zRingP int
 
 	zMax, zDecay float64 // decaying max of |z| (novelty)
 
@@ -373,6 +385,7 @@ func (d *Detector) stepCost(v float64) Result {
 		if !ok {
 			exp = math.NaN()
 		}
+		d.pushZ(0)
 		if d.s == 7 {
 			d.zHist[d.zHistPos], d.zsHist[d.zHistPos] = 0, 0
 			if d.dom > 0 {
@@ -396,14 +409,15 @@ func (d *Detector) stepCost(v float64) Result {
 
 	th := d.th
 	zc := clip(z, cusumClip)
+	zb := clip(z-d.bias, cusumClip) // growth makes the lagging median's residuals one-sided
 	// detector strengths: 1 = at the detector's threshold
 	var eS, eC, eR, eO, eE float64
 	if d.dirOK(z) {
 		eS = math.Abs(z) / th.spikeZ
 	}
 	if judged {
-		d.cp = fmax(0, d.cp+zc-cusumK)
-		d.cn = fmax(0, d.cn-zc-cusumK)
+		d.cp = fmax(0, d.cp+zb-cusumK)
+		d.cn = fmax(0, d.cn-zb-cusumK)
 	}
 	switch {
 	case z > 0 && d.opts.Direction != DirectionDown:
@@ -441,7 +455,18 @@ func (d *Detector) stepCost(v float64) Result {
 			eR = fmin(fmin(math.Abs(tst)/d.rampT, math.Abs(rise)/th.rampRise), math.Abs(z)/1.5)
 		}
 	}
-	outage := exp > 0 && v <= outageRatio*exp && z <= -outageZ && exp >= 0.5*d.level
+	// outage: near zero against a clearly positive baseline, either far below
+	// in sigmas or on a series whose spread is below its level (a drop to
+	// zero on a noisy series), and a run of near-zero points unlikely given
+	// how often the series bills near zero anyway (intermittent services)
+	low := v <= outageRatio*d.level
+	if low {
+		d.lowRun++
+	} else {
+		d.lowRun = 0
+	}
+	outage := exp > 0 && v <= outageRatio*exp && (z <= -outageZ || sig < exp) && exp >= 0.5*d.level &&
+		math.Pow(fmax(d.lowP, lowTail), float64(d.lowRun)) <= lowTail
 	if outage {
 		eO = 1.5
 	}
@@ -512,7 +537,11 @@ func (d *Detector) stepCost(v float64) Result {
 	rel := r / fmax(math.Abs(exp), 1e-12)
 	if d.s == 7 && E >= 1 && !outage && z > 0 {
 		if d.dom > 0 {
-			if d.domZ[d.dom] >= 1.5 && d.domRel[d.dom] >= 0.4*rel || d.domZ2[d.dom] >= 1.5 && d.domRel2[d.dom] >= 0.4*rel {
+			// the same day one or two months ago rose alike, alone (not
+			// inside an elevated stretch such as an earlier shift or ramp)
+			l1 := time.Date(d.year, time.Month(d.month), 0, 0, 0, 0, 0, time.UTC).Day()
+			l2 := l1 + time.Date(d.year, time.Month(d.month)-1, 0, 0, 0, 0, 0, time.UTC).Day()
+			if d.domZ[d.dom] >= 1.5 && d.domRel[d.dom] >= 0.4*rel && d.isolated(l1) || d.domZ2[d.dom] >= 1.5 && d.domRel2[d.dom] >= 0.4*rel && d.isolated(l2) {
 				E = fmin(E, 0.9)
 			}
 		} else {
@@ -525,6 +554,7 @@ func (d *Detector) stepCost(v float64) Result {
 			}
 		}
 	}
+	d.pushZ(z)
 	if d.s == 7 {
 		d.zHist[d.zHistPos], d.zsHist[d.zHistPos] = rel, z
 		if d.zHistPos++; d.zHistPos == len(d.zHist) {
@@ -549,9 +579,12 @@ func (d *Detector) stepCost(v float64) Result {
 
 	res := Result{Score: score, Anomaly: anomaly, Expected: exp, Observed: v, Sigma: z, Impact: r, Since: -1, Outage: anomaly && outage}
 	if anomaly {
-		if d.since < 0 {
-			d.since = idx
+		// a much stronger point after a quiet day is a new event, not the
+		// tail of a weaker (perhaps false) start
+		if d.since < 0 || idx-d.lastFlag > 1 && E >= reOnset*d.epPeak {
+			d.since, d.epPeak = idx, 0
 		}
+		d.epPeak = fmax(d.epPeak, E)
 		d.lastFlag = idx
 		res.Since = d.since
 		res.Detector = d.names(eS, eC, eR, eO, eE)
@@ -561,9 +594,24 @@ func (d *Detector) stepCost(v float64) Result {
 
 	// learn: anomalous points enter the baseline clipped to ±2 sigma, so the
 	// baseline does not absorb them; sigma learns from residuals clipped to 3 sigma
+	// (a point under MinImpact or MinChange is not an anomaly and is learned
+	// as it is, so a small real change becomes the normal)
 	stored := v
-	if flagged {
+	if anomaly {
 		stored = exp + clip(r, 2*sig)
+	}
+	if judged && !flagged {
+		d.bias += biasA * (clip(z, 3) - d.bias)
+	}
+	if !anomaly {
+		l := 0.0
+		if low {
+			l = 1
+		}
+		d.lowP += lowA * (l - d.lowP)
+	}
+	if v < 0 {
+		d.neg = true
 	}
 	ar := math.Abs(r)
 	if d.nRes >= 5 {
@@ -642,6 +690,10 @@ func (d *Detector) readapt(sig float64) {
 	if !(last[0] >= 2*sig && last[1] >= 2*sig && last[2] >= 2*sig) && !(last[0] <= -2*sig && last[1] <= -2*sig && last[2] <= -2*sig) {
 		return
 	}
+	// an outage stays an outage: the level does not become (near) zero
+	if f := medianSmall(d.ratios[:]); !(f > outageRatio) && !d.neg {
+		return
+	}
 	d.rebase(delta)
 }
 
@@ -671,7 +723,7 @@ func (d *Detector) rebase(delta float64) {
 	// positive series (cost) change multiplicatively: weekdays and weekends
 	// scale by the same factor
 	f := medianSmall(d.ratios[:])
-	if f > 0 && !math.IsNaN(f) {
+	if f >= 0 && !d.neg { // NaN fails
 		for i := range d.phase {
 			d.phase[i] *= f
 			d.sorted[i] *= f
@@ -695,12 +747,35 @@ func (d *Detector) rebase(delta float64) {
 			d.esd[i] -= delta
 		}
 	}
-	d.cp, d.cn = 0, 0
+	d.cp, d.cn, d.bias = 0, 0, 0
 	for i := range d.ramp {
 		d.ramp[i] = 0
 	}
 	d.r0, d.r1, d.r2, d.rampN, d.rampPos = 0, 0, 0, 0, 0
 	d.since = -1
+}
+
+// pushZ records the z of the point just judged (0 for a missing one).
+func (d *Detector) pushZ(z float64) {
+	d.zRing[d.zRingP] = z
+	if d.zRingP++; d.zRingP == zRingN {
+		d.zRingP = 0
+	}
+}
+
+// isolated reports whether the point lag days before the current one was
+// not part of an elevated stretch (an earlier shift, ramp or recovery): the
+// mean z of its two neighbours on each side, each clipped to ±4, sat under
+// 1.5 sigmas.
+func (d *Detector) isolated(lag int) bool {
+	if lag+2 >= zRingN || lag < 3 || d.t < lag+3 {
+		return false
+	}
+	var m float64
+	for _, l := range [4]int{lag - 2, lag - 1, lag + 1, lag + 2} {
+		m += clip(d.zRing[(d.zRingP-l+2*zRingN)%zRingN], cusumClip) / 4
+	}
+	return m < 1.5
 }
 
 func (d *Detector) names(eS, eC, eR, eO, eE float64) string {

@@ -1,0 +1,155 @@
+package detect_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/costbot/costbot/internal/detect"
+)
+
+// noisy is n days around base with a weekly pattern, compound growth per
+// week and multiplicative (log-normal) noise.
+func noisy(n int, base, growth, noise float64, seed uint64) []float64 {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	v := make([]float64, n)
+	for i := range v {
+		f := 1.0
+		if i%7 >= 5 {
+			f = 0.7
+		}
+		v[i] = base * f * math.Pow(1+growth, float64(i)/7) * math.Exp(noise*rng.NormFloat64())
+	}
+	return v
+}
+
+func onsets(res []detect.Result, from, to int) []int {
+	var out []int
+	for i := from; i <= to && i < len(res); i++ {
+		if res[i].Anomaly && res[i].Since == i {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func TestSeries_ZeroOutageKeepsExpectedPositive(t *testing.T) {
+	for _, days := range []int{7, 10, 14} {
+		v := noisy(260, 500, 0, 0.05, 3)
+		for i := 100; i < 100+days; i++ {
+			v[i] = 0
+		}
+		v[200] *= 3
+		res := detect.Series(v, detect.DefaultOptions())
+		outage := false
+		for i, r := range res {
+			if r.Expected < 0 {
+				t.Fatalf("%d-day outage: expected %.1f < 0 on day %d", days, r.Expected, i)
+			}
+			outage = outage || i >= 100 && i < 100+days && r.Anomaly && r.Outage
+		}
+		if !outage {
+			t.Errorf("%d-day outage not reported", days)
+		}
+		if got := onsets(res, 100+days, 199); len(got) > 0 {
+			t.Errorf("%d-day outage: recovery alerts on %v", days, got)
+		}
+		if !res[200].Anomaly {
+			t.Errorf("%d-day outage: x3 spike on day 200 missed (score %.2f)", days, res[200].Score)
+		}
+	}
+}
+
+func TestSeries_GrowthRaisesNoAlert(t *testing.T) {
+	// compound growth or decline adds no alert to the same noise without it
+	// (at 5% noise: none at all over a year)
+	for _, tc := range []struct {
+		growth, noise float64
+	}{{0.03, 0.05}, {0.04, 0.05}, {-0.015, 0.05}, {0.04, 0.1}, {0.02, 0.15}} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			got := onsets(detect.Series(noisy(28+365, 200, tc.growth, tc.noise, seed), detect.DefaultOptions()), 0, 28+364)
+			flat := onsets(detect.Series(noisy(28+365, 200, 0, tc.noise, seed), detect.DefaultOptions()), 0, 28+364)
+			if len(got) > len(flat) || tc.noise <= 0.05 && len(got) > 0 {
+				t.Errorf("growth %.3f/week, noise %.2f, seed %d: alerts on %v (flat series: %v)", tc.growth, tc.noise, seed, got, flat)
+			}
+		}
+	}
+}
+
+func TestSeries_MonthlyBumpLearnedShiftAfterStretchAlerts(t *testing.T) {
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	opts := detect.DefaultOptions()
+	opts.Start = start
+	day := func(i int) time.Time { return start.AddDate(0, 0, i) }
+	// month-start batch charge (x2.5 on day 1): alerts at most on its first two months
+	v := noisy(300, 100, 0, 0.05, 4)
+	for i := range v {
+		if day(i).Day() == 1 {
+			v[i] *= 2.5
+		}
+	}
+	res := detect.Series(v, opts)
+	for _, i := range onsets(res, 0, len(v)-1) {
+		if i > 70 {
+			t.Errorf("bump on %s still alerts", day(i).Format("2006-01-02"))
+		}
+	}
+	// a x1.6 shift from March 10 (an elevated stretch), then a x3 shift on April 12
+	v = noisy(300, 100, 0, 0.05, 5)
+	mar10 := int(time.Date(2025, 3, 10, 0, 0, 0, 0, time.UTC).Sub(start).Hours() / 24)
+	apr12 := int(time.Date(2025, 4, 12, 0, 0, 0, 0, time.UTC).Sub(start).Hours() / 24)
+	for i := mar10; i < len(v); i++ {
+		v[i] *= 1.6
+		if i >= apr12 {
+			v[i] *= 3
+		}
+	}
+	res = detect.Series(v, opts)
+	if got := onsets(res, apr12, apr12+2); len(got) == 0 {
+		t.Errorf("x3 shift on April 12 after a stretch elevated on March 12: no alert (score %.2f)", res[apr12].Score)
+	}
+}
+
+func TestSeries_DropToZeroOnNoisySeriesIsOutage(t *testing.T) {
+	for _, noise := range []float64{0.3, 0.4} {
+		v := noisy(200, 3000, 0, noise, 6)
+		for i := 120; i < 130; i++ {
+			v[i] *= 0.01
+		}
+		res := detect.Series(v, detect.DefaultOptions())
+		found := false
+		for i := 120; i < 130; i++ {
+			found = found || res[i].Anomaly && res[i].Outage
+		}
+		if !found {
+			t.Errorf("noise %.1f: 10-day drop to 1%% not reported as an outage (day 120: z %.2f)", noise, res[120].Sigma)
+		}
+	}
+}
+
+func TestSeries_IntermittentZeroDaysAreNormal(t *testing.T) {
+	v := noisy(28+365, 100, 0, 0.1, 7)
+	rng := rand.New(rand.NewPCG(8, 8))
+	for i := range v {
+		if rng.Float64() < 0.3 {
+			v[i] = 0
+		}
+	}
+	if got := onsets(detect.Series(v, detect.DefaultOptions()), 0, len(v)-1); len(got) > 1 {
+		t.Errorf("zero days on a service billing zero 30%% of days alert %d times: %v", len(got), got)
+	}
+}
+
+func TestSeries_EventAfterFalseStartAlerts(t *testing.T) {
+	v := noisy(200, 100, 0, 0.05, 9)
+	v[100] *= 1.6 // a weak start
+	v[102] *= 6   // the real event, two days later
+	res := detect.Series(v, detect.DefaultOptions())
+	if !res[100].Anomaly {
+		t.Fatalf("setup: day 100 (x1.6) does not alert (score %.2f)", res[100].Score)
+	}
+	if !res[102].Anomaly || res[102].Since != 102 {
+		t.Errorf("x6 spike two days after an alert: anomaly %v, since %d; want a new alert", res[102].Anomaly, res[102].Since)
+	}
+}
