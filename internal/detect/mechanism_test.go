@@ -153,3 +153,27 @@ func TestSeries_EventAfterFalseStartAlerts(t *testing.T) {
 		t.Errorf("x6 spike two days after an alert: anomaly %v, since %d; want a new alert", res[102].Anomaly, res[102].Since)
 	}
 }
+
+func TestSeries_RecentDropOrBatchChargeDoesNotHideASpike(t *testing.T) {
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	opts := detect.DefaultOptions()
+	opts.Start = start
+	v := noisy(200, 100, 0, 0.05, 10)
+	for i := range v {
+		if start.AddDate(0, 0, i).Day() == 1 {
+			v[i] *= 6 // a learned month-start charge
+		}
+	}
+	for i := 140; i < 144; i++ {
+		v[i] = 0 // an outage
+	}
+	apr10 := 31 + 28 + 31 + 9 // April 10, nine days after a charge
+	v[apr10] *= 2.5
+	v[150] *= 2.5 // six days after the outage
+	res := detect.Series(v, opts)
+	for _, i := range []int{apr10, 150} {
+		if !res[i].Anomaly {
+			t.Errorf("x2.5 spike on day %d missed (score %.2f)", i, res[i].Score)
+		}
+	}
+}

@@ -63,6 +63,7 @@ type Detector struct {
 	tmp    []float64 // scratch for medians, len >= max(k, recentN, esdN)
 
 	absDev  float64 // EWMA of clipped |residual|
+	absUp   float64 // the same over positive residuals only (cost noise is skewed up)
 	level   float64 // EWMA of |value|, for the sigma floor
 	mean    float64 // EWMA of value
 	disp    float64 // EWMA of |value-mean|, for the sigma floor
@@ -405,6 +406,9 @@ func (d *Detector) stepCost(v float64) Result {
 	r := v - exp
 	sig := d.sigma()
 	z := r / sig
+	if r > 0 && d.nRes >= 5 {
+		z = r / fmax(sig, sigmaToMAD*d.absUp) // upward deviations against the upward spread
+	}
 	judged := d.seen >= d.opts.WarmUp && ok
 
 	th := d.th
@@ -514,7 +518,10 @@ func (d *Detector) stepCost(v float64) Result {
 		E /= nv
 		eS, eC, eR, eE = eS/nv, eC/nv, eR/nv, eE/nv
 	}
-	d.zMax = fmax(fmin(az, 50), d.zMax*d.zDecay)
+	zNews := az // what this point adds to the novelty memory (see below)
+	if !d.dirOK(z) || outage {
+		zNews = 0 // a drop does not make the next rise ordinary
+	}
 	// anomaly likelihood: is the short-term mean of clipped |z| unusual
 	// against its long-term distribution?
 	if d.opts.Method == MethodEnsemble && judged {
@@ -542,18 +549,19 @@ func (d *Detector) stepCost(v float64) Result {
 			l1 := time.Date(d.year, time.Month(d.month), 0, 0, 0, 0, 0, time.UTC).Day()
 			l2 := l1 + time.Date(d.year, time.Month(d.month)-1, 0, 0, 0, 0, 0, time.UTC).Day()
 			if d.domZ[d.dom] >= 1.5 && d.domRel[d.dom] >= 0.4*rel && d.isolated(l1) || d.domZ2[d.dom] >= 1.5 && d.domRel2[d.dom] >= 0.4*rel && d.isolated(l2) {
-				E = fmin(E, 0.9)
+				E, zNews = fmin(E, 0.9), 0 // a recurring charge is not news either
 			}
 		} else {
 			for lag := monthlyLo; lag <= monthlyHi; lag++ {
 				j := (d.zHistPos - lag + 2*len(d.zHist)) % len(d.zHist)
 				if d.zsHist[j] >= 2 && d.zHist[j] >= 0.5*rel && d.zHist[j] <= 2*rel {
-					E = fmin(E, 0.9)
+					E, zNews = fmin(E, 0.9), 0
 					break
 				}
 			}
 		}
 	}
+	d.zMax = fmax(fmin(zNews, 50), d.zMax*d.zDecay)
 	d.pushZ(z)
 	if d.s == 7 {
 		d.zHist[d.zHistPos], d.zsHist[d.zHistPos] = rel, z
@@ -618,6 +626,9 @@ func (d *Detector) stepCost(v float64) Result {
 		ar = fmin(ar, 3*sig)
 	}
 	d.absDev += fmax(1/float64(d.nRes+1), d.alphaLo) * (ar - d.absDev)
+	if r > 0 {
+		d.absUp += 2 * fmax(1/float64(d.nRes+1), d.alphaLo) * (fmin(r, 3*sig) - d.absUp)
+	}
 	d.nRes++
 	a := fmax(1/float64(d.seen+1), d.alphaLo)
 	d.level += a * (math.Abs(v) - d.level)

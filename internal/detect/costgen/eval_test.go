@@ -47,6 +47,8 @@ func TestGenerate_Deterministic(t *testing.T) {
 	}
 }
 
+var sensitivity = flag.String("costgen.sensitivity", "", "sensitivity for TestEvaluateRealistic (default: the shipped one); the floors apply to the shipped one")
+
 var family = flag.String("costgen.family", "tuning", "realistic family TestEvaluateRealistic logs: tuning or held-out")
 
 // Floors for the realistic CI slice (300 series of each family); the full
@@ -61,8 +63,19 @@ func TestEvaluateRealistic(t *testing.T) {
 	if *full {
 		n = 2000
 	}
+	opts := detect.DefaultOptions()
+	if *sensitivity != "" {
+		s, err := detect.ParseSensitivity(*sensitivity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Sensitivity = s
+	}
 	for _, f := range []costgen.Family{costgen.Tuning, costgen.HeldOut} {
-		rep := costgen.EvaluateRealistic(f, n, 1, costgen.RealisticOptions(), detect.DefaultOptions())
+		rep := costgen.EvaluateRealistic(f, n, 1, costgen.RealisticOptions(), opts)
+		if f.String() != *family && *sensitivity != "" {
+			continue
+		}
 		if f.String() == *family {
 			t.Logf("default ensemble over %d realistic %s series:\n%s", n, f, rep)
 		}
