@@ -24,21 +24,22 @@ var sensitivityThresholds = map[Sensitivity]thresholds{
 }
 
 const (
-	cusumK      = 1.0 // cusum reference value, in sigmas
-	cusumCur    = 1.5 // cusum counts only while the current point is >= 1.5 sigmas off
-	cusumClip   = 4   // standardized residuals are clipped to ±4 before cusum and ramp
-	outageRatio = 0.1 // observed <= 10% of expected is "near zero"
-	outageZ     = 3   // and at least 3 robust sigmas below expected
-	esdN        = 28  // esd window (points, including the current one)
-	esdMaxOut   = 3   // esd: at most 3 outliers in the window
-	esdPrefilt  = 2   // esd runs only when |z| >= 2 (it cannot fire below)
-	esdAlone    = 0.9 // esd counts only when the seasonal strength is >= 0.9
-	monthlyLo   = 28  // daily data: a deviation like one 28..31 days ago is a
-	monthlyHi   = 31  // recurring monthly event (batch jobs), not an anomaly
-	lkShort     = 10  // likelihood: short window
-	lkLog       = 3.5 // likelihood: -log10(tail) at the threshold
-	recentN     = 8   // fallback baseline: median of the last 8 points
-	episodeGap  = 3   // an episode ends after max(3, season) points in a row that are not anomalous
+	cusumK      = 1.0  // cusum reference value, in sigmas
+	cusumCur    = 1.5  // cusum counts only while the current point is >= 1.5 sigmas off
+	cusumClip   = 4    // standardized residuals are clipped to ±4 before cusum and ramp
+	outageRatio = 0.1  // observed <= 10% of expected is "near zero"
+	outageZ     = 3    // and at least 3 robust sigmas below expected
+	esdN        = 28   // esd window (points, including the current one)
+	esdMaxOut   = 3    // esd: at most 3 outliers in the window
+	esdPrefilt  = 2    // esd runs only when |z| >= 2 (it cannot fire below)
+	esdAlone    = 0.9  // esd counts only when the seasonal strength is >= 0.9
+	monthlyLo   = 28   // daily data: a deviation like one 28..31 days ago is a
+	monthlyHi   = 31   // recurring monthly event (batch jobs), not an anomaly
+	monthlyRel  = 0.25 // and rose by at least this share of the current relative rise
+	lkShort     = 10   // likelihood: short window
+	lkLog       = 3.5  // likelihood: -log10(tail) at the threshold
+	recentN     = 8    // fallback baseline: median of the last 8 points
+	episodeGap  = 3    // an episode ends after max(3, season) points in a row that are not anomalous
 	sigmaToMAD  = 1.2533
 	biasA       = 1.0 / 28 // cusum input is z minus its 28-point bias
 	lowA        = 1.0 / 56 // rate of the near-zero share
@@ -548,7 +549,7 @@ func (d *Detector) stepCost(v float64) Result {
 			// inside an elevated stretch such as an earlier shift or ramp)
 			l1 := time.Date(d.year, time.Month(d.month), 0, 0, 0, 0, 0, time.UTC).Day()
 			l2 := l1 + time.Date(d.year, time.Month(d.month)-1, 0, 0, 0, 0, 0, time.UTC).Day()
-			if d.domZ[d.dom] >= 1.5 && d.domRel[d.dom] >= 0.4*rel && d.isolated(l1) || d.domZ2[d.dom] >= 1.5 && d.domRel2[d.dom] >= 0.4*rel && d.isolated(l2) {
+			if d.domZ[d.dom] >= 1.5 && d.domRel[d.dom] >= monthlyRel*rel && d.isolated(l1) || d.domZ2[d.dom] >= 1.5 && d.domRel2[d.dom] >= monthlyRel*rel && d.isolated(l2) {
 				E, zNews = fmin(E, 0.9), 0 // a recurring charge is not news either
 			}
 		} else {
