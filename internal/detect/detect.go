@@ -67,11 +67,11 @@ func ParseMethod(s string) (Method, error) {
 type Sensitivity int
 
 const (
-	// SensitivityMedium is the shipped default: spikes at 4 robust sigmas.
+	// SensitivityMedium is the shipped default: spikes at 5 robust sigmas.
 	SensitivityMedium Sensitivity = iota
-	// SensitivityLow alerts less: spikes at 5 robust sigmas.
+	// SensitivityLow alerts less: spikes at 6 robust sigmas.
 	SensitivityLow
-	// SensitivityHigh alerts more: spikes at 3 robust sigmas.
+	// SensitivityHigh alerts more: spikes at 4 robust sigmas.
 	SensitivityHigh
 )
 

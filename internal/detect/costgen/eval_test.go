@@ -21,7 +21,11 @@ func TestEvaluate(t *testing.T) {
 	if *full {
 		n = 2000
 	}
-	rep := costgen.Evaluate(n, 1, costgen.DefaultOptions(), detect.DefaultOptions())
+	opts := detect.DefaultOptions()
+	if *sensitivity != "" {
+		opts.Sensitivity, _ = detect.ParseSensitivity(*sensitivity)
+	}
+	rep := costgen.Evaluate(n, 1, costgen.DefaultOptions(), opts)
 	t.Logf("default ensemble over %d generated series:\n%s", n, rep)
 	if rep.F1 < f1Floor {
 		t.Errorf("event-level F1 = %.3f, want >= %.2f", rep.F1, f1Floor)
