@@ -138,6 +138,9 @@ func New(opts Options) (*Detector, error) {
 		k = 16
 	}
 	d := &Detector{opts: opts, th: sensitivityThresholds[opts.Sensitivity], s: s, k: k, since: -1}
+	if opts.Mode == ModeMetrics {
+		d.th = sensitivityThresholds[SensitivityHigh] // the thresholds metrics mode was measured with
+	}
 	d.phase = make([]float64, s*k)
 	d.phaseN = make([]int, s)
 	d.sorted = make([]float64, s*k)
@@ -153,7 +156,11 @@ func New(opts Options) (*Detector, error) {
 	w := float64(d.rampW)
 	d.rampSx = w * (w - 1) / 2
 	d.rampSS = w * (w*w - 1) / 12
-	c := criticalTable()[opts.Sensitivity]
+	sens := opts.Sensitivity
+	if opts.Mode == ModeMetrics {
+		sens = SensitivityHigh
+	}
+	c := criticalTable()[sens]
 	d.esdLam = c.esdLam
 	if d.rampW == c.rampW {
 		d.rampT = c.rampT
@@ -410,7 +417,7 @@ func (d *Detector) stepCost(v float64) Result {
 	r := v - exp
 	sig := d.sigma()
 	z := r / sig
-	if r > 0 && d.nRes >= 5 {
+	if r > 0 && d.nRes >= 5 && d.mx == nil {
 		z = r / fmax(sig, sigmaToMAD*d.absUp) // upward deviations against the upward spread
 	}
 	judged := d.seen >= d.opts.WarmUp && ok
@@ -473,8 +480,8 @@ func (d *Detector) stepCost(v float64) Result {
 	} else {
 		d.lowRun = 0
 	}
-	outage := exp > 0 && v <= outageRatio*exp && (z <= -outageZ || sig < exp) && exp >= 0.5*d.level &&
-		math.Pow(fmax(d.lowP, lowTail), float64(d.lowRun)) <= lowTail
+	outage := exp > 0 && v <= outageRatio*exp && (z <= -outageZ || sig < exp && d.mx == nil) && exp >= 0.5*d.level &&
+		(d.mx != nil || math.Pow(fmax(d.lowP, lowTail), float64(d.lowRun)) <= lowTail) // metrics mode keeps its NAB-measured test
 	if outage {
 		eO = 1.5
 	}
@@ -565,6 +572,9 @@ func (d *Detector) stepCost(v float64) Result {
 			}
 		}
 	}
+	if d.mx != nil {
+		zNews = az // metrics mode keeps the novelty memory it was measured with
+	}
 	d.zMax = fmax(fmin(zNews, 50), d.zMax*d.zDecay)
 	d.pushZ(z)
 	if d.s == 7 {
@@ -609,10 +619,10 @@ func (d *Detector) stepCost(v float64) Result {
 	// (a point under MinImpact or MinChange is not an anomaly and is learned
 	// as it is, so a small real change becomes the normal)
 	stored := v
-	if anomaly {
+	if anomaly || flagged && d.mx != nil {
 		stored = exp + clip(r, 2*sig)
 	}
-	if judged && !flagged {
+	if judged && !flagged && d.mx == nil {
 		d.bias += biasA * (clip(z, 3) - d.bias)
 	}
 	if !anomaly {
