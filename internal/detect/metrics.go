@@ -192,8 +192,9 @@ func newMetricsState(season int) *metricsState {
 		daily: seasonal{short: newWindow(mxSeasShort)}, weekly: seasonal{short: newWindow(mxSeasShort)}}
 	if season > 1 && 7*season <= MaxSeason {
 		o := DefaultOptions()
-		o.Season = 7 * season
-		if w, err := New(o); err == nil { // valid options: it cannot fail
+		o.Season, o.Sensitivity = 7*season, SensitivityHigh // the former medium, as measured on NAB
+		if w, err := New(o); err == nil {                   // valid options: it cannot fail
+			w.legacy = true
 			m.week = w
 		}
 	}

@@ -122,6 +122,10 @@ type Detector struct {
 	adapt    int
 	nameBf   []byte
 	mx       *metricsState // metrics mode only
+	// legacy: metrics mode and its weekly baseline run the cost baseline as
+	// it was when their NAB figures were measured (the fixes for daily cost
+	// off, the former medium thresholds)
+	legacy bool
 }
 
 // New returns a Detector for opts, or an error naming every invalid field.
@@ -139,7 +143,7 @@ func New(opts Options) (*Detector, error) {
 	}
 	d := &Detector{opts: opts, th: sensitivityThresholds[opts.Sensitivity], s: s, k: k, since: -1}
 	if opts.Mode == ModeMetrics {
-		d.th = sensitivityThresholds[SensitivityHigh] // the thresholds metrics mode was measured with
+		d.th, d.legacy = sensitivityThresholds[SensitivityHigh], true // the thresholds metrics mode was measured with
 	}
 	d.phase = make([]float64, s*k)
 	d.phaseN = make([]int, s)
@@ -417,7 +421,7 @@ func (d *Detector) stepCost(v float64) Result {
 	r := v - exp
 	sig := d.sigma()
 	z := r / sig
-	if r > 0 && d.nRes >= 5 && d.mx == nil {
+	if r > 0 && d.nRes >= 5 && !d.legacy {
 		z = r / fmax(sig, sigmaToMAD*d.absUp) // upward deviations against the upward spread
 	}
 	judged := d.seen >= d.opts.WarmUp && ok
@@ -480,8 +484,8 @@ func (d *Detector) stepCost(v float64) Result {
 	} else {
 		d.lowRun = 0
 	}
-	outage := exp > 0 && v <= outageRatio*exp && (z <= -outageZ || sig < exp && d.mx == nil) && exp >= 0.5*d.level &&
-		(d.mx != nil || math.Pow(fmax(d.lowP, lowTail), float64(d.lowRun)) <= lowTail) // metrics mode keeps its NAB-measured test
+	outage := exp > 0 && v <= outageRatio*exp && (z <= -outageZ || sig < exp && !d.legacy) && exp >= 0.5*d.level &&
+		(d.legacy || math.Pow(fmax(d.lowP, lowTail), float64(d.lowRun)) <= lowTail) // metrics mode keeps its NAB-measured test
 	if outage {
 		eO = 1.5
 	}
@@ -572,7 +576,7 @@ func (d *Detector) stepCost(v float64) Result {
 			}
 		}
 	}
-	if d.mx != nil {
+	if d.legacy {
 		zNews = az // metrics mode keeps the novelty memory it was measured with
 	}
 	d.zMax = fmax(fmin(zNews, 50), d.zMax*d.zDecay)
@@ -603,7 +607,7 @@ func (d *Detector) stepCost(v float64) Result {
 	if anomaly {
 		// a much stronger point after a quiet day is a new event, not the
 		// tail of a weaker (perhaps false) start
-		if d.since < 0 || idx-d.lastFlag > 1 && E >= reOnset*d.epPeak {
+		if d.since < 0 || idx-d.lastFlag > 1 && E >= reOnset*d.epPeak && !d.legacy {
 			d.since, d.epPeak = idx, 0
 		}
 		d.epPeak = fmax(d.epPeak, E)
@@ -619,10 +623,10 @@ func (d *Detector) stepCost(v float64) Result {
 	// (a point under MinImpact or MinChange is not an anomaly and is learned
 	// as it is, so a small real change becomes the normal)
 	stored := v
-	if anomaly || flagged && d.mx != nil {
+	if anomaly || flagged && d.legacy {
 		stored = exp + clip(r, 2*sig)
 	}
-	if judged && !flagged && d.mx == nil {
+	if judged && !flagged && !d.legacy {
 		d.bias += biasA * (clip(z, 3) - d.bias)
 	}
 	if !anomaly {
@@ -716,7 +720,7 @@ func (d *Detector) readapt(sig float64) {
 		return
 	}
 	// an outage stays an outage: the level does not become (near) zero
-	if f := medianSmall(d.ratios[:]); !(f > outageRatio) && !d.neg {
+	if f := medianSmall(d.ratios[:]); !(f > outageRatio) && !d.neg && !d.legacy {
 		return
 	}
 	d.rebase(delta)
@@ -748,7 +752,7 @@ func (d *Detector) rebase(delta float64) {
 	// positive series (cost) change multiplicatively: weekdays and weekends
 	// scale by the same factor
 	f := medianSmall(d.ratios[:])
-	if f >= 0 && !d.neg { // NaN fails
+	if f > 0 || f == 0 && !d.neg && !d.legacy { // NaN fails
 		for i := range d.phase {
 			d.phase[i] *= f
 			d.sorted[i] *= f
