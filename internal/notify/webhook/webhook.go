@@ -23,6 +23,7 @@ import (
 
 	"github.com/costbot/costbot/internal/cost"
 	"github.com/costbot/costbot/internal/notify"
+	"github.com/costbot/costbot/internal/notify/webhook/endpoint"
 )
 
 // ErrGone is returned (inside a permanent *notify.SendError) when the
@@ -40,11 +41,17 @@ type Options struct {
 	// hold tokens: they never appear in errors or String().
 	URL string
 	// Secret is the Standard Webhooks signing secret "whsec_<base64>"; the
-	// decoded key must be 24–64 bytes. Empty sends unsigned requests.
+	// decoded key must be 24–64 bytes (endpoint.DecodeSecret). Empty sends
+	// unsigned requests.
 	Secret string
 	// HTTPClient sends the requests; default: a client with DefaultTimeout.
 	HTTPClient *http.Client
-	// Now is the clock for webhook-timestamp and Retry-After dates (default time.Now).
+	// Now is the send clock: the wall-clock instant each request goes out,
+	// which becomes webhook-timestamp (and so enters the signature), dates
+	// Retry-After and stands in for a resolved alert's missing EndsAt.
+	// Receivers reject timestamps more than a few minutes from their own
+	// clock, so this must never be an evaluation clock such as
+	// `costbot once --now`. Default time.Now; tests may fix it.
 	Now func() time.Time
 	// ExternalURL is costbot's own URL, sent as externalURL and generatorURL.
 	ExternalURL string
@@ -69,10 +76,9 @@ func New(opts Options) (*Notifier, error) {
 	if opts.Name == "" {
 		return nil, errors.New("webhook: empty name")
 	}
-	u, err := url.Parse(opts.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		// The parse error would quote the URL; say only what is wrong.
-		return nil, fmt.Errorf("webhook %q: url must be an absolute http or https URL", opts.Name)
+	u, err := endpoint.ParseURL(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("webhook %q: url: %w", opts.Name, err)
 	}
 	n := &Notifier{
 		name:        opts.Name,
@@ -83,8 +89,8 @@ func New(opts Options) (*Notifier, error) {
 		externalURL: opts.ExternalURL,
 	}
 	if opts.Secret != "" {
-		if n.key, err = DecodeSecret(opts.Secret); err != nil {
-			return nil, fmt.Errorf("webhook %q: %w", opts.Name, err)
+		if n.key, err = endpoint.DecodeSecret(opts.Secret); err != nil {
+			return nil, fmt.Errorf("webhook %q: secret: %w", opts.Name, err)
 		}
 	}
 	if n.client == nil {
@@ -94,25 +100,6 @@ func New(opts Options) (*Notifier, error) {
 		n.now = time.Now
 	}
 	return n, nil
-}
-
-// DecodeSecret decodes a Standard Webhooks secret "whsec_<base64>" into the
-// HMAC key. The key must be 24–64 bytes. The error never quotes the secret.
-func DecodeSecret(s string) ([]byte, error) {
-	b64, ok := strings.CutPrefix(strings.TrimSpace(s), "whsec_")
-	if !ok {
-		return nil, errors.New(`secret: want "whsec_" followed by base64`)
-	}
-	key, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		if key, err = base64.RawStdEncoding.DecodeString(b64); err != nil {
-			return nil, errors.New("secret: not valid base64")
-		}
-	}
-	if len(key) < 24 || len(key) > 64 {
-		return nil, fmt.Errorf("secret: decoded key is %d bytes, want 24 to 64", len(key))
-	}
-	return key, nil
 }
 
 // RedactURL renders u for logs and errors: scheme and host only, with

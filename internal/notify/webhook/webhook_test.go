@@ -358,6 +358,8 @@ func TestNew(t *testing.T) {
 		{"ErrLongKey", webhook.Options{Name: "h", URL: "https://x.example", Secret: long}},
 		{"ErrBadURL", webhook.Options{Name: "h", URL: "ftp://u:s3cr3t@x.example/?k=s3cr3t", Secret: testSecret}},
 		{"ErrUnparsableURL", webhook.Options{Name: "h", URL: "http://x.example/%zz?k=s3cr3t", Secret: testSecret}},
+		{"ErrURLPort", webhook.Options{Name: "h", URL: "https://x.example:99999/?k=s3cr3t", Secret: testSecret}},
+		{"ErrURLNoHostName", webhook.Options{Name: "h", URL: "https://:443/?k=s3cr3t", Secret: testSecret}},
 		{"ErrNoName", webhook.Options{URL: "https://x.example", Secret: testSecret}},
 	}
 	for _, tt := range tests {
@@ -377,6 +379,31 @@ func TestNew(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// Without Options.Now the signing timestamp is the wall clock at send time,
+// whatever instant the alert was evaluated at: receivers check it against
+// their own clock.
+func TestNotifier_Notify_DefaultSendClock(t *testing.T) {
+	got := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		got <- verify(t, testSecret, req.Header, body, time.Now())
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	n, err := webhook.New(webhook.Options{Name: "ops-hook", URL: srv.URL, Secret: testSecret, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := notifytest.Alerts()[notifytest.Names[0]]
+	a.StartsAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) // evaluated long ago
+	if _, err := n.Notify(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Errorf("receiver: %v", err)
+	}
 }
 
 func TestAlertName(t *testing.T) {
