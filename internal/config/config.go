@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/costbot/costbot/internal/notify/webhook/endpoint"
 )
 
 // Secret is a credential. It prints, marshals and logs as "<redacted>".
@@ -259,11 +262,41 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data, os.LookupEnv)
 }
 
+// LoadCheck is Load for `costbot check`: it also reports what CheckLive
+// finds, so one run lists every problem in the file, and it returns the
+// config whenever the file decoded, even together with errors, so that the
+// caller can go on to check the rules it names.
+func LoadCheck(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, es := parse(path, data, os.LookupEnv)
+	var live Errors
+	if cfg != nil && errors.As(cfg.CheckLive(), &live) {
+		es = append(es, live...)
+	}
+	if len(es) > 0 {
+		return cfg, es
+	}
+	return cfg, nil
+}
+
 var lineRE = regexp.MustCompile(`line (\d+): `)
 
 // Parse decodes data (named file in errors) on top of Default, expands ${VAR}
 // in secret fields with lookup, applies relative paths and validates.
 func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	cfg, es := parse(file, data, lookup)
+	if len(es) > 0 {
+		return nil, es
+	}
+	return cfg, nil
+}
+
+// parse is Parse, returning the config whenever data decoded, with or
+// without errors from expanding and validating it.
+func parse(file string, data []byte, lookup func(string) (string, bool)) (*Config, Errors) {
 	cfg := Default()
 	cfg.File = file
 	var root yaml.Node
@@ -292,10 +325,7 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 	if errors.As(cfg.Validate(), &ves) {
 		es = append(es, ves...)
 	}
-	if len(es) > 0 {
-		return nil, es
-	}
-	return &cfg, nil
+	return &cfg, es
 }
 
 func yamlError(file string, err error) *Error {
@@ -388,13 +418,17 @@ func (c *Config) Validate() error {
 		es = append(es, &Error{File: c.File, Line: line, Col: col, Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	cf := c.Cloudflare
-	if u, err := url.Parse(cf.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	// The billing client compares the scheme prefix case-sensitively.
+	if u, err := url.Parse(cf.BaseURL); err != nil || (!strings.HasPrefix(cf.BaseURL, "http://") && !strings.HasPrefix(cf.BaseURL, "https://")) || u.Host == "" {
 		bad("cloudflare.base_url", "must be an http(s) URL, got %q", cf.BaseURL)
 	}
-	if cf.APIKey != "" && cf.APIToken != "" {
+	// A credential given as an unset ${VAR} still counts as given: the
+	// environment, not the file, is what lacks it.
+	hasToken := cf.APIToken != "" || c.missing("cloudflare.api_token")
+	hasKey := cf.APIKey != "" || c.missing("cloudflare.api_key")
+	if hasToken && (hasKey || cf.APIEmail != "") {
 		bad("cloudflare.api_token", "set api_token or api_email + api_key, not both")
-	}
-	if (cf.APIKey != "") != (cf.APIEmail != "") {
+	} else if hasKey != (cf.APIEmail != "") {
 		bad("cloudflare.api_email", "api_email and api_key go together")
 	}
 	if len(cf.Accounts) == 0 {
@@ -434,6 +468,17 @@ func (c *Config) Validate() error {
 	if cf.Timeout <= 0 {
 		bad("cloudflare.timeout", "must be positive")
 	}
+	for _, p := range []struct {
+		key string
+		ts  []string
+	}{{"profile", cf.Paths.Profile}, {"paygo", cf.Paths.PayGo}, {"paygo_info", cf.Paths.PayGoInfo}, {"focus", cf.Paths.Focus}} {
+		for i, t := range p.ts {
+			// The rule of billing.Options.Validate; TestValidate_BillingPaths keeps them equal.
+			if !strings.HasPrefix(t, "/") || !strings.Contains(t, "{account_id}") {
+				bad(fmt.Sprintf("cloudflare.paths.%s[%d]", p.key, i), "must start with / and contain {account_id}, got %q", t)
+			}
+		}
+	}
 	if u, err := url.Parse(c.Slack.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.HasSuffix(c.Slack.APIURL, "/") {
 		bad("slack.api_url", "must be an http(s) URL ending in /, got %q", c.Slack.APIURL)
 	}
@@ -465,21 +510,34 @@ func (c *Config) Validate() error {
 				bad(f+".slack.channel", "is required (a channel ID such as C0123456789)")
 			}
 		case n.Webhook != nil:
-			raw := n.Webhook.URL.Value()
-			if raw != "" {
-				if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-					bad(f+".webhook.url", "must be an http(s) URL")
-				}
-			} else if !c.missing(f + ".webhook.url") {
+			// The webhook notifier's own rules (package endpoint); their
+			// messages never quote the URL or the secret. A value with an
+			// unset ${VAR} is incomplete and left to CheckSecrets.
+			switch raw := n.Webhook.URL.Value(); {
+			case c.missing(f + ".webhook.url"):
+			case raw == "":
 				bad(f+".webhook.url", "is required")
+			default:
+				if _, err := endpoint.ParseURL(raw); err != nil {
+					bad(f+".webhook.url", "%v", err)
+				}
 			}
-			if s := n.Webhook.Secret.Value(); s != "" && !strings.HasPrefix(s, "whsec_") {
-				bad(f+".webhook.secret", "must be a Standard Webhooks secret starting with whsec_")
+			field := f + ".webhook.secret"
+			if n.Webhook.SecretFile != "" {
+				field += "_file"
+			}
+			if s := n.Webhook.Secret.Value(); s != "" && !c.missing(f+".webhook.secret") {
+				if _, err := endpoint.DecodeSecret(s); err != nil {
+					bad(field, "%v", err)
+				}
 			}
 		}
 	}
 	if c.State == "" {
 		bad("state", "is required (path of the SQLite file)")
+	}
+	if err := checkListen(c.HTTP.Listen); err != nil {
+		bad("http.listen", "%v", err)
 	}
 	if c.Rules == "" {
 		bad("rules", "is required (a folder of *.yaml rule files)")
@@ -531,8 +589,25 @@ func (c *Config) missing(field string) bool {
 	return false
 }
 
-// CheckSecrets reports the secrets a live run needs but lacks (unset ${VAR}s,
-// no Cloudflare credentials, Slack notifiers without a bot token).
+// checkListen applies net.Listen's rules for a "tcp" address without
+// listening: host:port, the port a number from 0 to 65535 or a service name.
+// "" (no listener) is fine. Host names are not resolved.
+func checkListen(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port such as 127.0.0.1:8080, got %q", addr)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("port %q: want 0 to 65535 or a service name", port)
+	}
+	return nil
+}
+
+// CheckSecrets reports the secrets a live run needs but lacks: every unset
+// ${VAR}, then what CheckLive reports.
 func (c *Config) CheckSecrets() error {
 	var es Errors
 	for _, m := range c.MissingEnv {
@@ -540,15 +615,38 @@ func (c *Config) CheckSecrets() error {
 		line, col := c.pos(field)
 		es = append(es, &Error{File: c.File, Line: line, Col: col, Field: field, Msg: "environment variable " + strings.Trim(m[len(field)+1:], "()") + " is not set"})
 	}
+	var live Errors
+	if errors.As(c.CheckLive(), &live) {
+		es = append(es, live...)
+	}
 	if len(es) > 0 {
 		return es
 	}
-	if c.Cloudflare.APIToken == "" && c.Cloudflare.APIKey == "" {
-		es = append(es, &Error{File: c.File, Field: "cloudflare.api_token", Msg: "no Cloudflare credentials: set api_token (or api_email + api_key)"})
+	return nil
+}
+
+// CheckLive reports what `once` and `run` reject in the file itself, whatever
+// the environment holds: no Cloudflare credentials at all, and Slack
+// notifiers without a slack.bot_token. Validate cannot: a dry run and the
+// tests need neither. A credential given as an unset ${VAR} is not reported
+// here; CheckSecrets and MissingEnv cover it. Nor is one whose *_file is
+// set: reading that file is Parse's business.
+func (c *Config) CheckLive() error {
+	var es Errors
+	bad := func(field, msg string) {
+		line, col := c.pos(field)
+		es = append(es, &Error{File: c.File, Line: line, Col: col, Field: field, Msg: msg})
 	}
-	for i, n := range c.Notifiers {
-		if n.Slack != nil && c.Slack.BotToken == "" {
-			es = append(es, &Error{File: c.File, Field: fmt.Sprintf("notifiers[%d].slack", i), Msg: "slack.bot_token is required for Slack notifiers"})
+	given := func(field string, s Secret, file string) bool { return s != "" || file != "" || c.missing(field) }
+	cf := c.Cloudflare
+	if !given("cloudflare.api_token", cf.APIToken, cf.APITokenFile) && !given("cloudflare.api_key", cf.APIKey, cf.APIKeyFile) {
+		bad("cloudflare.api_token", "no Cloudflare credentials: set api_token (or api_email + api_key)")
+	}
+	if !given("slack.bot_token", c.Slack.BotToken, c.Slack.BotTokenFile) {
+		for i, n := range c.Notifiers {
+			if n.Slack != nil {
+				bad(fmt.Sprintf("notifiers[%d].slack", i), "slack.bot_token is required for Slack notifiers")
+			}
 		}
 	}
 	if len(es) > 0 {

@@ -73,7 +73,7 @@ func TestParse_Bad(t *testing.T) {
 			"many-problems.bad.yaml:7:15: cloudflare.accounts[0].source: must be paygo or focus, got \"csv\"",
 			"many-problems.bad.yaml:10:22: notifiers[0].slack.channel: is required",
 			"many-problems.bad.yaml:11:11: notifiers[1].name: duplicate name \"a\"",
-			"many-problems.bad.yaml:12:53: notifiers[1].webhook.secret: must be a Standard Webhooks secret",
+			"many-problems.bad.yaml:12:53: notifiers[1].webhook.secret: want \"whsec_\" followed by base64",
 			"many-problems.bad.yaml:13:5: notifiers[2]: needs exactly one of slack, webhook, console",
 			"many-problems.bad.yaml:15:10: schedule.cycle: must be at least 1m",
 			"many-problems.bad.yaml:16:15: schedule.card_check: must be a local time HH:MM",
@@ -104,7 +104,8 @@ func TestParse_Bad(t *testing.T) {
 }
 
 func TestSecret_NotLeaked(t *testing.T) {
-	const tok = "super-secret-token-value"
+	// Valid base64 of a 33-byte key, so that it also passes as a webhook secret.
+	const tok = "c3VwZXItc2VjcmV0LXRva2VuLXZhbHVlLTEyMzQ1Njc4"
 	cfg, err := Parse("c.yaml", []byte(`cloudflare:
   api_token: ${T}
   accounts: [{id: 9a7806061c88ada191ed06f989cc3dac, name: p}]
