@@ -141,23 +141,43 @@ func load(path string, stderr io.Writer) (*config.Config, *rules.Set, bool) {
 		fmt.Fprintln(stderr, err)
 		return nil, nil, false
 	}
+	set, ok := loadRules(cfg, stderr)
+	return cfg, set, ok
+}
+
+// loadRules loads cfg's rules and checks that every notifier they name is in
+// cfg, printing every problem found.
+func loadRules(cfg *config.Config, stderr io.Writer) (*rules.Set, bool) {
 	set, err := rules.LoadDir(cfg.Path(cfg.Rules))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return cfg, nil, false
+		return nil, false
 	}
+	err = unknownNotifiers(cfg, set)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+	}
+	return set, err == nil
+}
+
+// unknownNotifiers reports each rule's reference to a notifier cfg does not
+// define, at the rule's position.
+func unknownNotifiers(cfg *config.Config, set *rules.Set) error {
 	known := map[string]bool{}
 	for _, n := range cfg.Notifiers {
 		known[n.Name] = true
 	}
-	ok := true
-	for _, n := range set.Notifiers() {
-		if !known[n] {
-			fmt.Fprintf(stderr, "%s: rules refer to notifier %q, which %s does not define\n", cfg.Path(cfg.Rules), n, path)
-			ok = false
+	var es rules.Errors
+	for _, r := range set.Refs() {
+		if !known[r.Notifier] {
+			es = append(es, &rules.Error{File: r.Pos.File, Line: r.Pos.Line, Col: r.Pos.Col, Rule: r.Rule, Field: "notify",
+				Msg: fmt.Sprintf("no notifier named %q in %s", r.Notifier, cfg.File)})
 		}
 	}
-	return cfg, set, ok
+	if len(es) > 0 {
+		return es
+	}
+	return nil
 }
 
 // loadLive is load plus the secrets a live run needs; a dry run sends
@@ -185,12 +205,32 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, set, ok := load(*path, stderr)
-	if !ok {
+	if *path == "" {
+		fmt.Fprintln(stderr, "costbot: --config FILE is required")
 		return 1
+	}
+	// Everything `once` and `run` would reject in the files themselves,
+	// all of it: the config (with what only a live run needs, such as a
+	// bot token for Slack notifiers), the rules and their notifier names.
+	cfg, err := config.LoadCheck(*path)
+	ok := err == nil
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+	}
+	if cfg == nil {
+		return 1
+	}
+	var set *rules.Set
+	if cfg.Rules != "" {
+		var rok bool
+		set, rok = loadRules(cfg, stderr)
+		ok = ok && rok
 	}
 	for _, m := range cfg.MissingEnv {
 		fmt.Fprintf(stderr, "%s: note: %s is unset; `run` and `once` will need it\n", *path, m)
+	}
+	if !ok {
+		return 1
 	}
 	fmt.Fprintf(stdout, "%s: OK (%d accounts, %d notifiers, %d rules in %s)\n", *path,
 		len(cfg.Cloudflare.Accounts), len(cfg.Notifiers), set.Len(), cfg.Path(cfg.Rules))

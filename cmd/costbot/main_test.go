@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -54,6 +55,72 @@ func TestRun_Check(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(out.String()+errb.String(), w) {
 					t.Errorf("missing %q in output:\n%s%s", w, out.String(), errb.String())
+				}
+			}
+		})
+	}
+}
+
+// TestRun_CheckRuntimeRules: whatever `once` and `run` would reject in the
+// config or rules, `check` rejects too, with file:line:col and field, every
+// problem at once, and without printing a secret.
+func TestRun_CheckRuntimeRules(t *testing.T) {
+	t.Setenv("CF_TOKEN", "")
+	key20 := base64.StdEncoding.EncodeToString([]byte("0123456789abcdefghij"))
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "rules"), 0o755)
+	os.WriteFile(filepath.Join(dir, "rules", "b.yaml"), []byte(`budgets:
+  - name: monthly
+    amount: 100
+    currency: USD
+    thresholds: [{percent: 80, on: actual}]
+    notify: [pager]
+`), 0o644)
+	const head = "cloudflare:\n  api_token: t\n  accounts: [{id: 9a7806061c88ada191ed06f989cc3dac, name: p}]\nrules: rules\n"
+	tests := []struct {
+		name, yml string
+		code      int
+		want      []string
+	}{
+		{"ErrWebhookSecretShortKey", head + "notifiers:\n  - {name: pager, webhook: {url: \"https://h.example/x\", secret: \"whsec_" + key20 + "\"}}\n", 1,
+			[]string{"c.yaml:6:65: notifiers[0].webhook.secret: decoded key is 20 bytes, want 24 to 64"}},
+		{"ErrWebhookSecretNotBase64", head + "notifiers:\n  - {name: pager, webhook: {url: \"https://h.example/x\", secret: \"whsec_s3cr3t!!\"}}\n", 1,
+			[]string{`c.yaml:6:65: notifiers[0].webhook.secret: not valid base64 after "whsec_"`}},
+		{"ErrWebhookURL", head + "notifiers:\n  - {name: pager, webhook: {url: \"https://h.example:99999/x?token=s3cr3t\"}}\n", 1,
+			[]string{"c.yaml:6:34: notifiers[0].webhook.url: port must be from 1 to 65535"}},
+		{"ErrSlackWithoutBotToken", head + "notifiers:\n  - {name: pager, slack: {channel: C0123456789}}\n", 1,
+			[]string{"c.yaml:6:26: notifiers[0].slack: slack.bot_token is required for Slack notifiers"}},
+		{"ErrListen", head + "notifiers:\n  - {name: pager, console: {}}\nhttp: {listen: \"localhost:99999\"}\n", 1,
+			[]string{`c.yaml:7:16: http.listen: port "99999": want 0 to 65535 or a service name`}},
+		{"ErrBillingPath", "cloudflare:\n  api_token: t\n  accounts: [{id: 9a7806061c88ada191ed06f989cc3dac, name: p}]\n  paths: {focus: [nope]}\nrules: rules\nnotifiers:\n  - {name: pager, console: {}}\n", 1,
+			[]string{`c.yaml:4:19: cloudflare.paths.focus[0]: must start with / and contain {account_id}, got "nope"`}},
+		{"ErrNoCloudflareCredentials", "cloudflare:\n  accounts: [{id: 9a7806061c88ada191ed06f989cc3dac, name: p}]\nrules: rules\nnotifiers:\n  - {name: pager, console: {}}\n", 1,
+			[]string{"c.yaml:2:3: cloudflare.api_token: no Cloudflare credentials"}},
+		{"ErrUnknownNotifier", head + "notifiers:\n  - {name: other, console: {}}\n", 1,
+			[]string{filepath.Join(dir, "rules", "b.yaml") + `:2:11: rule "monthly": notify: no notifier named "pager" in ` + filepath.Join(dir, "c.yaml")}},
+		{"ErrEveryProblemAtOnce", head + "notifiers:\n  - {name: other, slack: {channel: C0123456789}}\nhttp: {listen: nohost}\n", 1,
+			[]string{"c.yaml:7:16: http.listen: want host:port", "c.yaml:6:26: notifiers[0].slack: slack.bot_token is required", `rule "monthly": notify: no notifier named "pager"`}},
+		{"OKCredentialsFromUnsetEnv", "cloudflare:\n  api_token: ${CF_TOKEN}\n  accounts: [{id: 9a7806061c88ada191ed06f989cc3dac, name: p}]\nrules: rules\nnotifiers:\n  - {name: pager, console: {}}\n", 0,
+			[]string{"OK (1 accounts, 1 notifiers, 1 rules", "note: cloudflare.api_token ($CF_TOKEN) is unset"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, "c.yaml")
+			os.WriteFile(path, []byte(tt.yml), 0o644)
+			var out, errb bytes.Buffer
+			code := run([]string{"check", "--config", path}, nil, &out, &errb)
+			all := out.String() + errb.String()
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\n%s", code, tt.code, all)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("missing %q in output:\n%s", w, all)
+				}
+			}
+			for _, secret := range []string{key20, "s3cr3t"} {
+				if strings.Contains(all, secret) {
+					t.Errorf("secret %q in output:\n%s", secret, all)
 				}
 			}
 		})
