@@ -39,7 +39,7 @@ Usage:
   costbot run    --config FILE                     run the daemon (scheduler, /healthz, Slack)
   costbot backtest --config FILE --from YYYY-MM-DD --to YYYY-MM-DD [--format text|json] [--rules DIR]
                                                    replay the live cycle once per day; prints what it would have sent
-  costbot test   FILE...                           run rule unit tests (docs/rules.md); exit 1 on any failure
+  costbot test   [-run REGEXP] [-v] FILE...        run rule unit tests (docs/rules.md); exit 1 on any failure
   costbot detect [--min-impact N] [--sensitivity S] [--method M] [--season auto|N] < series.csv
                                                    score a CSV series for anomalies
 `
