@@ -474,7 +474,7 @@ func (l *loader) budget(_ int, n *yaml.Node) {
 		case "currency":
 			currencyNode = v
 			b.Currency = l.str(v, key)
-			if v.Tag == "!!str" && !isCurrency(b.Currency) {
+			if v.Tag == "!!str" && !IsCurrency(b.Currency) {
 				l.errf(v, key, "want a three-letter ISO 4217 code such as USD, got %q", b.Currency)
 			}
 		case "thresholds":
@@ -513,7 +513,9 @@ func (l *loader) budget(_ int, n *yaml.Node) {
 	l.set.BudgetRules = append(l.set.BudgetRules, b)
 }
 
-func isCurrency(s string) bool {
+// IsCurrency reports whether s looks like an ISO 4217 code: three upper-case
+// letters.
+func IsCurrency(s string) bool {
 	if len(s) != 3 {
 		return false
 	}

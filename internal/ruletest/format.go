@@ -17,6 +17,7 @@ import (
 
 	"github.com/costbot/costbot/internal/app"
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/rules"
 )
 
 // maxFileSize bounds a test file: 4 MiB.
@@ -527,7 +528,7 @@ func (p *parser) check(f *File) {
 		}
 		if a.Currency == "" {
 			a.Currency = "USD"
-		} else if !isCurrency(a.Currency) {
+		} else if !rules.IsCurrency(a.Currency) {
 			p.bad(a.pos.at("currency"), "", "accounts[%d]: currency: want a three-letter ISO 4217 code such as USD, got %q", i, a.Currency)
 		}
 		if a.AnchorDay == 0 {
@@ -725,16 +726,4 @@ func (a Account) display() string {
 		return a.Name
 	}
 	return a.ID
-}
-
-func isCurrency(s string) bool {
-	if len(s) != 3 {
-		return false
-	}
-	for _, r := range s {
-		if r < 'A' || r > 'Z' {
-			return false
-		}
-	}
-	return true
 }
