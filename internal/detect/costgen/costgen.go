@@ -28,9 +28,13 @@ const (
 	// Decoy is a normal day that looks odd: a recurring month-start or
 	// mid-month batch charge, or a weekly dip (realistic family); it must not alert.
 	Decoy
+	// Ambiguous is a planted change between a blip and a labelled anomaly
+	// (realistic family: true impact of 4 to 12 currency units a day, around
+	// the default MinImpact); an alert inside it counts neither way.
+	Ambiguous
 )
 
-var kindNames = map[Kind]string{Spike: "spike", Shift: "shift", Ramp: "ramp", Drop: "drop", Blip: "blip", Decoy: "decoy"}
+var kindNames = map[Kind]string{Spike: "spike", Shift: "shift", Ramp: "ramp", Drop: "drop", Blip: "blip", Decoy: "decoy", Ambiguous: "ambiguous"}
 
 // Silent reports whether an alert inside the event's window is false
 // (blips and decoys).

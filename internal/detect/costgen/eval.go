@@ -173,6 +173,10 @@ func Score(n int, gen func(i int) Series, quiet int, judge func(Series) []detect
 			}
 			hit := false
 			for j, ev := range s.Events {
+				if ev.Kind == Ambiguous {
+					hit = hit || t >= ev.Start && t <= ev.End
+					continue
+				}
 				if t >= ev.Start && t <= ev.End {
 					hit = true
 					if first[j] < 0 {
@@ -186,6 +190,9 @@ func Score(n int, gen func(i int) Series, quiet int, judge func(Series) []detect
 		}
 		prevEnd := -1000
 		for j, ev := range s.Events {
+			if ev.Kind == Ambiguous {
+				continue
+			}
 			if ev.Kind.Silent() {
 				if first[j] >= 0 && !inAnomaly(s.Events, ev.Start) {
 					st.FalseAlerts++

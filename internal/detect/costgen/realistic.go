@@ -55,8 +55,8 @@ func RealisticOptions() Options { return Options{Days: 84 + 365, Quiet: 84, PerY
 
 // minEventImpact is the smallest true daily impact (currency units) of a
 // labelled anomaly; events smaller than blipImpact are labelled Blip, and
-// those in between are not generated (the detector's default MinImpact, 5,
-// sits inside that ambiguous band).
+// those in between Ambiguous: the detector's default MinImpact, 5, sits
+// inside that band, so an alert there is neither right nor wrong.
 const (
 	minEventImpact = 12
 	blipImpact     = 4
@@ -79,7 +79,8 @@ const (
 //     outages to exactly zero or to 0.2..5% (2..14 days); about a third
 //     follow the previous event within 2..9 days. Sizes are scaled to the
 //     noise so each is visible, and an anomaly's true impact is at least
-//     $12 a day; anything under $4 a day is labelled Blip instead.
+//     $12 a day; anything under $4 a day is labelled Blip instead, and one in between
+//     Ambiguous (an alert on it counts neither way).
 func Realistic(f Family, seed uint64, o Options) Series {
 	rng := rand.New(rand.NewPCG(seed, stream[f]))
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(730))
@@ -149,7 +150,7 @@ func Realistic(f Family, seed uint64, o Options) Series {
 		mult[i] = 1
 	}
 	zeroed := make([]bool, n) // outage days at exactly zero
-	var evs []Event
+	var evs, amb []Event
 	judged := n - o.Quiet
 	nev := int(math.Round(float64(o.PerYear) * float64(judged) / 365))
 	pos := o.Quiet + 3 + rng.IntN(20)
@@ -163,7 +164,11 @@ func Realistic(f Family, seed uint64, o Options) Series {
 			break
 		}
 		ev, lastDay := s.plant(rng, k, at, n, trend, mult, zeroed)
-		if ev.Kind != 0 {
+		switch ev.Kind {
+		case Ambiguous:
+			amb = append(amb, ev) // kept apart: it shapes nothing below
+		case 0:
+		default:
 			evs = append(evs, ev)
 		}
 		if rng.Float64() < 0.33 {
@@ -217,6 +222,7 @@ func Realistic(f Family, seed uint64, o Options) Series {
 			evs = append(evs, Event{Kind: Decoy, Start: i, End: i})
 		}
 	}
+	evs = append(evs, amb...)
 	sortEvents(evs)
 	s.Events = evs
 	return s
@@ -249,7 +255,7 @@ func sortEvents(evs []Event) {
 }
 
 // plant adds one event of kind k at day at to mult (and zeroed) and returns
-// its label (Kind 0 when the event was too small to label either way) and
+// its label (Ambiguous when the event was too small to label either way) and
 // the last day it changes.
 func (s *Series) plant(rng *rand.Rand, k Kind, at, n int, trend, mult []float64, zeroed []bool) (Event, int) {
 	lvl := trend[at] * mult[at]
@@ -260,7 +266,8 @@ func (s *Series) plant(rng *rand.Rand, k Kind, at, n int, trend, mult []float64,
 			ev.Kind = Blip
 			return ev
 		case impact < minEventImpact:
-			return Event{}
+			ev.Kind = Ambiguous
+			return ev
 		}
 		return ev
 	}
