@@ -128,17 +128,51 @@ func TestSeries_DropToZeroOnNoisySeriesIsOutage(t *testing.T) {
 	}
 }
 
+// An intermittent service's zero days are normal, and they do not pull the
+// expected value of a billed day towards zero (hurdle model): a x3 spike on
+// a billed day still alerts, and a month at zero is an outage.
 func TestSeries_IntermittentZeroDaysAreNormal(t *testing.T) {
-	v := noisy(28+365, 100, 0, 0.1, 7)
-	rng := rand.New(rand.NewPCG(8, 8))
-	for i := range v {
-		if rng.Float64() < 0.3 {
-			v[i] = 0
+	for _, tc := range []struct {
+		share, noise float64
+	}{{0.1, 0.1}, {0.3, 0.1}, {0.5, 0.1}, {0.3, 0.3}, {0.5, 0.3}} {
+		v := noisy(28+365, 100, 0, tc.noise, 7)
+		rng := rand.New(rand.NewPCG(8, 8))
+		for i := range v {
+			if rng.Float64() < tc.share {
+				v[i] = 0
+			}
+		}
+		quiet := append([]float64(nil), v...)
+		res := detect.Series(quiet, detect.DefaultOptions())
+		// day 243 of this draw is a 4.9-sigma weekend (1.64x): one alert is fair
+		if got := onsets(res, 0, len(v)-1); len(got) > 1 {
+			t.Errorf("share %.1f noise %.1f: zero days alert %d times: %v", tc.share, tc.noise, len(got), got)
+		}
+		if e := res[300].Expected; e < 50 {
+			t.Errorf("share %.1f noise %.1f: expected value of a billed day %.1f, want the billed level (~70..100)", tc.share, tc.noise, e)
+		}
+		spike := append([]float64(nil), v...)
+		spike[301] = 300 * (1 + tc.noise) // a billed weekday at x3 and more
+		if r := detect.Series(spike, detect.DefaultOptions())[301]; !r.Anomaly {
+			t.Errorf("share %.1f noise %.1f: x3 spike missed (score %.2f, expected %.1f)", tc.share, tc.noise, r.Score, r.Expected)
+		}
+		down := append([]float64(nil), v...)
+		for i := 250; i < 280; i++ {
+			down[i] = 0
+		}
+		if got := detect.Series(down, detect.DefaultOptions()); !anyOutage(got, 250, 279) {
+			t.Errorf("share %.1f noise %.1f: 30 days at zero not reported as an outage", tc.share, tc.noise)
 		}
 	}
-	if got := onsets(detect.Series(v, detect.DefaultOptions()), 0, len(v)-1); len(got) > 1 {
-		t.Errorf("zero days on a service billing zero 30%% of days alert %d times: %v", len(got), got)
+}
+
+func anyOutage(res []detect.Result, from, to int) bool {
+	for i := from; i <= to; i++ {
+		if res[i].Anomaly && res[i].Outage {
+			return true
+		}
 	}
+	return false
 }
 
 func TestSeries_EventAfterFalseStartAlerts(t *testing.T) {

@@ -47,6 +47,8 @@ const (
 	biasA       = 1.0 / 28 // cusum input is z minus its 28-point bias
 	lowA        = 1.0 / 56 // rate of the near-zero share
 	lowTail     = 0.002    // an outage needs a near-zero run this unlikely given the share
+	interShare  = 0.05     // a series with this share of near-zero days is intermittent (see zeroDay)
+	interTail   = 1e-4     // an intermittent series' outage needs a zero run this unlikely
 	reOnset     = 2        // inside an episode, a point this much stronger than its peak after a quiet day is a new alert
 	zRingN      = 64       // days of z kept for the monthly check (two months and a day)
 )
@@ -401,19 +403,13 @@ func (d *Detector) stepCost(v float64) Result {
 		if !ok {
 			exp = math.NaN()
 		}
-		d.pushZ(0)
-		if d.s == 7 {
-			d.zHist[d.zHistPos], d.zsHist[d.zHistPos] = 0, 0
-			if d.dom > 0 {
-				d.domRel2[d.dom], d.domZ2[d.dom] = d.domRel[d.dom], d.domZ[d.dom]
-				d.domRel[d.dom], d.domZ[d.dom] = 0, 0
-			}
-			d.nextDay()
-			if d.zHistPos++; d.zHistPos == len(d.zHist) {
-				d.zHistPos = 0
-			}
-		}
+		d.skipDay(true)
 		return Result{Expected: exp, Observed: math.NaN(), Since: -1, Sigma: math.NaN(), Impact: math.NaN()}
+	}
+	if ok && d.lowP >= interShare && v <= outageRatio*d.level && !d.legacy {
+		if res, done := d.zeroDay(idx, v, exp); done {
+			return res
+		}
 	}
 	if !ok {
 		exp = v
@@ -674,6 +670,51 @@ func (d *Detector) stepCost(v float64) Result {
 		d.readapt(sig)
 	}
 	return res
+}
+
+// skipDay advances the calendar and the z memories over a point that
+// teaches nothing (missing, or a zero day of an intermittent service);
+// clear forgets the day of month's last rise (missing data).
+func (d *Detector) skipDay(clear bool) {
+	d.pushZ(0)
+	if d.s != 7 {
+		return
+	}
+	d.zHist[d.zHistPos], d.zsHist[d.zHistPos] = 0, 0
+	if d.dom > 0 && clear {
+		d.domRel2[d.dom], d.domZ2[d.dom] = d.domRel[d.dom], d.domZ[d.dom]
+		d.domRel[d.dom], d.domZ[d.dom] = 0, 0
+	}
+	d.nextDay()
+	if d.zHistPos++; d.zHistPos == len(d.zHist) {
+		d.zHistPos = 0
+	}
+}
+
+// zeroDay judges a near-zero point of a service that often bills (near)
+// zero: a hurdle model. Such a day says nothing about the billed level, so
+// the baseline, the spread and the change detectors learn from billed days
+// only and the day is judged by the outage test alone, with a run of zero
+// days as unlikely as interTail given their share. It returns false when
+// the point is an outage, to be judged and learned as an anomaly.
+func (d *Detector) zeroDay(idx int, v, exp float64) (Result, bool) {
+	run := d.lowRun + 1
+	if exp > 0 && v <= outageRatio*exp && exp >= 0.5*d.level && d.seen >= d.opts.WarmUp &&
+		math.Pow(d.lowP, float64(run)) <= interTail {
+		return Result{}, false
+	}
+	d.lowRun = run
+	d.lowP += lowA * (1 - d.lowP)
+	a := fmax(1/float64(d.seen+1), d.alphaLo)
+	d.level += a * (math.Abs(v) - d.level)
+	d.disp += a * (math.Abs(v-d.mean) - d.disp)
+	d.mean += a * (v - d.mean)
+	d.seen++
+	if d.since >= 0 && idx-d.lastFlag > d.gap {
+		d.since = -1
+	}
+	d.skipDay(false)
+	return Result{Expected: exp, Observed: v, Sigma: (v - exp) / d.sigma(), Impact: v - exp, Since: -1}, true
 }
 
 // storePhase appends v to phase p's ring, keeping the sorted copy sorted in
