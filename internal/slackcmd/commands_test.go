@@ -248,25 +248,6 @@ func names(xs []*series) []string {
 	return out
 }
 
-func TestMoney(t *testing.T) {
-	tests := []struct {
-		v    float64
-		cur  string
-		want string
-	}{
-		{0, "USD", "$0.00"},
-		{1234.5, "USD", "$1,234.50"},
-		{-1234567.891, "USD", "-$1,234,567.89"},
-		{999.999, "EUR", "€1,000.00"},
-		{12, "CHF", "12.00 CHF"},
-	}
-	for _, tt := range tests {
-		if got := cost.Money(tt.v, tt.cur); got != tt.want {
-			t.Errorf("cost.Money(%v, %s) = %s, want %s", tt.v, tt.cur, got, tt.want)
-		}
-	}
-}
-
 func TestParsePeriod(t *testing.T) {
 	tests := map[string]string{
 		"mtd":        "2026-11-01..2026-11-26",
