@@ -575,7 +575,6 @@ func (d *Detector) stepCost(v float64) Result {
 	if d.legacy {
 		zNews = az // metrics mode keeps the novelty memory it was measured with
 	}
-	d.zMax = fmax(fmin(zNews, 50), d.zMax*d.zDecay)
 	d.pushZ(z)
 	if d.s == 7 {
 		d.zHist[d.zHistPos], d.zsHist[d.zHistPos] = rel, z
@@ -598,6 +597,10 @@ func (d *Detector) stepCost(v float64) Result {
 		score = 0.49
 	}
 	anomaly := flagged && !gated
+	if anomaly && !d.legacy {
+		zNews = 0 // an anomaly was news: it does not make the next one ordinary
+	}
+	d.zMax = fmax(fmin(zNews, 50), d.zMax*d.zDecay)
 
 	res := Result{Score: score, Anomaly: anomaly, Expected: exp, Observed: v, Sigma: z, Impact: r, Since: -1, Outage: anomaly && outage}
 	if anomaly {
