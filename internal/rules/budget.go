@@ -47,13 +47,7 @@ func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	var scoped []cost.Usage
-	for _, u := range rows {
-		if b.Scope.matchRow(u) {
-			scoped = append(scoped, u)
-		}
-	}
-	check := scoped
+	check := matching(rows, b.Scope.matchRow)
 	if len(check) == 0 {
 		check = rows
 	}
@@ -70,13 +64,71 @@ func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.
 	if !ok {
 		return nil, fail(CauseNoPeriod, cost.Period{}, "no billing period in the data for account %s", label(acct))
 	}
+	pr := Project(rows, b.Scope.matchRow, period, b.Period == PeriodBillingPeriod, now)
+	if len(pr.Unknown) > 0 {
+		return nil, fail(CauseUnknownCost, period, "cost unknown for %s in %s; budget not evaluated", strings.Join(pr.Unknown, ", "), period)
+	}
+	actual, forecast := pr.Actual, pr.Forecast
+	ev := &budgetEval{rule: b, scope: scope, last: pr.Last, closed: !at.IsZero(),
+		days: pr.Days, values: pr.Values, fstart: pr.Start, daily: pr.Daily}
+	ev.status = cost.BudgetStatus{
+		Rule:      b.Name,
+		Scope:     scope,
+		Period:    period,
+		Currency:  b.Currency,
+		Budget:    b.Amount,
+		Actual:    actual,
+		Forecast:  forecast,
+		CrossDate: ev.cross(actual, b.Amount),
+		DaysLeft:  max(0, int(period.End.Sub(today)/day)),
+	}
+	return ev, nil
+}
+
+// Projection is the spend so far and the forecast of one account's scope
+// over one period, computed the way budget rules compute them. Budgets,
+// the digest and the /costbot forecast command all use it, so they show the
+// same figures for the same scope and period.
+type Projection struct {
+	Period cost.Period
+	// Actual is the known spend of the scope in Period so far, in the rows'
+	// currency.
+	Actual float64
+	// Forecast is Actual plus the forecast of every day still to come in
+	// Period (see Forecast); Actual when the account has no complete day yet.
+	Forecast float64
+	// Days and Values are the scope's daily spend (NaN when unknown) over up
+	// to 35 days ending with Last, starting no earlier than the account's
+	// first day with data; corrections are left out.
+	Days   []time.Time
+	Values []float64
+	// Daily is the forecast per day from Start (the later of Period.Start and
+	// the day after Last) up to Period.End.
+	Start time.Time
+	Daily []float64
+	// Last is the account's last complete day: its newest charge day before
+	// now (zero without data).
+	Last time.Time
+	// Unknown lists, sorted, the services with a row of unknown cost in
+	// Period; when it is not empty Actual and Forecast are not known.
+	Unknown []string
+}
+
+// Project computes the Projection of the rows match selects (nil selects
+// all) over period. rows are every row of one account: the account's last
+// complete day comes from all of them. When billing is true rows belong to
+// period by their billing period (budgets with period billing_period, which
+// count invoice corrections); otherwise by their charge day. It does not
+// check currencies: callers pass rows of one currency.
+func Project(rows []cost.Usage, match func(cost.Usage) bool, period cost.Period, billing bool, now time.Time) Projection {
+	scoped := matching(rows, match)
+	pr := Projection{Period: period}
 	inPeriod := func(u cost.Usage) bool {
-		if b.Period == PeriodBillingPeriod {
+		if billing {
 			return u.BillingPeriod.Start.Equal(period.Start)
 		}
 		return period.Contains(cost.Day(u.Day))
 	}
-	var actual float64
 	unknown := map[string]bool{}
 	for _, u := range scoped {
 		if !inPeriod(u) {
@@ -86,10 +138,10 @@ func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.
 			unknown[u.Service] = true
 			continue
 		}
-		actual += u.Cost
+		pr.Actual += u.Cost
 	}
 	if len(unknown) > 0 {
-		return nil, fail(CauseUnknownCost, period, "cost unknown for %s in %s; budget not evaluated", strings.Join(sortedKeys(unknown), ", "), period)
+		pr.Unknown = sortedKeys(unknown)
 	}
 
 	// Daily spend of the scope, through the last day the account has data.
@@ -108,17 +160,17 @@ func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.
 			firstData = d
 		}
 	}
-	ev := &budgetEval{rule: b, scope: scope, last: last, closed: !at.IsZero()}
+	pr.Last = last
 	if !last.IsZero() {
 		n := forecastHistory + 7
 		if have := int(last.Sub(firstData)/day) + 1; have < n {
 			n = have
 		}
 		first := last.Add(-time.Duration(n-1) * day)
-		ev.days = make([]time.Time, n)
-		ev.values = make([]float64, n)
-		for i := range ev.days {
-			ev.days[i] = first.Add(time.Duration(i) * day)
+		pr.Days = make([]time.Time, n)
+		pr.Values = make([]float64, n)
+		for i := range pr.Days {
+			pr.Days[i] = first.Add(time.Duration(i) * day)
 		}
 		for _, u := range scoped {
 			d := cost.Day(u.Day)
@@ -127,33 +179,83 @@ func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.
 			}
 			i := int(d.Sub(first) / day)
 			if !u.CostKnown {
-				ev.values[i] = math.NaN()
+				pr.Values[i] = math.NaN()
 			} else {
-				ev.values[i] += u.Cost
+				pr.Values[i] += u.Cost
 			}
 		}
-		_, ev.daily = Forecast(ev.days, ev.values, period, now)
-		ev.fstart = period.Start
-		if s := last.Add(day); s.After(ev.fstart) {
-			ev.fstart = s
+		_, pr.Daily = Forecast(pr.Days, pr.Values, period, now)
+		pr.Start = period.Start
+		if s := last.Add(day); s.After(pr.Start) {
+			pr.Start = s
 		}
 	}
-	forecast := actual
-	for _, v := range ev.daily {
-		forecast += v
+	pr.Forecast = pr.Actual
+	for _, v := range pr.Daily {
+		pr.Forecast += v
 	}
-	ev.status = cost.BudgetStatus{
-		Rule:      b.Name,
-		Scope:     scope,
-		Period:    period,
-		Currency:  b.Currency,
-		Budget:    b.Amount,
-		Actual:    actual,
-		Forecast:  forecast,
-		CrossDate: ev.cross(actual, b.Amount),
-		DaysLeft:  max(0, int(period.End.Sub(today)/day)),
+	return pr
+}
+
+// BillingForecast is what a budget with period billing_period computes for
+// the rows match selects (nil selects all) among rows, every row of one
+// account: the current billing period (rolled forward when today is past
+// the newest one), the spend so far, the forecast and the days left, in the
+// rows' currency; Budget is 0 and CrossDate zero. It fails like such a
+// budget, with a *DataError, when the rows have no billing period, a cost is
+// unknown or the scope's rows are in more than one currency.
+func BillingForecast(rows []cost.Usage, match func(cost.Usage) bool, now time.Time) (cost.BudgetStatus, error) {
+	b := &Budget{Period: PeriodBillingPeriod}
+	fail := func(c Cause, p cost.Period, format string, args ...any) error {
+		return &DataError{Msg: fmt.Sprintf(format, args...), Cause: c, Period: p}
 	}
-	return ev, nil
+	check := matching(rows, match)
+	if len(check) == 0 {
+		check = rows
+	}
+	curs := map[string]bool{}
+	for _, u := range check {
+		if u.Currency != "" {
+			curs[strings.ToUpper(u.Currency)] = true
+		}
+	}
+	if len(curs) > 1 {
+		return cost.BudgetStatus{}, fail(CauseCurrency, cost.Period{}, "currency mismatch: data is in %s; forecast skipped", strings.Join(sortedKeys(curs), ", "))
+	}
+	today := todayLabel(b, now)
+	period, ok := budgetPeriod(b, rows, today)
+	if !ok {
+		return cost.BudgetStatus{}, fail(CauseNoPeriod, cost.Period{}, "no billing period in the data")
+	}
+	pr := Project(rows, match, period, true, now)
+	if len(pr.Unknown) > 0 {
+		return cost.BudgetStatus{}, fail(CauseUnknownCost, period, "cost unknown for %s in %s; forecast not computed", strings.Join(pr.Unknown, ", "), period)
+	}
+	var cur string
+	for c := range curs {
+		cur = c
+	}
+	return cost.BudgetStatus{
+		Period:   period,
+		Currency: cur,
+		Actual:   pr.Actual,
+		Forecast: pr.Forecast,
+		DaysLeft: max(0, int(period.End.Sub(today)/day)),
+	}, nil
+}
+
+// matching returns the rows match selects; all of them when match is nil.
+func matching(rows []cost.Usage, match func(cost.Usage) bool) []cost.Usage {
+	if match == nil {
+		return rows
+	}
+	var out []cost.Usage
+	for _, u := range rows {
+		if match(u) {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // cross is the first forecast day on which cumulative spend reaches limit;
