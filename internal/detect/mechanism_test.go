@@ -166,6 +166,44 @@ func TestSeries_IntermittentZeroDaysAreNormal(t *testing.T) {
 	}
 }
 
+// A month-start charge is known from any of the last three months: a
+// missing day 1, or a zero day 1 of an intermittent service, does not make
+// the next one an anomaly (two months back is 59..62 days, three 89..92).
+func TestSeries_MonthlyChargeKnownFromThreeMonths(t *testing.T) {
+	start := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC) // Jul 1 -> Sep 1 is 62 days
+	for _, tc := range []struct {
+		name string
+		gap  func(v []float64, day int)
+	}{
+		{"MissingLastMonth", func(v []float64, day int) { v[day] = math.NaN() }},
+		{"ZeroDayLastMonth", func(v []float64, day int) { v[day] = 0 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := noisy(160, 100, 0, 0.05, 11)
+			rng := rand.New(rand.NewPCG(12, 12))
+			for i := range v {
+				if rng.Float64() < 0.2 && tc.name == "ZeroDayLastMonth" {
+					v[i] = 0 // an intermittent service
+				}
+			}
+			var firsts []int
+			for i := range v {
+				if d := start.AddDate(0, 0, i); d.Day() == 1 {
+					v[i] = 400 * (1 + 0.1*rng.Float64())
+					firsts = append(firsts, i)
+				}
+			}
+			sep, aug := firsts[4], firsts[3] // Sep 1 and Aug 1
+			tc.gap(v, aug)
+			opts := detect.DefaultOptions()
+			opts.Start = start
+			if r := detect.Series(v, opts)[sep]; r.Anomaly {
+				t.Errorf("Sep 1 charge with Aug 1 %s alerts (score %.2f, z %.1f)", tc.name, r.Score, r.Sigma)
+			}
+		})
+	}
+}
+
 func anyOutage(res []detect.Result, from, to int) bool {
 	for i := from; i <= to; i++ {
 		if res[i].Anomaly && res[i].Outage {

@@ -50,7 +50,8 @@ const (
 	interShare  = 0.05     // a series with this share of near-zero days is intermittent (see zeroDay)
 	interTail   = 1e-4     // an intermittent series' outage needs a zero run this unlikely
 	reOnset     = 2        // inside an episode, a point this much stronger than its peak after a quiet day is a new alert
-	zRingN      = 64       // days of z kept for the monthly check (two months and a day)
+	zRingN      = 96       // days of z kept for the monthly check (three months and two days)
+	domN        = 3        // occurrences of each day of the month kept for the monthly check
 )
 
 // Detector judges one series point by point. Step costs O(K + season-free
@@ -112,8 +113,7 @@ type Detector struct {
 	// calendar of the next point when Options.Start is set (daily data)
 	dom, mdays     int // day of month 1..31 (0 = unknown), days in its month
 	month, year    int
-	domRel, domZ   [32]float64 // last relative residual and z per day of month
-	domRel2, domZ2 [32]float64 // the month before
+	domHist [domN][32]domMark // last occurrences of each day of month, newest first
 	zHistPos       int
 
 	t        int // points stepped, including missing ones
@@ -557,9 +557,7 @@ func (d *Detector) stepCost(v float64) Result {
 		if d.dom > 0 {
 			// the same day one or two months ago rose alike, alone (not
 			// inside an elevated stretch such as an earlier shift or ramp)
-			l1 := time.Date(d.year, time.Month(d.month), 0, 0, 0, 0, 0, time.UTC).Day()
-			l2 := l1 + time.Date(d.year, time.Month(d.month)-1, 0, 0, 0, 0, 0, time.UTC).Day()
-			if d.domZ[d.dom] >= 1.5 && d.domRel[d.dom] >= monthlyRel*rel && d.isolated(l1) || d.domZ2[d.dom] >= 1.5 && d.domRel2[d.dom] >= monthlyRel*rel && d.isolated(l2) {
+			if d.recurring(idx, rel) {
 				E, zNews = fmin(E, 0.9), 0 // a recurring charge is not news either
 			}
 		} else {
@@ -582,8 +580,7 @@ func (d *Detector) stepCost(v float64) Result {
 			d.zHistPos = 0
 		}
 		if d.dom > 0 {
-			d.domRel2[d.dom], d.domZ2[d.dom] = d.domRel[d.dom], d.domZ[d.dom]
-			d.domRel[d.dom], d.domZ[d.dom] = rel, z
+			d.markDay(domMark{rel: rel, z: z, t: idx})
 		}
 	}
 	d.nextDay()
@@ -685,8 +682,7 @@ func (d *Detector) skipDay(clear bool) {
 	}
 	d.zHist[d.zHistPos], d.zsHist[d.zHistPos] = 0, 0
 	if d.dom > 0 && clear {
-		d.domRel2[d.dom], d.domZ2[d.dom] = d.domRel[d.dom], d.domZ[d.dom]
-		d.domRel[d.dom], d.domZ[d.dom] = 0, 0
+		d.markDay(domMark{t: -1})
 	}
 	d.nextDay()
 	if d.zHistPos++; d.zHistPos == len(d.zHist) {
@@ -834,6 +830,40 @@ func (d *Detector) pushZ(z float64) {
 	if d.zRingP++; d.zRingP == zRingN {
 		d.zRingP = 0
 	}
+}
+
+// domMark is one occurrence of a day of the month: its relative residual,
+// z and index (t < 0: missing).
+type domMark struct {
+	rel, z float64
+	t      int
+}
+
+// markDay records the current day of the month's occurrence.
+func (d *Detector) markDay(m domMark) {
+	for k := domN - 1; k > 0; k-- {
+		d.domHist[k][d.dom] = d.domHist[k-1][d.dom]
+	}
+	d.domHist[0][d.dom] = m
+}
+
+// recurring reports whether a relative rise rel on point idx repeats a
+// rise on the same day of the month in one of the last three months (a
+// batch charge): that rise was at least monthlyRel of this one, clear (1.5
+// sigmas) and stood alone. Zero days of an
+// intermittent service are not occurrences, so its charge is still known
+// after a zero day-1.
+func (d *Detector) recurring(idx int, rel float64) bool {
+	for k := range domN {
+		m := d.domHist[k][d.dom]
+		if m.t < 0 || m.t >= idx || m.rel <= 0 || m.rel < monthlyRel*rel {
+			continue
+		}
+		if m.z >= 1.5 && d.isolated(idx-m.t) {
+			return true
+		}
+	}
+	return false
 }
 
 // isolated reports whether the point lag days before the current one was
