@@ -111,10 +111,10 @@ type Detector struct {
 	zHist   [monthlyHi + 1]float64 // ring of relative residuals (daily data only)
 	zsHist  [monthlyHi + 1]float64 // ring of z (daily data only)
 	// calendar of the next point when Options.Start is set (daily data)
-	dom, mdays     int // day of month 1..31 (0 = unknown), days in its month
-	month, year    int
-	domHist [domN][32]domMark // last occurrences of each day of month, newest first
-	zHistPos       int
+	dom, mdays  int // day of month 1..31 (0 = unknown), days in its month
+	month, year int
+	domHist     [domN][32]domMark // last occurrences of each day of month, newest first
+	zHistPos    int
 
 	t        int // points stepped, including missing ones
 	ph       int // phase of the next point: t mod s
