@@ -44,7 +44,7 @@ const (
 	recentN     = 8    // fallback baseline: median of the last 8 points
 	episodeGap  = 3    // an episode ends after max(3, season) points in a row that are not anomalous
 	sigmaToMAD  = 1.2533
-	biasA       = 1.0 / 28 // cusum input is z minus its 28-point bias
+	biasA       = 1.0 / 112 // cusum input is z minus its bias over ~16 weeks (warm-started)
 	lowA        = 1.0 / 56 // rate of the near-zero share
 	lowTail     = 0.002    // an outage needs a near-zero run this unlikely given the share
 	interShare  = 0.05     // a series with this share of near-zero days is intermittent (see zeroDay)
@@ -79,6 +79,7 @@ type Detector struct {
 
 	cp, cn float64 // cusum up / down
 	bias   float64 // EWMA of clipped z over quiet points: the baseline's lag on a growing series
+	nBias  int     // quiet points in bias
 	lowP   float64 // EWMA share of near-zero points (intermittent services bill zero days)
 	lowRun int     // near-zero points in a row
 	neg    bool    // a negative value was seen (rebase then shifts instead of scaling)
@@ -623,7 +624,8 @@ func (d *Detector) stepCost(v float64) Result {
 		stored = exp + clip(r, 2*sig)
 	}
 	if judged && !flagged && !d.legacy {
-		d.bias += biasA * (clip(z, 3) - d.bias)
+		d.nBias++
+		d.bias += fmax(1/float64(d.nBias), biasA) * (clip(z, 3) - d.bias)
 	}
 	if !anomaly {
 		l := 0.0
@@ -816,7 +818,7 @@ func (d *Detector) rebase(delta float64) {
 			d.esd[i] -= delta
 		}
 	}
-	d.cp, d.cn, d.bias = 0, 0, 0
+	d.cp, d.cn, d.bias = 0, 0, 0 // the bias keeps its slow rate: a few points after a change do not set it
 	for i := range d.ramp {
 		d.ramp[i] = 0
 	}
