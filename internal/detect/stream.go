@@ -45,13 +45,13 @@ const (
 	episodeGap  = 3    // an episode ends after max(3, season) points in a row that are not anomalous
 	sigmaToMAD  = 1.2533
 	biasA       = 1.0 / 112 // cusum input is z minus its bias over ~16 weeks (warm-started)
-	lowA        = 1.0 / 56 // rate of the near-zero share
-	lowTail     = 0.002    // an outage needs a near-zero run this unlikely given the share
-	interShare  = 0.05     // a series with this share of near-zero days is intermittent (see zeroDay)
-	interTail   = 1e-4     // an intermittent series' outage needs a zero run this unlikely
-	reOnset     = 2        // inside an episode, a point this much stronger than its peak after a quiet day is a new alert
-	zRingN      = 96       // days of z kept for the monthly check (three months and two days)
-	domN        = 3        // occurrences of each day of the month kept for the monthly check
+	lowA        = 1.0 / 56  // rate of the near-zero share
+	lowTail     = 0.002     // an outage needs a near-zero run this unlikely given the share
+	interShare  = 0.05      // a series with this share of near-zero days is intermittent (see zeroDay)
+	interTail   = 1e-4      // an intermittent series' outage needs a zero run this unlikely
+	reOnset     = 2         // inside an episode, a point this much stronger than its peak after a quiet day is a new alert
+	zRingN      = 96        // days of z kept for the monthly check (three months and two days)
+	domN        = 3         // occurrences of each day of the month kept for the monthly check
 )
 
 // Detector judges one series point by point. Step costs O(K + season-free
