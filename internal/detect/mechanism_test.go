@@ -204,6 +204,22 @@ func TestSeries_MonthlyChargeKnownFromThreeMonths(t *testing.T) {
 	}
 }
 
+// A lasting x1.6 shift on a 15%-noise series is one episode: days too weak
+// to flag each while the CUSUM still rises hold it open, so a later
+// stronger day does not alert again (4 of these 40 draws did).
+func TestSeries_WeakShiftIsOneEpisode(t *testing.T) {
+	for seed := uint64(1); seed <= 40; seed++ {
+		v := noisy(300, 100, 0, 0.15, seed)
+		for i := 200; i < 300; i++ {
+			v[i] *= 1.6
+		}
+		res := detect.Series(v, detect.DefaultOptions())
+		if got := onsets(res, 190, 299); len(got) != 1 {
+			t.Errorf("seed %d: x1.6 shift on day 200 gives onsets %v, want one", seed, got)
+		}
+	}
+}
+
 func anyOutage(res []detect.Result, from, to int) bool {
 	for i := from; i <= to; i++ {
 		if res[i].Anomaly && res[i].Outage {

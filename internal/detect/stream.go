@@ -122,6 +122,7 @@ type Detector struct {
 	seen     int // non-missing points stepped
 	since    int
 	lastFlag int
+	lastHeld int // last point a sustained shift held the episode open
 	adapt    int
 	nameBf   []byte
 	mx       *metricsState // metrics mode only
@@ -611,8 +612,13 @@ func (d *Detector) stepCost(v float64) Result {
 		d.lastFlag = idx
 		res.Since = d.since
 		res.Detector = d.names(eS, eC, eR, eO, eE)
-	} else if d.since >= 0 && idx-d.lastFlag > d.gap {
-		d.since = -1
+	} else if d.since >= 0 {
+		if !d.legacy && d.sustained(zb) {
+			d.lastHeld = idx
+		}
+		if idx-max(d.lastFlag, d.lastHeld) > d.gap {
+			d.since = -1
+		}
 	}
 
 	// learn: anomalous points enter the baseline clipped to ±2 sigma, so the
@@ -824,6 +830,16 @@ func (d *Detector) rebase(delta float64) {
 	}
 	d.r0, d.r1, d.r2, d.rampN, d.rampPos = 0, 0, 0, 0, 0
 	d.since = -1
+}
+
+// sustained reports whether the CUSUM still sits above its decision
+// interval and still rises with this point's bias-corrected z, in a
+// direction the detector watches: a level shift whose days are each too
+// weak to flag holds its episode open, so it does not alert again when one
+// of them is.
+func (d *Detector) sustained(zb float64) bool {
+	return d.opts.Direction != DirectionDown && d.cp >= d.th.cusumH && zb >= cusumK ||
+		d.opts.Direction != DirectionUp && d.cn >= d.th.cusumH && zb <= -cusumK
 }
 
 // pushZ records the z of the point just judged (0 for a missing one).
