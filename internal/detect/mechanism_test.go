@@ -220,6 +220,28 @@ func TestSeries_WeakShiftIsOneEpisode(t *testing.T) {
 	}
 }
 
+// Cost noise is multiplicative: on a service with 35% day-to-day noise an
+// ordinary 2-3x day is not news (the linear z of such days raised 30 false
+// alerts over these 40 series-years), while an x10 day still is.
+func TestSeries_NoisyServiceRisesInLogSpace(t *testing.T) {
+	falses, found := 0, 0
+	const n = 40
+	for seed := uint64(1); seed <= n; seed++ {
+		v := noisy(28+365, 50, 0.005, 0.35, seed)
+		falses += len(onsets(detect.Series(v, detect.DefaultOptions()), 28, len(v)-1))
+		v[300] *= 10
+		if detect.Series(v, detect.DefaultOptions())[300].Anomaly {
+			found++
+		}
+	}
+	if falses > n/5 {
+		t.Errorf("%d false alerts over %d series-years of 35%% noise, want <= %d", falses, n, n/5)
+	}
+	if found < n*9/10 {
+		t.Errorf("x10 day found on %d of %d series, want >= %d", found, n, n*9/10)
+	}
+}
+
 func anyOutage(res []detect.Result, from, to int) bool {
 	for i := from; i <= to; i++ {
 		if res[i].Anomaly && res[i].Outage {

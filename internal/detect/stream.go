@@ -44,6 +44,8 @@ const (
 	recentN     = 8    // fallback baseline: median of the last 8 points
 	episodeGap  = 3    // an episode ends after max(3, season) points in a row that are not anomalous
 	sigmaToMAD  = 1.2533
+	logK        = 1.2       // a rise's z is 1.2 x log(observed/expected) in robust log sigmas (tuning family)
+	logFloor    = 0.005     // log sigma floor (0.5%)
 	biasA       = 1.0 / 112 // cusum input is z minus its bias over ~16 weeks (warm-started)
 	lowA        = 1.0 / 56  // rate of the near-zero share
 	lowTail     = 0.002     // an outage needs a near-zero run this unlikely given the share
@@ -71,6 +73,8 @@ type Detector struct {
 
 	absDev  float64 // EWMA of clipped |residual|
 	absUp   float64 // the same over positive residuals only (cost noise is skewed up)
+	absLog  float64 // EWMA of clipped |log(observed/expected)| (multiplicative noise)
+	nLog    int
 	level   float64 // EWMA of |value|, for the sigma floor
 	mean    float64 // EWMA of value
 	disp    float64 // EWMA of |value-mean|, for the sigma floor
@@ -421,6 +425,12 @@ func (d *Detector) stepCost(v float64) Result {
 	z := r / sig
 	if r > 0 && d.nRes >= 5 && !d.legacy {
 		z = r / fmax(sig, sigmaToMAD*d.absUp) // upward deviations against the upward spread
+		if v > 0 && exp > 0 && !d.neg && d.nLog >= 5 {
+			// cost noise is multiplicative: on a positive series a rise is
+			// measured in log space, so a noisy service's ordinary 2x day
+			// is not a 5-sigma event
+			z = logK * math.Log(v/exp) / fmax(sigmaToMAD*d.absLog, logFloor)
+		}
 	}
 	judged := d.seen >= d.opts.WarmUp && ok
 
@@ -652,6 +662,14 @@ func (d *Detector) stepCost(v float64) Result {
 		d.absUp += 2 * fmax(1/float64(d.nRes+1), d.alphaLo) * (fmin(r, 3*sig) - d.absUp)
 	}
 	d.nRes++
+	if v > 0 && exp > 0 {
+		al := math.Abs(math.Log(v / exp))
+		if d.nLog >= 5 {
+			al = fmin(al, 3*sigmaToMAD*d.absLog)
+		}
+		d.absLog += fmax(1/float64(d.nLog+1), d.alphaLo) * (al - d.absLog)
+		d.nLog++
+	}
 	a := fmax(1/float64(d.seen+1), d.alphaLo)
 	d.level += a * (math.Abs(v) - d.level)
 	d.disp += a * (math.Abs(v-d.mean) - d.disp)
