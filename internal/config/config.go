@@ -151,6 +151,10 @@ type WebhookTarget struct {
 	URL        Secret `yaml:"url"`    // URLs often carry tokens: treated as a secret
 	Secret     Secret `yaml:"secret"` // whsec_<base64>
 	SecretFile string `yaml:"secret_file"`
+	// Digest sends the daily digest to this webhook as well. Default false:
+	// Alertmanager receivers expect alerts, and the digest is not one. A
+	// webhook named in schedule.digest_notifiers needs it set.
+	Digest bool `yaml:"digest"`
 }
 
 // ConsoleTarget prints alerts to standard output.
@@ -161,6 +165,11 @@ type ConsoleTarget struct {
 // HTTP is the daemon's listener for /healthz and Slack requests.
 type HTTP struct {
 	Listen string `yaml:"listen"` // default 127.0.0.1:8080; "" disables
+	// ExternalURL is the URL people and receivers reach costbot at, e.g.
+	// https://costbot.example.com (an http or https URL with no user info,
+	// query or fragment). Webhooks send it as externalURL and link each
+	// alert below it (generatorURL). Default "": both are sent empty.
+	ExternalURL string `yaml:"external_url"`
 }
 
 // Schedule says when jobs run.
@@ -539,6 +548,9 @@ func (c *Config) Validate() error {
 	if err := checkListen(c.HTTP.Listen); err != nil {
 		bad("http.listen", "%v", err)
 	}
+	if err := checkExternalURL(c.HTTP.ExternalURL); err != nil {
+		bad("http.external_url", "%v", err)
+	}
 	if c.Rules == "" {
 		bad("rules", "is required (a folder of *.yaml rule files)")
 	}
@@ -554,9 +566,20 @@ func (c *Config) Validate() error {
 	if _, err := time.LoadLocation(c.Schedule.TimeZone); err != nil {
 		bad("schedule.timezone", "unknown time zone %q", c.Schedule.TimeZone)
 	}
+	digestTo := map[string]bool{}
 	for i, n := range c.Schedule.DigestNotifiers {
-		if _, ok := names[n]; !ok {
+		digestTo[n] = true
+		j, ok := names[n]
+		switch {
+		case !ok:
 			bad(fmt.Sprintf("schedule.digest_notifiers[%d]", i), "no notifier named %q", n)
+		case c.Notifiers[j].Webhook != nil && !c.Notifiers[j].Webhook.Digest:
+			bad(fmt.Sprintf("schedule.digest_notifiers[%d]", i), "webhook %q gets the digest only with notifiers[%d].webhook.digest: true", n, j)
+		}
+	}
+	for i, n := range c.Notifiers {
+		if w := n.Webhook; w != nil && w.Digest && len(c.Schedule.DigestNotifiers) > 0 && !digestTo[n.Name] {
+			bad(fmt.Sprintf("notifiers[%d].webhook.digest", i), "is true but schedule.digest_notifiers does not name %q", n.Name)
 		}
 	}
 	if c.Alerts.RepeatInterval < 0 {
@@ -587,6 +610,29 @@ func (c *Config) missing(field string) bool {
 		}
 	}
 	return false
+}
+
+// checkExternalURL accepts "" or an absolute http(s) URL with a host and
+// without user info, query or fragment: it goes into every webhook payload.
+// Its messages quote the URL only when it has no user info.
+func checkExternalURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("must be an absolute http or https URL such as https://costbot.example.com")
+	}
+	if u.User != nil {
+		return errors.New("must not contain user info: it is sent in every webhook payload")
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https", u.Hostname() == "", u.Opaque != "":
+		return fmt.Errorf("must be an absolute http or https URL such as https://costbot.example.com, got %q", raw)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
+		return fmt.Errorf("must not have a query or fragment (alert links are appended to it), got %q", raw)
+	}
+	return nil
 }
 
 // checkListen applies net.Listen's rules for a "tcp" address without
