@@ -22,7 +22,7 @@ var sensitivityThresholds = map[Sensitivity]thresholds{
 	// preferred it (F1 0.835 / 0.37 false alerts a series-year, against 0.830 /
 	// 0.64 for the former medium, now high)
 	SensitivityLow:    {spikeZ: 6, cusumH: 8, rampA: 1e-5, rampRise: 5, esdA: 0.005},
-	SensitivityMedium: {spikeZ: 5, cusumH: 6, rampA: 1e-4, rampRise: 4, esdA: 0.01},
+	SensitivityMedium: {spikeZ: 5, cusumH: 5, rampA: 1e-4, rampRise: 4, esdA: 0.01},
 	SensitivityHigh:   {spikeZ: 4, cusumH: 4, rampA: 1e-3, rampRise: 3, esdA: 0.05},
 }
 
