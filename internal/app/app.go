@@ -181,7 +181,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Logger:        a.log.With("component", "slackcmd"),
 		HTTPClient:    a.http,
 		Slack:         a.slack,
-		Forecast:      rules.Forecast,
+		Forecast:      billingForecast,
+		Cards:         a.cardStages,
 	})
 	return a, nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path"
@@ -13,7 +14,7 @@ import (
 	"github.com/costbot/costbot/internal/rules"
 )
 
-// Mover is one service's change between the last 7 days and the 7 before.
+// Mover is one service's change between the last 7 complete days and the 7 before.
 type Mover struct {
 	Service  string
 	Last     float64
@@ -23,59 +24,84 @@ type Mover struct {
 // Change is Last - Previous.
 func (m Mover) Change() float64 { return m.Last - m.Previous }
 
-// AccountDigest is the daily summary of one account.
+// AccountDigest is the summary of one account. Its billing-period figures
+// are the ones a budget over the account's total with period billing_period
+// computes (rules.BillingForecast), so the digest and /costbot budgets agree.
 type AccountDigest struct {
 	Account  cost.Account
 	Period   cost.Period // current billing period
 	Currency string
 	Spent    float64 // billing period to date
 	Forecast float64 // whole billing period
-	Movers   []Mover // largest absolute 7-day changes first, at most 5
+	// Problem says why Spent and Forecast are unknown (a cost is unknown,
+	// the rows are in more than one currency); "" when they are known.
+	Problem string
+	// Window is the last complete days the digest looks back on (1 for the
+	// daily digest, 7 for the weekly one) and Before the same span before it.
+	Window, Before cost.Period
+	// WindowSpent and BeforeSpent are the account's spend in Window and
+	// Before, in Currency.
+	WindowSpent, BeforeSpent float64
+	Movers                   []Mover // largest absolute 7-day changes first, at most 5
 }
 
-// digest builds the daily summary from stored data as of now.
-func digest(in rules.Input) []AccountDigest {
+// digest builds the daily summary (weekly: the weekly one) from stored data
+// as of now. Only complete days count: the window ends with yesterday.
+func digest(in rules.Input, weekly bool) []AccountDigest {
 	end := cost.Day(in.Now)
+	span := 1
+	if weekly {
+		span = 7
+	}
+	window := cost.Period{Start: end.AddDate(0, 0, -span), End: end}
+	before := cost.Period{Start: window.Start.AddDate(0, 0, -span), End: window.Start}
+	last7 := cost.Period{Start: end.AddDate(0, 0, -7), End: end}
+	prev7 := cost.Period{Start: last7.Start.AddDate(0, 0, -7), End: last7.Start}
+	byAccount := map[string][]cost.Usage{}
+	for _, u := range in.Usage {
+		byAccount[u.Account] = append(byAccount[u.Account], u)
+	}
 	var out []AccountDigest
 	for _, acc := range in.Accounts {
-		d := AccountDigest{Account: acc}
-		daily := map[time.Time]float64{}
+		rows := byAccount[acc.ID]
+		if len(rows) == 0 {
+			continue
+		}
+		d := AccountDigest{Account: acc, Window: window, Before: before}
+		st, err := rules.BillingForecast(rows, nil, in.Now)
+		var de *rules.DataError
+		switch {
+		case errors.As(err, &de) && de.Cause == rules.CauseNoPeriod:
+			continue // nothing billed yet
+		case errors.As(err, &de):
+			d.Problem = de.Msg
+		case err != nil:
+			d.Problem = err.Error()
+		}
+		d.Period, d.Currency, d.Spent, d.Forecast = st.Period, st.Currency, st.Actual, st.Forecast
+		if d.Currency == "" {
+			d.Currency = rows[0].Currency
+		}
 		last, prev := map[string]float64{}, map[string]float64{}
-		for _, u := range in.Usage {
-			if u.Account != acc.ID || !u.CostKnown {
+		for _, u := range rows {
+			// Amounts in another currency are never added to these.
+			if !u.CostKnown || u.Correction || !strings.EqualFold(u.Currency, d.Currency) {
 				continue
 			}
-			if u.BillingPeriod.End.After(d.Period.End) {
-				d.Period = u.BillingPeriod
+			day := cost.Day(u.Day)
+			switch {
+			case window.Contains(day):
+				d.WindowSpent += u.Cost
+			case before.Contains(day):
+				d.BeforeSpent += u.Cost
 			}
-			d.Currency = u.Currency
-			switch age := int(end.Sub(u.Day).Hours() / 24); {
-			case age >= 1 && age <= 7:
+			switch {
+			case last7.Contains(day):
 				last[u.Service] += u.Cost
-			case age >= 8 && age <= 14:
+			case prev7.Contains(day):
 				prev[u.Service] += u.Cost
 			}
 		}
-		if d.Period.IsZero() {
-			continue
-		}
-		for _, u := range in.Usage {
-			if u.Account == acc.ID && u.CostKnown && u.BillingPeriod == d.Period {
-				d.Spent += u.Cost
-				if !u.Correction {
-					daily[u.Day] += u.Cost
-				}
-			}
-		}
-		// Forecast from the account's daily totals over the last 4 weeks.
-		var days []time.Time
-		var vals []float64
-		for t := end.AddDate(0, 0, -28); t.Before(end); t = t.AddDate(0, 0, 1) {
-			if v, ok := daily[t]; ok || !t.Before(d.Period.Start) {
-				days, vals = append(days, t), append(vals, v)
-			}
-		}
-		d.Forecast, _ = rules.Forecast(days, vals, d.Period, in.Now)
 		for s := range unionKeys(last, prev) {
 			d.Movers = append(d.Movers, Mover{Service: s, Last: last[s], Previous: prev[s]})
 		}
@@ -116,19 +142,27 @@ func unionKeys(a, b map[string]float64) map[string]bool {
 }
 
 // digestFinding renders one account digest as a finding for the notifiers,
-// with the rule problems that concern the account.
-func digestFinding(d AccountDigest, day time.Time, notifiers []string, problems []cost.Finding) cost.Finding {
+// with the rule problems that concern the account. Money and periods are
+// written by cost.Money and cost.FormatPeriod, as on every other surface.
+func digestFinding(d AccountDigest, weekly bool, notifiers []string, problems []cost.Finding) cost.Finding {
+	cur := d.Currency
 	var b strings.Builder
-	fmt.Fprintf(&b, "Billing period %s to date: %s %.2f; forecast for the period: %s %.2f.\n",
-		d.Period.Start.Format("Jan 2")+" – "+d.Period.End.AddDate(0, 0, -1).Format("Jan 2"), d.Currency, d.Spent, d.Currency, d.Forecast)
+	if d.Problem != "" {
+		fmt.Fprintf(&b, "Billing period %s: spend and forecast unknown (%s).\n", cost.FormatPeriod(d.Period), d.Problem)
+	} else {
+		fmt.Fprintf(&b, "Billing period %s to date: %s; forecast for the period: %s.\n",
+			cost.FormatPeriod(d.Period), cost.Money(d.Spent, cur), cost.Money(d.Forecast, cur))
+	}
+	what := "Yesterday"
+	if weekly {
+		what = "Last 7 days"
+	}
+	fmt.Fprintf(&b, "%s (%s): %s (%s vs %s).\n", what, cost.FormatPeriod(d.Window), cost.Money(d.WindowSpent, cur),
+		cost.Change(d.WindowSpent, d.BeforeSpent), cost.FormatPeriod(d.Before))
 	if len(d.Movers) > 0 {
 		b.WriteString("Top movers, last 7 days vs the 7 before:\n")
 		for _, m := range d.Movers {
-			pct := ""
-			if m.Previous > 0 {
-				pct = fmt.Sprintf(" (%+.0f%%)", 100*m.Change()/m.Previous)
-			}
-			fmt.Fprintf(&b, "• %s: %.2f → %.2f%s\n", m.Service, m.Previous, m.Last, pct)
+			fmt.Fprintf(&b, "• %s: %s → %s (%s)\n", m.Service, cost.Money(m.Previous, cur), cost.Money(m.Last, cur), cost.Change(m.Last, m.Previous))
 		}
 	}
 	var mine []string
@@ -143,25 +177,59 @@ func digestFinding(d AccountDigest, day time.Time, notifiers []string, problems 
 			fmt.Fprintf(&b, "• %s\n", t)
 		}
 	}
+	rule, title := "daily-digest", "Daily cost digest"
+	// One digest per account per day (weekly: per 7-day window).
+	period := cost.Period{Start: d.Window.End, End: d.Window.End.AddDate(0, 0, 1)}
+	if weekly {
+		rule, title, period = "weekly-digest", "Weekly cost digest", d.Window
+	}
 	return cost.Finding{
 		Kind:      cost.KindDigest,
-		Rule:      "daily-digest",
+		Rule:      rule,
 		Scope:     cost.Scope{Account: d.Account.ID},
-		Period:    cost.Period{Start: day, End: day.AddDate(0, 0, 1)},
+		Period:    period,
 		Threshold: "digest",
 		Severity:  cost.SeverityInfo,
 		Notifiers: notifiers,
-		Title:     fmt.Sprintf("Daily cost digest — %s", d.Account.Name),
+		Title:     fmt.Sprintf("%s — %s", title, d.Account.Name),
 		Summary:   strings.TrimSpace(b.String()),
-		Currency:  d.Currency,
+		Currency:  cur,
 		Actual:    d.Spent,
 		Forecast:  d.Forecast,
 	}
 }
 
+// billingForecast is rules.BillingForecast for slackcmd, whose users read a
+// data problem's message without the rule prefix.
+func billingForecast(rows []cost.Usage, match func(cost.Usage) bool, now time.Time) (cost.BudgetStatus, error) {
+	st, err := rules.BillingForecast(rows, match, now)
+	var de *rules.DataError
+	if errors.As(err, &de) {
+		return st, errors.New(de.Msg)
+	}
+	return st, err
+}
+
+// cardStages evaluates the card rules alone, so /costbot card warns at the
+// stages the card alerts use.
+func (a *App) cardStages(now time.Time, accounts []cost.Account, cards []cost.Card) []cost.Finding {
+	fs, _ := a.rules.Evaluate(rules.Input{Now: now, Accounts: accounts, Cards: cards})
+	return fs
+}
+
 // Digest sends the daily digest (one per account per day, deduplicated like
 // any alert, so a failed send is retried and a restart does not repeat it).
 func (a *App) Digest(ctx context.Context, now time.Time) (*Report, error) {
+	return a.sendDigest(ctx, now, false)
+}
+
+// WeeklyDigest sends the weekly digest: the same figures as the daily one,
+// looking back on the last 7 complete days; one per account per 7-day window.
+func (a *App) WeeklyDigest(ctx context.Context, now time.Time) (*Report, error) {
+	return a.sendDigest(ctx, now, true)
+}
+
+func (a *App) sendDigest(ctx context.Context, now time.Time, weekly bool) (*Report, error) {
 	a.jobs.Lock()
 	defer a.jobs.Unlock()
 	rep := &Report{Now: now}
@@ -175,8 +243,8 @@ func (a *App) Digest(ctx context.Context, now time.Time) (*Report, error) {
 		problems = problemsOf(a.last.Findings)
 	}
 	a.mu.Unlock()
-	for _, d := range digest(in) {
-		rep.Findings = append(rep.Findings, digestFinding(d, cost.Day(now), a.cfg.Schedule.DigestNotifiers, problems))
+	for _, d := range digest(in, weekly) {
+		rep.Findings = append(rep.Findings, digestFinding(d, weekly, a.cfg.Schedule.DigestNotifiers, problems))
 	}
 	rep.Deliveries, err = a.deliver(ctx, rep.Findings, nil)
 	return rep, err

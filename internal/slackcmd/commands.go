@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,8 +17,19 @@ import (
 	"github.com/costbot/costbot/internal/cost"
 )
 
-// ForecastFunc estimates a period's total from daily history (rules.Forecast).
-type ForecastFunc func(days []time.Time, values []float64, period cost.Period, now time.Time) (float64, []float64)
+// ForecastFunc is the budget rules' forecast (the app passes
+// rules.BillingForecast): for the rows match selects (nil: all) among rows,
+// every row of one account, it returns the current billing period, the spend
+// so far, the forecast for the whole period and the days left, in the rows'
+// currency, or an error saying why there is none. /costbot forecast thus
+// shows what a budget over the same scope and billing period computes.
+type ForecastFunc func(rows []cost.Usage, match func(cost.Usage) bool, now time.Time) (cost.BudgetStatus, error)
+
+// CardFunc returns the card rules' findings for cards as of now (the app
+// evaluates its rules set with only the cards): one card_expiry finding per
+// card at one of the rules' warning stages (30, 7 and 1 days by default) or
+// expired. /costbot card warns exactly where these findings do.
+type CardFunc func(now time.Time, accounts []cost.Account, cards []cost.Card) []cost.Finding
 
 // env is what every subcommand gets: the snapshot, the clock, its arguments.
 type env struct {
@@ -25,6 +37,7 @@ type env struct {
 	now      time.Time
 	args     []string
 	forecast ForecastFunc
+	cards    CardFunc
 }
 
 // subcommand answers one /costbot subcommand from the snapshot.
@@ -116,7 +129,7 @@ func (h *Handler) run(ctx context.Context, sc slack.SlashCommand, c command, sna
 		if snap == nil {
 			snap = newSnapshot(Data{})
 		}
-		return f(&env{snap: snap, now: now, args: c.Args, forecast: h.forecast})
+		return f(&env{snap: snap, now: now, args: c.Args, forecast: h.forecast, cards: h.cards})
 	}()
 	if err != nil {
 		var ue *userError
@@ -124,7 +137,7 @@ func (h *Handler) run(ctx context.Context, sc slack.SlashCommand, c command, sna
 		if errors.As(err, &ue) {
 			msg = ue.msg
 		}
-		h.log.ErrorContext(ctx, "slash command failed", "subcommand", c.Name, "text", truncate(sc.Text, 200), "user", sc.UserID, "channel", sc.ChannelID, "err", err)
+		h.log.ErrorContext(ctx, "slash command failed", "subcommand", c.Name, "text", truncate(sc.Text, 200), "user", sc.UserID, "channel", sc.ChannelID, "error", err)
 		return reply{ResponseType: slack.ResponseTypeEphemeral, Text: msg, Blocks: []slack.Block{section(":warning: " + msg)}}, false
 	}
 	if !known && c.Name != "" {
@@ -159,10 +172,10 @@ const helpText = "*costbot* answers from its last fetch. Add `--share` to post t
 	"• `/costbot spend [account|service|family] [period]` spend with daily chart\n" +
 	"• `/costbot top [n] [period]` top services and biggest movers (default 5, 7d)\n" +
 	"• `/costbot budgets` every budget: spent, %, forecast, days left\n" +
-	"• `/costbot forecast [scope]` month-end forecast\n" +
+	"• `/costbot forecast [scope]` forecast for the billing period, as budgets compute it\n" +
 	"• `/costbot anomalies` open anomalies\n" +
 	"• `/costbot card` payment card expiry per account\n" +
-	"Periods: `mtd` (default), `today`, `yesterday`, `7d`, `30d`, `last-month`. " +
+	"Periods: `mtd` (default), `today`, `yesterday`, `7d`, `30d`, `last-month`; they count complete days only, so `7d` ends yesterday. " +
 	"Names are fuzzy: `workers req` finds _Workers Standard Requests_; narrow with `service:`, `family:`, `account:`."
 
 func cmdHelp(*env) (reply, error) {
@@ -235,32 +248,52 @@ func chartWindow(s *snapshot, x *series, p cost.Period) ([]time.Time, []float64)
 	return days, vals
 }
 
+// mismatch is the line shown instead of a sum over several currencies, in
+// the words budget rules use for the same condition.
+func mismatch(x *series) string {
+	return fmt.Sprintf(":warning: currency mismatch: %s has usage in %s; amounts are shown per currency, never summed.",
+		x.label(), strings.Join(x.currencies(), ", "))
+}
+
 func cmdSpend(e *env) (reply, error) {
 	q, ps := scopeArgs(e.args, "mtd")
 	x, alt := resolveScope(e, q, "spend")
 	if alt != nil {
 		return *alt, nil
 	}
-	s, cur := e.snap, e.snap.currency
-	p := ps.resolve(e.now)
-	total := s.sum(x, p)
-	prev := s.sum(x, previous(p))
-	// Average over the days that have data: billing lags, today is often empty.
-	dataEnd := p.End
-	if !s.lastDay.IsZero() && dataEnd.After(s.lastDay.Add(day)) {
-		dataEnd = s.lastDay.Add(day)
+	s := e.snap
+	today := cost.Day(e.now)
+	p, label, note := ps.resolve(today, s.dataEnd(today))
+	pp := previous(p)
+	ndays := max(1, int(p.End.Sub(p.Start)/day))
+	blocks := []slack.Block{header(truncate(fmt.Sprintf("Spend · %s · %s", x.name, label), maxHeaderText))}
+	if note != "" {
+		blocks = append(blocks, contextLine(note))
 	}
-	ndays := max(1, int(dataEnd.Sub(p.Start)/day))
-	text := fmt.Sprintf("Spend for %s, %s: %s", x.label(), ps.label, cost.Money(total, cur))
-	blocks := []slack.Block{
-		header(truncate(fmt.Sprintf("Spend · %s · %s", x.name, ps.label), maxHeaderText)),
-		fieldsSection(
-			"Spent", cost.Money(total, cur),
-			"Period", periodRange(p),
-			"Previous period", fmt.Sprintf("%s (%s)", cost.Money(prev, cur), percentChange(total, prev)),
+	var sums []string
+	for _, cur := range x.currencies() {
+		xc := x.in(cur)
+		total, prev := s.sum(xc, p), s.sum(xc, pp)
+		sums = append(sums, cost.Money(total, cur))
+		spent := "Spent"
+		if x.currency == "" {
+			spent += " in " + cur
+		}
+		blocks = append(blocks, fieldsSection(
+			spent, cost.Money(total, cur),
+			"Period", cost.FormatPeriod(p),
+			"Previous period", fmt.Sprintf("%s (%s)", cost.Money(prev, cur), cost.Change(total, prev)),
 			"Daily average", cost.Money(total/float64(ndays), cur),
-		),
+		))
 	}
+	text := fmt.Sprintf("Spend for %s, %s (%s): %s", x.label(), label, cost.FormatPeriod(p), strings.Join(sums, " + "))
+	if x.currency == "" {
+		text = fmt.Sprintf("Spend for %s, %s (%s), per currency: %s", x.label(), label, cost.FormatPeriod(p), strings.Join(sums, ", "))
+		blocks = append(blocks, section(mismatch(x)))
+		return reply{Text: text, Blocks: blocks}, nil
+	}
+	cur := x.currency
+	total := s.sum(x, p)
 	if len(x.children) > 1 {
 		rows := [][]string{{"Service", "Cost", "Share"}}
 		type kv struct {
@@ -289,11 +322,8 @@ func cmdSpend(e *env) (reply, error) {
 	if len(days) > 0 {
 		blocks = append(blocks,
 			lineChart(fmt.Sprintf("Daily cost, last %d days", len(days)), "Cost per day ("+cur+")", days, vals),
-			contextLine(fmt.Sprintf("`%s` %s – %s", sparkline(vals), days[0].Format("2 Jan"), days[len(days)-1].Format("2 Jan"))),
+			contextLine(fmt.Sprintf("`%s` %s", sparkline(vals), cost.FormatPeriod(cost.Period{Start: days[0], End: days[len(days)-1].Add(day)}))),
 		)
-	}
-	if s.mixed {
-		blocks = append(blocks, contextLine(":warning: usage has more than one currency; sums mix them"))
 	}
 	return reply{Text: text, Blocks: blocks}, nil
 }
@@ -302,7 +332,7 @@ func share(v, total float64) string {
 	if total == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.0f%%", 100*v/total)
+	return cost.Percent(v, total)
 }
 
 func cmdTop(e *env) (reply, error) {
@@ -318,9 +348,30 @@ func cmdTop(e *env) (reply, error) {
 		}
 		n = min(v, 15)
 	}
-	s, cur := e.snap, e.snap.currency
-	p := ps.resolve(e.now)
+	s := e.snap
+	today := cost.Day(e.now)
+	p, label, note := ps.resolve(today, s.dataEnd(today))
 	pp := previous(p)
+	blocks := []slack.Block{header(fmt.Sprintf("Top services · %s", label))}
+	if note != "" {
+		blocks = append(blocks, contextLine(note))
+	}
+	var totals []string
+	for _, cur := range s.currs {
+		b, total := topBlocks(s, cur, n, p, pp)
+		blocks = append(blocks, b...)
+		totals = append(totals, cost.Money(total, cur))
+	}
+	if s.mixed {
+		blocks = append(blocks, contextLine(fmt.Sprintf(":warning: currency mismatch: usage is in %s; services are ranked per currency, never summed.", strings.Join(s.currs, ", "))))
+	}
+	text := fmt.Sprintf("Top services, %s (%s): total %s", label, cost.FormatPeriod(p), strings.Join(totals, ", "))
+	return reply{Text: text, Blocks: blocks}, nil
+}
+
+// topBlocks ranks the services' spend in currency cur over p and their
+// change against pp.
+func topBlocks(s *snapshot, cur string, n int, p, pp cost.Period) ([]slack.Block, float64) {
 	type row struct {
 		name      string
 		cur, prev float64
@@ -328,7 +379,11 @@ func cmdTop(e *env) (reply, error) {
 	rows := make([]row, 0, len(s.services))
 	var total float64
 	for _, x := range s.services {
-		r := row{x.name, s.sum(x, p), s.sum(x, pp)}
+		xc := x.in(cur)
+		if xc == nil {
+			continue
+		}
+		r := row{x.name, s.sum(xc, p), s.sum(xc, pp)}
 		total += r.cur
 		if r.cur != 0 || r.prev != 0 {
 			rows = append(rows, r)
@@ -348,19 +403,21 @@ func cmdTop(e *env) (reply, error) {
 		if round2(r.cur-r.prev) == 0 {
 			break
 		}
-		movers = append(movers, []string{truncate(r.name, 32), signedMoney(r.cur-r.prev, cur), percentChange(r.cur, r.prev), cost.Money(r.cur, cur)})
+		movers = append(movers, []string{truncate(r.name, 32), cost.SignedMoney(r.cur-r.prev, cur), cost.Change(r.cur, r.prev), cost.Money(r.cur, cur)})
+	}
+	in := ""
+	if s.mixed {
+		in = " in " + cur
 	}
 	blocks := []slack.Block{
-		header(fmt.Sprintf("Top services · %s", ps.label)),
-		section(fmt.Sprintf("*Top %d by cost* (%s, total %s)\n%s", min(n, len(rows)), periodRange(p), cost.Money(total, cur), table(top))),
+		section(fmt.Sprintf("*Top %d by cost%s* (%s, total %s)\n%s", min(n, len(rows)), in, cost.FormatPeriod(p), cost.Money(round2(total), cur), table(top))),
 	}
 	if len(movers) > 1 {
-		blocks = append(blocks, section(fmt.Sprintf("*Top movers* vs %s\n%s", periodRange(pp), table(movers))))
+		blocks = append(blocks, section(fmt.Sprintf("*Top movers%s* vs %s\n%s", in, cost.FormatPeriod(pp), table(movers))))
 	} else {
-		blocks = append(blocks, section(fmt.Sprintf("*Top movers* vs %s: no change", periodRange(pp))))
+		blocks = append(blocks, section(fmt.Sprintf("*Top movers%s* vs %s: no change", in, cost.FormatPeriod(pp))))
 	}
-	text := fmt.Sprintf("Top services, %s: total %s", ps.label, cost.Money(total, cur))
-	return reply{Text: text, Blocks: blocks}, nil
+	return blocks, round2(total)
 }
 
 func cmdBudgets(e *env) (reply, error) {
@@ -388,7 +445,7 @@ func cmdBudgets(e *env) (reply, error) {
 			icon = ":large_yellow_circle:"
 		}
 		line := fmt.Sprintf("%s *%s* (%s, %s)\n`%s` %s of %s (*%.0f%%*) · forecast %s · %s",
-			icon, b.Rule, b.Scope.String(), periodRange(b.Period),
+			icon, b.Rule, b.Scope.String(), cost.FormatPeriod(b.Period),
 			bar(b.Percent()), cost.Money(b.Actual, cur), cost.Money(b.Budget, cur), b.Percent(),
 			cost.Money(b.Forecast, cur), daysLeft(b.DaysLeft))
 		if !b.CrossDate.IsZero() {
@@ -431,66 +488,137 @@ func bar(pct float64) string {
 	return strings.Repeat("█", n) + strings.Repeat("░", 10-n)
 }
 
+// errNoForecast is returned when the handler was built without the rules' forecast.
+var errNoForecast = &userError{msg: "Forecasts are not available: costbot runs without its budget rules here."}
+
+// accountIDs lists every account with usage: configured order, then the
+// rest sorted.
+func (s *snapshot) accountIDs() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range s.data.Accounts {
+		if !seen[a.ID] && len(s.rows[a.ID]) > 0 {
+			out = append(out, a.ID)
+		}
+		seen[a.ID] = true
+	}
+	var extra []string
+	for id := range s.rows {
+		if !seen[id] {
+			extra = append(extra, id)
+		}
+	}
+	sort.Strings(extra)
+	return append(out, extra...)
+}
+
+// scopeRows is how a slash-command scope maps onto budget rows: the
+// accounts it covers and the rows of each it selects (nil: all).
+func (s *snapshot) scopeRows(x *series) ([]string, func(cost.Usage) bool) {
+	ids := s.accountIDs()
+	if x.account != "" {
+		ids = []string{x.account}
+	}
+	switch x.kind {
+	case scopeFamily:
+		return ids, func(u cost.Usage) bool { return u.Family == x.name }
+	case scopeService:
+		return ids, func(u cost.Usage) bool { return u.Service == x.name }
+	}
+	return ids, nil
+}
+
 func cmdForecast(e *env) (reply, error) {
 	q := strings.Join(e.args, " ")
 	x, alt := resolveScope(e, q, "forecast")
 	if alt != nil {
 		return *alt, nil
 	}
-	s, cur := e.snap, e.snap.currency
-	today := cost.Day(e.now)
-	month := cost.Period{Start: time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC)}
-	month.End = month.Start.AddDate(0, 1, 0)
-	spent := s.sum(x, cost.Period{Start: month.Start, End: today.Add(day)})
-	days, vals := history(s, x, today)
-	var total float64
-	method := "weekday-aware forecast"
-	if e.forecast != nil && len(days) > 0 {
-		total, _ = e.forecast(days, vals, month, e.now)
-	} else {
-		total, method = runRate(s, x, month, today), "7-day run rate"
+	if e.forecast == nil {
+		return reply{}, errNoForecast
 	}
-	left := int(month.End.Sub(today) / day)
-	text := fmt.Sprintf("Month-end forecast for %s: %s", x.label(), cost.Money(total, cur))
-	blocks := []slack.Block{
-		header(fmt.Sprintf("Forecast · %s · %s", x.name, month.Start.Format("January 2006"))),
-		fieldsSection(
-			"Month-end forecast", cost.Money(total, cur),
-			"Spent so far", cost.Money(spent, cur),
-			"Still to come", cost.Money(total-spent, cur),
-			"Days left", strconv.Itoa(left),
-		),
-		contextLine(fmt.Sprintf("Method: %s over %d days of history", method, len(days))),
+	s := e.snap
+	ids, match := s.scopeRows(x)
+	type result struct {
+		account string
+		st      cost.BudgetStatus
 	}
+	var ok []result
+	var problems []string
+	for _, id := range ids {
+		rows := s.rows[id]
+		if match != nil && !slices.ContainsFunc(rows, match) {
+			continue
+		}
+		st, err := e.forecast(rows, match, e.now)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf(":warning: *%s*: %s", s.accountName(id), err))
+			continue
+		}
+		ok = append(ok, result{s.accountName(id), st})
+	}
+	// One total only when every account shares the currency and the billing
+	// period: mixed currencies are never summed.
+	same := len(ok) > 0 && len(problems) == 0
+	for _, r := range ok {
+		same = same && r.st.Currency == ok[0].st.Currency && r.st.Period == ok[0].st.Period
+	}
+	var blocks []slack.Block
+	var text string
+	switch {
+	case same:
+		var sum cost.BudgetStatus
+		sum.Period, sum.Currency, sum.DaysLeft = ok[0].st.Period, ok[0].st.Currency, ok[0].st.DaysLeft
+		for _, r := range ok {
+			sum.Actual += r.st.Actual
+			sum.Forecast += r.st.Forecast
+		}
+		cur, per := sum.Currency, cost.FormatPeriod(sum.Period)
+		text = fmt.Sprintf("Forecast for %s, billing period %s: %s", x.label(), per, cost.Money(sum.Forecast, cur))
+		blocks = append(blocks,
+			header(truncate(fmt.Sprintf("Forecast · %s · %s", x.name, per), maxHeaderText)),
+			fieldsSection(
+				"Forecast for the billing period", cost.Money(sum.Forecast, cur),
+				"Spent so far", cost.Money(sum.Actual, cur),
+				"Still to come", cost.Money(sum.Forecast-sum.Actual, cur),
+				"Days left", strconv.Itoa(sum.DaysLeft),
+			))
+	default:
+		text = fmt.Sprintf("Forecast for %s, per account", x.label())
+		blocks = append(blocks, header(truncate(fmt.Sprintf("Forecast · %s · billing period", x.name), maxHeaderText)))
+	}
+	if len(ok) > 1 || (!same && len(ok) > 0) {
+		rows := [][]string{{"Account", "Billing period", "Spent", "Forecast"}}
+		for _, r := range ok {
+			rows = append(rows, []string{truncate(r.account, 24), cost.FormatPeriod(r.st.Period), cost.Money(r.st.Actual, r.st.Currency), cost.Money(r.st.Forecast, r.st.Currency)})
+		}
+		blocks = append(blocks, section(table(rows)))
+	}
+	if len(problems) > 0 {
+		blocks = append(blocks, section(strings.Join(problems, "\n")))
+	}
+	if !same && len(ok) > 1 && len(problems) == 0 {
+		why := "the accounts' billing periods differ"
+		for _, r := range ok {
+			if r.st.Currency != ok[0].st.Currency {
+				why = "currency mismatch: the accounts bill in different currencies"
+			}
+		}
+		blocks = append(blocks, contextLine(":warning: No total: "+why+"; amounts are never summed across them."))
+	}
+	if len(ok) == 0 && len(problems) == 0 {
+		blocks = append(blocks, section("No usage to forecast for "+x.label()+"."))
+	}
+	blocks = append(blocks, contextLine("The budget rules' weekday-aware forecast over each account's current billing period, from complete days only."))
 	return reply{Text: text, Blocks: blocks}, nil
 }
 
-// history returns x's daily values from the first axis day through the last
-// day with data before or on today.
-func history(s *snapshot, x *series, today time.Time) ([]time.Time, []float64) {
-	end := min(s.index(today.Add(day)), s.ndays)
-	days := make([]time.Time, end)
-	for i := range days {
-		days[i] = s.start.Add(time.Duration(i) * day)
+// accountName is the configured name of account id, else the id.
+func (s *snapshot) accountName(id string) string {
+	if n := s.accounts[id]; n != "" {
+		return n
 	}
-	return days, append([]float64(nil), x.daily[:end]...) // the callee may not touch the snapshot
-}
-
-// runRate is the fallback forecast: month-to-date spend plus the mean of the
-// last 7 days with data for each remaining day.
-func runRate(s *snapshot, x *series, month cost.Period, today time.Time) float64 {
-	if s.ndays == 0 {
-		return 0
-	}
-	last := s.lastDay
-	if last.After(today) {
-		last = today
-	}
-	w := cost.Period{Start: last.Add(-6 * day), End: last.Add(day)}
-	mean := s.sum(x, w) / 7
-	actual := s.sum(x, cost.Period{Start: month.Start, End: last.Add(day)})
-	rest := max(0, int(month.End.Sub(last.Add(day))/day))
-	return round2(actual + mean*float64(rest))
+	return id
 }
 
 func cmdAnomalies(e *env) (reply, error) {
@@ -524,7 +652,7 @@ func cmdAnomalies(e *env) (reply, error) {
 		line := fmt.Sprintf("*%s*\n%s", a.Title, a.Scope.String())
 		if d := a.Anomaly; d != nil {
 			line += fmt.Sprintf(" · %s: %s vs expected %s (%s, %s/day)", d.Day.Format("Mon 2 Jan"),
-				cost.Money(d.Observed, cur), cost.Money(d.Expected, cur), percentChange(d.Observed, d.Expected), signedMoney(d.Impact, cur))
+				cost.Money(d.Observed, cur), cost.Money(d.Expected, cur), cost.Change(d.Observed, d.Expected), cost.SignedMoney(d.Impact, cur))
 			if !d.Since.IsZero() && d.Since.Before(d.Day) {
 				line += " · since " + d.Since.Format("Mon 2 Jan")
 			}
@@ -542,8 +670,20 @@ func cmdAnomalies(e *env) (reply, error) {
 func cmdCard(e *env) (reply, error) {
 	s := e.snap
 	cards := map[string]cost.Card{}
+	var list []cost.Card
 	for _, c := range s.data.Cards {
 		cards[c.Account] = c
+		list = append(list, c)
+	}
+	// The card rules decide the stages (30, 7 and 1 days by default), so this
+	// warns exactly where an alert fires.
+	stage := map[string]cost.Finding{}
+	if e.cards != nil {
+		for _, f := range e.cards(e.now, s.data.Accounts, list) {
+			if f.Kind == cost.KindCardExpiry && f.Clear == "" {
+				stage[f.Scope.Account] = f
+			}
+		}
 	}
 	rows := [][]string{{"Account", "Card", "Expires", "Left"}}
 	var warn []string
@@ -560,12 +700,25 @@ func cmdCard(e *env) (reply, error) {
 			last4 = "????"
 		}
 		status := fmt.Sprintf("%d d", left)
-		switch {
-		case left <= 0:
+		if !e.now.Before(exp) {
 			status = "EXPIRED"
+		}
+		f, warned := stage[displayAccount(a)]
+		if !warned {
+			f, warned = stage[a.ID]
+		}
+		switch {
+		case warned:
+			icon := ":information_source:"
+			switch f.Severity {
+			case cost.SeverityCritical:
+				icon = ":red_circle:"
+			case cost.SeverityWarning:
+				icon = ":large_yellow_circle:"
+			}
+			warn = append(warn, fmt.Sprintf("%s %s (`%s`)", icon, f.Title, f.Threshold))
+		case status == "EXPIRED":
 			warn = append(warn, fmt.Sprintf(":red_circle: *%s*: card •••• %s has expired", displayAccount(a), last4))
-		case left <= 60:
-			warn = append(warn, fmt.Sprintf(":large_yellow_circle: *%s*: card •••• %s expires in %d days", displayAccount(a), last4, left))
 		}
 		rows = append(rows, []string{truncate(displayAccount(a), 24), "•••• " + last4, fmt.Sprintf("%02d/%d", c.ExpiryMonth, c.ExpiryYear), status})
 	}

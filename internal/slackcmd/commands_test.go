@@ -66,7 +66,7 @@ func TestCommandsGolden(t *testing.T) {
 		{"spend-account-last-month", "spend production last-month", "ephemeral", []string{"account production", "last month", "1 Oct – 31 Oct 2026"}, nil},
 		{"spend-period-first", "spend 7d workers req", "ephemeral", []string{"service Workers Standard Requests", "last 7 days"}, nil},
 		{"spend-yesterday", "spend yesterday", "ephemeral", []string{"yesterday"}, nil},
-		{"spend-today", "spend today", "ephemeral", []string{"today"}, nil},
+		{"spend-today", "spend today", "ephemeral", []string{"Today's data is not in yet", "showing 24 Nov 2026", "yesterday", "$154.99"}, nil},
 		{"spend-30d", "spend r2 30d", "ephemeral", []string{"family R2"}, nil},
 		{"spend-ambiguous", "spend workers standard", "ephemeral", []string{"matches 2 names", "service:Workers Standard CPU ms", "service:Workers Standard Requests"}, nil},
 		{"spend-unknown", "spend wrokers", "ephemeral", []string{"No account, family or service matches", "Did you mean", "family:Workers"}, nil},
@@ -76,11 +76,12 @@ func TestCommandsGolden(t *testing.T) {
 		{"top-bad-arg", "top many", "ephemeral", []string{"`top` takes a count"}, nil},
 		{"budgets", "budgets", "ephemeral", []string{"monthly-total", "workers-cap", "76%", "6 days left", "forecast $3,140.50"}, nil},
 		{"budgets-none", "budgets", "ephemeral", []string{"No budgets are configured"}, func(d *Data) { d.Budgets = nil }},
-		{"forecast-all", "forecast", "ephemeral", []string{"Month-end forecast", "7-day run rate"}, nil},
-		{"forecast-service", "forecast argo", "ephemeral", []string{"family Argo"}, nil},
+		{"forecast-all", "forecast", "ephemeral", []string{"Forecast for the billing period", "1 Nov – 30 Nov 2026", "production", "staging"}, nil},
+		{"forecast-service", "forecast argo", "ephemeral", []string{"family Argo", "budget rules"}, nil},
 		{"anomalies", "anomalies", "ephemeral", []string{"Workers Standard Requests spiked", "a1b2c3d4e5f60718"}, nil},
 		{"anomalies-none", "anomalies", "ephemeral", []string{"No open anomalies"}, func(d *Data) { d.Open = nil }},
-		{"card", "card", "ephemeral", []string{"•••• 4242", "12/2026", "expires in"}, nil},
+		{"card", "card", "ephemeral", []string{"•••• 4242", "12/2026", "36 d"}, nil},
+		{"card-stage", "card", "ephemeral", []string{"expires in 5 days", "card<=7d", ":large_yellow_circle:"}, func(d *Data) { d.Cards[0].ExpiryMonth = 11 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,28 +160,30 @@ func TestNoDataYet(t *testing.T) {
 }
 
 func TestForecastInjected(t *testing.T) {
-	var gotDays int
-	var gotPeriod cost.Period
-	h, _ := newTestHandler(t, Options{Forecast: func(days []time.Time, values []float64, p cost.Period, now time.Time) (float64, []float64) {
-		gotDays, gotPeriod = len(days), p
-		if len(days) != len(values) {
-			t.Errorf("%d days, %d values", len(days), len(values))
+	var calls int
+	h, _ := newTestHandler(t, Options{Forecast: func(rows []cost.Usage, match func(cost.Usage) bool, now time.Time) (cost.BudgetStatus, error) {
+		calls++
+		if match != nil || now != testNow || len(rows) == 0 {
+			t.Errorf("forecast called with match %v, now %s, %d rows", match != nil, now, len(rows))
 		}
-		return 4321.5, nil
+		return cost.BudgetStatus{Period: cost.Period{Start: time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 15, 0, 0, 0, 0, time.UTC)},
+			Currency: "USD", Actual: 1000, Forecast: 2160.75, DaysLeft: 20}, nil
 	}})
 	_, raw := runSlash(t, h, "forecast")
-	if !strings.Contains(string(raw), "$4,321.50") || !strings.Contains(string(raw), "weekday-aware") {
-		t.Errorf("reply does not use the injected forecast:\n%s", raw)
+	for _, want := range []string{"$4,321.50", "15 Nov – 14 Dec 2026", "billing period"} {
+		if !strings.Contains(string(raw), jsonEscape(want)) {
+			t.Errorf("reply lacks %q:\n%s", want, raw)
+		}
 	}
-	if gotDays != 90 || gotPeriod.String() != "2026-11-01..2026-12-01" {
-		t.Errorf("forecast called with %d days, period %s", gotDays, gotPeriod)
+	if calls != 2 {
+		t.Errorf("forecast called %d times, want once per account", calls)
 	}
 }
 
 // TestErrorsReplyShortAndLogFull checks the one wrapper that turns errors
 // into a short reply and a full log line.
 func TestErrorsReplyShortAndLogFull(t *testing.T) {
-	h, logs := newTestHandler(t, Options{Forecast: func([]time.Time, []float64, cost.Period, time.Time) (float64, []float64) {
+	h, logs := newTestHandler(t, Options{Forecast: func([]cost.Usage, func(cost.Usage) bool, time.Time) (cost.BudgetStatus, error) {
 		panic("boom in forecast")
 	}})
 	m, _ := runSlash(t, h, "forecast")
@@ -249,22 +252,38 @@ func names(xs []*series) []string {
 }
 
 func TestParsePeriod(t *testing.T) {
-	tests := map[string]string{
-		"mtd":        "2026-11-01..2026-11-26",
-		"today":      "2026-11-25..2026-11-26",
-		"yesterday":  "2026-11-24..2026-11-25",
-		"7d":         "2026-11-19..2026-11-26",
-		"30d":        "2026-10-27..2026-11-26",
-		"last-month": "2026-10-01..2026-11-01",
+	today := cost.Day(testNow)
+	tests := []struct {
+		tok  string
+		end  time.Time // end of the complete days
+		want string
+		note string
+	}{
+		{"mtd", today, "2026-11-01..2026-11-25", ""},
+		{"today", today, "2026-11-24..2026-11-25", "Today's data is not in yet"},
+		{"yesterday", today, "2026-11-24..2026-11-25", ""},
+		{"7d", today, "2026-11-18..2026-11-25", ""},
+		{"30d", today, "2026-10-26..2026-11-25", ""},
+		{"last-month", today, "2026-10-01..2026-11-01", ""},
+		{"7d", today.AddDate(0, 0, -2), "2026-11-16..2026-11-23", "The newest data is for Sun 22 Nov"},
+		{"today", today.AddDate(0, 0, -2), "2026-11-22..2026-11-23", "showing 22 Nov 2026"},
+		{"yesterday", today.AddDate(0, 0, -2), "2026-11-24..2026-11-25", "No data for yesterday yet"},
+		{"mtd", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), "2026-11-01..2026-11-01", "No complete day of November yet"},
 	}
-	for tok, want := range tests {
-		ps, ok := parsePeriod(tok)
-		if !ok {
-			t.Fatalf("parsePeriod(%q) failed", tok)
-		}
-		if got := ps.resolve(testNow).String(); got != want {
-			t.Errorf("%s = %s, want %s", tok, got, want)
-		}
+	for _, tt := range tests {
+		t.Run(tt.tok+"@"+tt.end.Format("Jan2"), func(t *testing.T) {
+			ps, ok := parsePeriod(tt.tok)
+			if !ok {
+				t.Fatalf("parsePeriod(%q) failed", tt.tok)
+			}
+			p, _, note := ps.resolve(today, tt.end)
+			if p.String() != tt.want {
+				t.Errorf("period %s, want %s", p, tt.want)
+			}
+			if (tt.note == "") != (note == "") || !strings.Contains(note, tt.note) {
+				t.Errorf("note %q, want %q", note, tt.note)
+			}
+		})
 	}
 	if _, ok := parsePeriod("fortnight"); ok {
 		t.Error("fortnight parsed")
@@ -316,7 +335,7 @@ func TestReplyCache(t *testing.T) {
 		t.Errorf("reply not refreshed after SetData: %q", after)
 	}
 	now = now.Add(20 * 24 * time.Hour) // a new month
-	if later := text("spend"); !strings.Contains(later, "$0.00") {
+	if later := text("spend"); !strings.Contains(later, "$0.00") || !strings.Contains(later, "1 Dec 2026") {
 		t.Errorf("reply not refreshed when the clock moved: %q", later)
 	}
 }

@@ -48,7 +48,12 @@ type Options struct {
 	HTTPClient    *http.Client     // for response_url; default 10 s timeout
 	Slack         *slack.Client    // optional: chat.update instead of response_url
 	MaxBody       int64            // request body limit; default 64 KiB
-	Forecast      ForecastFunc     // default: 7-day run rate
+	// Forecast is the budget rules' forecast (rules.BillingForecast); nil
+	// makes /costbot forecast say forecasts are not available.
+	Forecast ForecastFunc
+	// Cards evaluates the card rules for /costbot card; nil warns only
+	// about expired cards.
+	Cards CardFunc
 	// ResponseURLHosts are the hosts (host or host:port, any case) a click's
 	// response_url may point at; it must also be https. Default:
 	// DefaultResponseURLHosts(). Tests set an httptest TLS server's host.
@@ -73,6 +78,7 @@ type Handler struct {
 	client   *http.Client
 	maxBody  int64
 	forecast ForecastFunc
+	cards    CardFunc
 	hosts    []string // allowed response_url hosts
 	verify   *verifier
 	snap     atomic.Pointer[snapshot]
@@ -84,7 +90,7 @@ type Handler struct {
 
 // New returns a Handler; call SetData before the first request is useful.
 func New(opts Options) *Handler {
-	h := &Handler{opts: opts, log: opts.Logger, now: opts.Now, client: opts.HTTPClient, maxBody: opts.MaxBody, forecast: opts.Forecast}
+	h := &Handler{opts: opts, log: opts.Logger, now: opts.Now, client: opts.HTTPClient, maxBody: opts.MaxBody, forecast: opts.Forecast, cards: opts.Cards}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"math"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/rules"
 )
 
 const testSecret = "test-signing-secret-0123456789ab"
@@ -94,6 +96,12 @@ func newTestHandler(tb testing.TB, opts Options) (*Handler, *syncBuffer) {
 	if opts.Logger == nil {
 		opts.Logger = testLogger(logs)
 	}
+	if opts.Forecast == nil {
+		opts.Forecast = ruleForecast
+	}
+	if opts.Cards == nil {
+		opts.Cards = ruleCards(tb, "")
+	}
 	h := New(opts)
 	h.SetData(testData())
 	tb.Cleanup(func() { _ = h.Close() })
@@ -170,6 +178,34 @@ func testData() Data {
 		},
 		FetchedAt: testNow.Add(-20 * time.Minute),
 		Interval:  time.Hour,
+	}
+}
+
+// ruleForecast is the budget rules' forecast as the app passes it.
+func ruleForecast(rows []cost.Usage, match func(cost.Usage) bool, now time.Time) (cost.BudgetStatus, error) {
+	st, err := rules.BillingForecast(rows, match, now)
+	var de *rules.DataError
+	if errors.As(err, &de) {
+		err = errors.New(de.Msg)
+	}
+	return st, err
+}
+
+// ruleCards evaluates a card rule (warn_days as given, "" for the default
+// 30/7/1) as the app does.
+func ruleCards(tb testing.TB, warnDays string) CardFunc {
+	tb.Helper()
+	src := "cards:\n  - {name: card-expiry, account: \"*\"}\n"
+	if warnDays != "" {
+		src = "cards:\n  - {name: card-expiry, account: \"*\", warn_days: " + warnDays + "}\n"
+	}
+	set, err := rules.Parse("cards.yaml", []byte(src))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return func(now time.Time, accounts []cost.Account, cards []cost.Card) []cost.Finding {
+		fs, _ := set.Evaluate(rules.Input{Now: now, Accounts: accounts, Cards: cards})
+		return fs
 	}
 }
 

@@ -121,22 +121,55 @@ func parsePeriod(tok string) (periodSpec, bool) {
 	return periodSpec{}, false
 }
 
-// resolve turns the spec into a UTC period relative to now. "Nd" is the N
-// days ending with today.
-func (ps periodSpec) resolve(now time.Time) cost.Period {
-	today := cost.Day(now)
+// resolve turns the spec into a UTC period of complete days. today is
+// now's UTC midnight and end the end of the complete days (today, or
+// earlier when billing data lags further; see snapshot.dataEnd): "Nd" is
+// the N days ending with end, "mtd" the month's days before end, and
+// "today", whose data is never in yet, is the last complete day. label
+// names what is shown and note, when not empty, tells the user why it is
+// not exactly what they asked for.
+func (ps periodSpec) resolve(today, end time.Time) (p cost.Period, label, note string) {
+	if end.After(today) {
+		end = today
+	}
+	label = ps.label
+	lags := end.Before(today)
+	newest := "The newest data is for " + end.Add(-day).Format("Mon 2 Jan") + "; later days are not in yet."
 	switch ps.key {
 	case "today":
-		return cost.Period{Start: today, End: today.Add(day)}
+		p = cost.Period{Start: end.Add(-day), End: end}
+		label = "yesterday"
+		if lags {
+			label = "last complete day"
+		}
+		return p, label, "Today's data is not in yet (billing data arrives about a day late): showing " + cost.FormatPeriod(p) + "."
 	case "yesterday":
-		return cost.Period{Start: today.Add(-day), End: today}
+		p = cost.Period{Start: today.Add(-day), End: today}
+		if lags {
+			note = "No data for yesterday yet. " + newest
+		}
+		return p, label, note
 	case "last-month":
 		first := time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC)
-		return cost.Period{Start: first.AddDate(0, -1, 0), End: first}
+		p = cost.Period{Start: first.AddDate(0, -1, 0), End: first}
+		if end.Before(first) {
+			note = newest
+		}
+		return p, label, note
 	case "mtd":
-		return cost.Period{Start: time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC), End: today.Add(day)}
+		first := time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC)
+		if !end.After(first) {
+			return cost.Period{Start: first, End: first}, label,
+				"No complete day of " + first.Format("January") + " yet: today's data is not in."
+		}
+		p = cost.Period{Start: first, End: end}
+	default:
+		p = cost.Period{Start: end.AddDate(0, 0, -ps.days), End: end}
 	}
-	return cost.Period{Start: today.AddDate(0, 0, 1-ps.days), End: today.Add(day)}
+	if lags {
+		note = newest
+	}
+	return p, label, note
 }
 
 // previous is the equal-length period just before p.

@@ -9,8 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
-
-	"github.com/costbot/costbot/internal/cost"
 )
 
 // Block Kit limits (API-NOTES §3).
@@ -108,38 +106,6 @@ func table(rows [][]string) string {
 	}
 	b.WriteString("```")
 	return b.String()
-}
-
-// signedMoney is money with an explicit "+" for positive values.
-func signedMoney(v float64, currency string) string {
-	if round2(v) > 0 {
-		return "+" + cost.Money(v, currency)
-	}
-	return cost.Money(v, currency)
-}
-
-// percentChange renders the relative change from old to cur, "new" when old is 0.
-func percentChange(cur, old float64) string {
-	switch {
-	case round2(old) == 0 && round2(cur) == 0:
-		return "±0%"
-	case round2(old) == 0:
-		return "new"
-	}
-	p := 100 * (cur - old) / math.Abs(old)
-	if math.Round(p) > 0 {
-		return fmt.Sprintf("+%.0f%%", p)
-	}
-	return fmt.Sprintf("%.0f%%", p)
-}
-
-// periodRange renders a half-open period as "1 Nov – 25 Nov 2026" (inclusive end).
-func periodRange(p cost.Period) string {
-	last := p.End.Add(-day)
-	if !last.After(p.Start) {
-		return p.Start.Format("Mon 2 Jan 2006")
-	}
-	return p.Start.Format("2 Jan") + " – " + last.Format("2 Jan 2006")
 }
 
 // stamp renders t like "Mon 2 Dec 14:00 UTC".

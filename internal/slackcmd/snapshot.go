@@ -45,8 +45,13 @@ type series struct {
 	lower   string // lower-case name
 	alias   string // lower-case alternative name (account id)
 	words   []string
-	daily   []float64 // cost per axis day
+	daily   []float64 // cost per axis day; a sum over currencies when mixed
 	cum     []float64 // prefix sums: cum[i] = sum(daily[:i])
+	// currency is the one currency of the scope's usage, or "" when it has
+	// usage in several; then byCur holds one series per currency, and daily
+	// must not be shown.
+	currency string
+	byCur    map[string]*series
 	// children break the scope down by service, largest total first.
 	children []*series
 }
@@ -66,12 +71,14 @@ type snapshot struct {
 	start    time.Time // first axis day (UTC midnight)
 	ndays    int
 	lastDay  time.Time // last day with a known cost; zero when none
-	currency string
-	mixed    bool // more than one currency in the usage
+	currency string    // the one currency of the usage; "" when mixed
+	mixed    bool      // more than one currency in the usage
+	currs    []string  // every currency in the usage, sorted
 	total    *series
 	named    []*series // accounts, families, services: the lookup index
 	services []*series // services merged over accounts
 	accounts map[string]string
+	rows     map[string][]cost.Usage // every row of each account, for forecasts
 	cache    replyCache
 }
 
@@ -100,14 +107,19 @@ func (c *replyCache) put(k string, b []byte) {
 }
 
 func newSnapshot(d Data) *snapshot {
-	s := &snapshot{data: d, accounts: make(map[string]string)}
+	s := &snapshot{data: d, accounts: make(map[string]string), rows: make(map[string][]cost.Usage)}
 	for _, a := range d.Accounts {
 		s.accounts[a.ID] = a.Name
 	}
 	var first, last time.Time
+	currs := map[string]bool{}
 	for _, u := range d.Usage {
+		s.rows[u.Account] = append(s.rows[u.Account], u)
 		if !u.CostKnown {
 			continue
+		}
+		if u.Currency != "" {
+			currs[u.Currency] = true
 		}
 		dd := cost.Day(u.Day)
 		if first.IsZero() || dd.Before(first) {
@@ -116,15 +128,18 @@ func newSnapshot(d Data) *snapshot {
 		if dd.After(last) {
 			last = dd
 		}
-		switch {
-		case s.currency == "":
-			s.currency = u.Currency
-		case u.Currency != "" && u.Currency != s.currency:
-			s.mixed = true
-		}
 	}
-	if s.currency == "" {
-		s.currency = "USD"
+	for c := range currs {
+		s.currs = append(s.currs, c)
+	}
+	sort.Strings(s.currs)
+	switch len(s.currs) {
+	case 0:
+		s.currency, s.currs = "USD", []string{"USD"}
+	case 1:
+		s.currency = s.currs[0]
+	default:
+		s.mixed = true
 	}
 	s.start, s.lastDay = first, last
 	if !first.IsZero() {
@@ -168,17 +183,33 @@ func newSnapshot(d Data) *snapshot {
 			acctSvcs[[2]string{u.Account, u.Service}] = asv
 			as.children = append(as.children, asv)
 		}
-		s.total.daily[i] += u.Cost
-		as.daily[i] += u.Cost
-		sv.daily[i] += u.Cost
-		asv.daily[i] += u.Cost
+		add := func(x *series) {
+			x.daily[i] += u.Cost
+			if !s.mixed {
+				return
+			}
+			if x.byCur == nil {
+				x.byCur = map[string]*series{}
+			}
+			c := x.byCur[u.Currency]
+			if c == nil {
+				c = newSeries(x.kind, x.name)
+				c.account, c.family, c.currency = x.account, x.family, u.Currency
+				x.byCur[u.Currency] = c
+			}
+			c.daily[i] += u.Cost
+		}
+		add(s.total)
+		add(as)
+		add(sv)
+		add(asv)
 		if u.Family != "" {
 			fs := fams[u.Family]
 			if fs == nil {
 				fs = newSeries(scopeFamily, u.Family)
 				fams[u.Family] = fs
 			}
-			fs.daily[i] += u.Cost
+			add(fs)
 			if !contains(fs.children, sv) {
 				fs.children = append(fs.children, sv)
 			}
@@ -198,9 +229,20 @@ func newSnapshot(d Data) *snapshot {
 		all = append(all, x)
 	}
 	for _, x := range all {
-		x.cum = make([]float64, len(x.daily)+1)
-		for i, v := range x.daily {
-			x.cum[i+1] = x.cum[i] + v
+		x.cum = prefixSums(x.daily)
+		switch {
+		case !s.mixed:
+			x.currency = s.currency
+		case len(x.byCur) <= 1:
+			x.currency = s.currs[0] // no usage at all: any currency reads $0.00 right
+			for c := range x.byCur {
+				x.currency = c
+			}
+			x.byCur = nil
+		default:
+			for _, c := range x.byCur {
+				c.cum = prefixSums(c.daily)
+			}
 		}
 	}
 	sort.Slice(s.named, func(i, j int) bool {
@@ -220,6 +262,36 @@ func newSnapshot(d Data) *snapshot {
 		})
 	}
 	return s
+}
+
+func prefixSums(daily []float64) []float64 {
+	cum := make([]float64, len(daily)+1)
+	for i, v := range daily {
+		cum[i+1] = cum[i] + v
+	}
+	return cum
+}
+
+// in returns x's part in currency cur: x itself when all of x is in cur,
+// nil when x has no usage in cur.
+func (x *series) in(cur string) *series {
+	if x.currency == cur {
+		return x
+	}
+	return x.byCur[cur]
+}
+
+// currencies lists the currencies of x's usage, sorted; one entry unless mixed.
+func (x *series) currencies() []string {
+	if x.byCur == nil {
+		return []string{x.currency}
+	}
+	out := make([]string, 0, len(x.byCur))
+	for c := range x.byCur {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func contains(xs []*series, x *series) bool {
@@ -249,6 +321,15 @@ func (s *snapshot) index(t time.Time) int {
 	}
 	i := int(math.Floor(float64(t.Sub(s.start)) / float64(day)))
 	return max(0, min(i, s.ndays))
+}
+
+// dataEnd is the end of the complete days: today's UTC midnight, or the
+// day after the last day with a known cost when billing data lags further.
+func (s *snapshot) dataEnd(today time.Time) time.Time {
+	if s.lastDay.IsZero() || !s.lastDay.Add(day).Before(today) {
+		return today
+	}
+	return s.lastDay.Add(day)
 }
 
 // sum returns the cost of x over p.

@@ -58,8 +58,8 @@ var family = flag.String("costgen.family", "tuning", "realistic family TestEvalu
 // Floors for the realistic CI slice (300 series of each family); the full
 // held-out figures are in README.md.
 const (
-	realF1Floor    = 0.78
-	realFalseFloor = 0.5
+	realF1Floor    = 0.87
+	realFalseFloor = 0.3
 )
 
 func TestEvaluateRealistic(t *testing.T) {
