@@ -8,6 +8,7 @@
 //	costbot backtest --config FILE --from D --to D  replay the live cycle per day, send nothing
 //	costbot test FILE...                          rule unit tests through the live cycle
 //	costbot detect [flags] < series.csv           score a series for anomalies
+//	costbot version                               module version and VCS revision (also --version)
 package main
 
 import (
@@ -42,6 +43,7 @@ Usage:
   costbot test   [-run REGEXP] [-v] FILE...        run rule unit tests (docs/rules.md); exit 1 on any failure
   costbot detect [--min-impact N] [--sensitivity S] [--method M] [--season auto|N] < series.csv
                                                    score a CSV series for anomalies
+  costbot version                                  print the module version and VCS revision (also --version)
 `
 
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
@@ -69,6 +71,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdTest(ctx, rest, stdout, stderr)
 	case "detect":
 		return detectcli.Main(rest, stdin, stdout, stderr)
+	case "version", "--version", "-version":
+		return cmdVersion(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
