@@ -40,40 +40,47 @@ const maxOpenConns = 4
 
 // DB is an open costbot database. It is safe for concurrent use.
 type DB struct {
-	db *sql.DB
+	db   *sql.DB
+	lock *lockFile
 }
 
 // Open opens (creating if needed) the SQLite database at path, in WAL mode
 // with a 5 s busy timeout and foreign keys on, and applies pending
-// migrations. Write transactions begin IMMEDIATE so concurrent writers wait
+// migrations. It holds an exclusive lock on path+".lock" until Close: a
+// second process (or a second Open) on the same state fails with ErrLocked. Write transactions begin IMMEDIATE so concurrent writers wait
 // instead of failing to upgrade a read lock.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open database: empty path")
 	}
+	lock, err := acquireLock(path)
+	if err != nil {
+		return nil, err
+	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
 		"?_txlock=immediate&_busy_timeout=5000&_journal_mode=WAL&_foreign_keys=1&_synchronous=NORMAL"
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
+		lock.release()
 		return nil, fmt.Errorf("open database %q: %w", path, err)
 	}
 	sqldb.SetMaxOpenConns(maxOpenConns)
 	sqldb.SetMaxIdleConns(maxOpenConns)
-	db := &DB{db: sqldb}
+	db := &DB{db: sqldb, lock: lock}
 	if err := sqldb.PingContext(ctx); err != nil {
-		sqldb.Close()
+		db.Close()
 		return nil, fmt.Errorf("open database %q: %w", path, err)
 	}
 	if err := db.migrate(ctx); err != nil {
-		sqldb.Close()
+		db.Close()
 		return nil, fmt.Errorf("migrate database %q: %w", path, err)
 	}
 	return db, nil
 }
 
-// Close closes the database.
+// Close closes the database and releases its lock.
 func (db *DB) Close() error {
-	return db.db.Close()
+	return errors.Join(db.db.Close(), db.lock.release())
 }
 
 // SchemaVersion returns the applied migration count (PRAGMA user_version).
