@@ -127,7 +127,7 @@ func Format(a cost.Alert, color bool) string {
 			add("observed", cost.Money(d.Observed, cur))
 			add("expected", cost.Money(d.Expected, cur))
 			add("deviation", fmt.Sprintf("%+.1fσ (robust)", d.Sigma))
-			add("impact", cost.Money(d.Impact, cur)+"/day")
+			add("impact", cost.SignedMoney(d.Impact, cur)+"/day")
 			add("detector", d.Detector)
 			if !d.Since.IsZero() {
 				add("anomalous since", d.Since.UTC().Format("2006-01-02"))
@@ -155,7 +155,7 @@ func Format(a cost.Alert, color bool) string {
 	add("rule", a.Rule)
 	add("scope", a.Scope.String())
 	if !a.Period.IsZero() {
-		add("period", a.Period.String())
+		add("period", cost.FormatPeriod(a.Period))
 	}
 	if a.Reason != "" {
 		add("reason", a.Reason)

@@ -238,11 +238,7 @@ func fieldsFor(a cost.Alert) [][2]string {
 			add("Observed", cost.Money(d.Observed, cur))
 			add("Expected", cost.Money(d.Expected, cur))
 			add("Deviation", fmt.Sprintf("%+.1fσ (robust)", d.Sigma))
-			sign := "+"
-			if d.Impact < 0 {
-				sign = ""
-			}
-			add("Impact", sign+cost.Money(d.Impact, cur)+"/day")
+			add("Impact", cost.SignedMoney(d.Impact, cur)+"/day")
 			add("Detector", d.Detector)
 			if !d.Since.IsZero() {
 				add("Since", d.Since.UTC().Format("Mon 2 Jan 2006"))
@@ -294,7 +290,7 @@ func figureLine(a cost.Alert) string {
 func contextText(a cost.Alert) string {
 	parts := []string{"rule `" + escape(orDash(a.Rule)) + "`", escape(a.Scope.String())}
 	if !a.Period.IsZero() {
-		parts = append(parts, periodText(a.Period))
+		parts = append(parts, cost.FormatPeriod(a.Period))
 	}
 	if a.Threshold != "" {
 		parts = append(parts, escape(a.Threshold))
@@ -304,16 +300,6 @@ func contextText(a cost.Alert) string {
 	}
 	parts = append(parts, "fingerprint `"+escape(a.Fingerprint)+"`")
 	return strings.Join(parts, " · ")
-}
-
-// periodText renders a half-open period with an inclusive end for people.
-func periodText(p cost.Period) string {
-	last := p.End.Add(-time.Nanosecond).UTC()
-	start := p.Start.UTC()
-	if last.Before(start) || cost.Day(last).Equal(cost.Day(start)) {
-		return start.Format("2 Jan 2006")
-	}
-	return start.Format("2 Jan") + "–" + last.Format("2 Jan 2006")
 }
 
 func actions(a cost.Alert) slackapi.Block {
