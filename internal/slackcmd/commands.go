@@ -444,9 +444,9 @@ func cmdBudgets(e *env) (reply, error) {
 		case b.Percent() >= 80 || (b.Budget > 0 && b.Forecast > b.Budget):
 			icon = ":large_yellow_circle:"
 		}
-		line := fmt.Sprintf("%s *%s* (%s, %s)\n`%s` %s of %s (*%.0f%%*) · forecast %s · %s",
+		line := fmt.Sprintf("%s *%s* (%s, %s)\n`%s` %s of %s (*%s*) · forecast %s · %s",
 			icon, b.Rule, b.Scope.String(), cost.FormatPeriod(b.Period),
-			bar(b.Percent()), cost.Money(b.Actual, cur), cost.Money(b.Budget, cur), b.Percent(),
+			bar(b.Percent()), cost.Money(b.Actual, cur), cost.Money(b.Budget, cur), cost.Percent(b.Actual, b.Budget),
 			cost.Money(b.Forecast, cur), daysLeft(b.DaysLeft))
 		if !b.CrossDate.IsZero() {
 			line += fmt.Sprintf(" · crosses %s", b.CrossDate.Format("Mon 2 Jan"))
