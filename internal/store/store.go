@@ -44,7 +44,8 @@ type DB struct {
 	lock *lockFile
 }
 
-// Open opens (creating if needed) the SQLite database at path, in WAL mode
+// Open opens the SQLite database at path (creating it with mode 0600 if
+// needed; an existing file keeps its mode), in WAL mode
 // with a 5 s busy timeout and foreign keys on, and applies pending
 // migrations. It holds an exclusive lock on path+".lock" until Close: a
 // second process (or a second Open) on the same state fails with ErrLocked. Write transactions begin IMMEDIATE so concurrent writers wait
@@ -55,6 +56,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	lock, err := acquireLock(path)
 	if err != nil {
+		return nil, err
+	}
+	if err := createPrivate(path); err != nil {
+		lock.release()
 		return nil, err
 	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
