@@ -47,6 +47,9 @@ type SendError struct {
 	// RetryAfter is the wait the receiver asked for (Retry-After); 0 when it
 	// gave none.
 	RetryAfter time.Duration
+	// Gone says the receiver no longer exists (HTTP 410 Gone): the
+	// Dispatcher disables the notifier. A Gone error is never Retryable.
+	Gone bool
 	// Err is the underlying error; it must not contain secrets.
 	Err error
 }
@@ -75,8 +78,8 @@ func (e *SendError) Unwrap() error { return e.Err }
 
 // StatusError classifies an HTTP response status the way every costbot
 // notifier does (alertmanager's Retrier): 5xx is retryable, 429 is retryable
-// and carries retryAfter, every other status is permanent. err, which may be
-// nil, adds detail such as a response snippet.
+// and carries retryAfter, every other status is permanent, and 410 is also
+// Gone. err, which may be nil, adds detail such as a response snippet.
 func StatusError(status int, retryAfter time.Duration, err error) *SendError {
 	e := &SendError{StatusCode: status, Err: err}
 	switch {
@@ -86,6 +89,8 @@ func StatusError(status int, retryAfter time.Duration, err error) *SendError {
 	case status == http.StatusTooManyRequests:
 		e.Retryable = true
 		e.RetryAfter = retryAfter
+	case status == http.StatusGone:
+		e.Gone = true
 	}
 	return e
 }
@@ -113,6 +118,13 @@ func IsRetryable(err error) bool {
 		return se.Retryable
 	}
 	return false
+}
+
+// IsGone reports whether err carries a *SendError marked Gone: the receiver
+// said it no longer exists and the notifier should be disabled.
+func IsGone(err error) bool {
+	se, ok := errors.AsType[*SendError](err)
+	return ok && se.Gone
 }
 
 // RetryAfter returns the wait the receiver asked for before a retry, or 0

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,18 +10,23 @@ import (
 	"github.com/costbot/costbot/internal/cost"
 )
 
-// Message is the Alertmanager webhook body (version "4").
+// Message is the Alertmanager webhook body (version "4"), field for field
+// the JSON that Alertmanager's own webhook notifier sends, so that receivers
+// written for Alertmanager decode it unchanged.
 type Message struct {
-	Version           string            `json:"version"`
-	GroupKey          string            `json:"groupKey"`
-	TruncatedAlerts   int               `json:"truncatedAlerts"`
-	Status            string            `json:"status"`
-	Receiver          string            `json:"receiver"`
-	GroupLabels       map[string]string `json:"groupLabels"`
-	CommonLabels      map[string]string `json:"commonLabels"`
-	CommonAnnotations map[string]string `json:"commonAnnotations"`
-	ExternalURL       string            `json:"externalURL"`
-	Alerts            []Alert           `json:"alerts"`
+	Version         string `json:"version"`
+	GroupKey        string `json:"groupKey"`
+	TruncatedAlerts int    `json:"truncatedAlerts"`
+	Status          string `json:"status"`
+	Receiver        string `json:"receiver"`
+	// NotificationReason is why this message goes out now, in Alertmanager's
+	// words; see NotificationReason.
+	NotificationReason string            `json:"notification_reason"`
+	GroupLabels        map[string]string `json:"groupLabels"`
+	CommonLabels       map[string]string `json:"commonLabels"`
+	CommonAnnotations  map[string]string `json:"commonAnnotations"`
+	ExternalURL        string            `json:"externalURL"`
+	Alerts             []Alert           `json:"alerts"`
 }
 
 // Alert is one entry of Message.Alerts.
@@ -35,7 +41,11 @@ type Alert struct {
 }
 
 // Payload builds the body sent for a: one group holding one alert, so the
-// common labels and annotations are the alert's own.
+// common labels and annotations are the alert's own. The group is the
+// alert's identity without its threshold (GroupLabels): every episode of an
+// anomaly and every period of a budget has a groupKey of its own, while a
+// higher threshold crossed in the same period updates the same group, as an
+// Alertmanager route grouping by those labels would.
 func (n *Notifier) Payload(a cost.Alert) Message {
 	labels := Labels(a)
 	ann := Annotations(a)
@@ -46,29 +56,48 @@ func (n *Notifier) Payload(a cost.Alert) Message {
 			endsAt = n.now().UTC()
 		}
 	}
-	group := map[string]string{"alertname": labels["alertname"], "rule": labels["rule"]}
+	group := GroupLabels(labels)
 	return Message{
-		Version:           "4",
-		GroupKey:          groupKey(group),
-		Status:            a.Status.String(),
-		Receiver:          n.name,
-		GroupLabels:       group,
-		CommonLabels:      labels,
-		CommonAnnotations: ann,
-		ExternalURL:       n.externalURL,
+		Version:            "4",
+		GroupKey:           groupKey(group),
+		Status:             a.Status.String(),
+		Receiver:           n.name,
+		NotificationReason: NotificationReason(a),
+		GroupLabels:        group,
+		CommonLabels:       labels,
+		CommonAnnotations:  ann,
+		ExternalURL:        n.externalURL,
 		Alerts: []Alert{{
 			Status:       a.Status.String(),
 			Labels:       labels,
 			Annotations:  ann,
 			StartsAt:     a.StartsAt.UTC(),
 			EndsAt:       endsAt,
-			GeneratorURL: n.externalURL,
+			GeneratorURL: GeneratorURL(n.externalURL, a.Fingerprint),
 			Fingerprint:  a.Fingerprint,
 		}},
 	}
 }
 
-// groupKey mimics Alertmanager's "{}:{label=\"value\", ...}" form.
+// groupLabelNames are the labels that make an alert group: the alert's
+// identity (kind, rule, scope, period) without threshold and severity.
+var groupLabelNames = []string{"alertname", "rule", "account", "family", "service", "zone", "period_start"}
+
+// GroupLabels returns the subset of an alert's labels (see Labels) that names
+// its group: alertname, rule, the scope labels and period_start, those that
+// are set.
+func GroupLabels(labels map[string]string) map[string]string {
+	g := map[string]string{}
+	for _, k := range groupLabelNames {
+		if v, ok := labels[k]; ok {
+			g[k] = v
+		}
+	}
+	return g
+}
+
+// groupKey mimics Alertmanager's "{}:{label=\"value\", ...}" form: the root
+// route's key, then the group labels sorted by name.
 func groupKey(labels map[string]string) string {
 	keys := make([]string, 0, len(labels))
 	for k := range labels {
@@ -80,6 +109,35 @@ func groupKey(labels map[string]string) string {
 		parts = append(parts, k+"="+strconv.Quote(labels[k]))
 	}
 	return "{}:{" + strings.Join(parts, ", ") + "}"
+}
+
+// NotificationReason maps a delivery's reason to the notification_reason
+// strings Alertmanager documents: a resolution is "all alerts resolved" (the
+// group holds the one alert), an escalation "new alerts added", a reminder
+// "repeat interval elapsed", and a first send or its retry "first
+// notification". Anything else is "unknown".
+func NotificationReason(a cost.Alert) string {
+	if a.Status == cost.StatusResolved {
+		return "all alerts resolved"
+	}
+	switch a.Reason {
+	case "first", "retry":
+		return "first notification"
+	case "escalated":
+		return "new alerts added"
+	case "repeat":
+		return "repeat interval elapsed"
+	}
+	return "unknown"
+}
+
+// GeneratorURL links to one alert on costbot's HTTP endpoint:
+// externalURL + "/alerts/" + fingerprint. It is "" when externalURL is.
+func GeneratorURL(externalURL, fingerprint string) string {
+	if externalURL == "" || fingerprint == "" {
+		return externalURL
+	}
+	return strings.TrimRight(externalURL, "/") + "/alerts/" + url.PathEscape(fingerprint)
 }
 
 // AlertName returns the Alertmanager alertname for a kind, e.g.
@@ -95,7 +153,11 @@ func AlertName(k cost.Kind) string {
 	return b.String()
 }
 
-// Labels returns the identifying labels of a; empty values are omitted.
+// Labels returns the labels that identify a on their own, as its Fingerprint
+// does: alertname and kind, rule, severity, the scope (account, service,
+// family, zone), threshold and period_start, the start of the alert's period
+// (RFC 3339, UTC): the budget period, the first day of an anomaly episode,
+// the card's expiry month or the digest's day. Empty values are omitted.
 func Labels(a cost.Alert) map[string]string {
 	l := map[string]string{}
 	set := func(k, v string) {
@@ -112,6 +174,9 @@ func Labels(a cost.Alert) map[string]string {
 	set("family", a.Scope.Family)
 	set("zone", a.Scope.Zone)
 	set("threshold", a.Threshold)
+	if !a.Period.IsZero() {
+		set("period_start", a.Period.Start.UTC().Format(time.RFC3339))
+	}
 	return l
 }
 

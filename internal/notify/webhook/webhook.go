@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
@@ -26,8 +27,8 @@ import (
 	"github.com/costbot/costbot/internal/notify/webhook/endpoint"
 )
 
-// ErrGone is returned (inside a permanent *notify.SendError) when the
-// endpoint answers 410 Gone: stop sending to it.
+// ErrGone is returned (inside a permanent *notify.SendError marked Gone)
+// when the endpoint answers 410 Gone: the Dispatcher stops sending to it.
 var ErrGone = errors.New("endpoint gone (410)")
 
 // DefaultTimeout bounds one request when Options.HTTPClient is nil.
@@ -53,9 +54,19 @@ type Options struct {
 	// clock, so this must never be an evaluation clock such as
 	// `costbot once --now`. Default time.Now; tests may fix it.
 	Now func() time.Time
-	// ExternalURL is costbot's own URL, sent as externalURL and generatorURL.
+	// ExternalURL is costbot's own URL as its readers reach it (config
+	// http.external_url), sent as externalURL and, with "/alerts/" and the
+	// fingerprint appended, as each alert's generatorURL. "" sends both empty.
 	ExternalURL string
+	// Digest routes the daily digest to this endpoint. When false (the
+	// default) Notify accepts a digest without sending anything: Alertmanager
+	// receivers expect alerts, and a digest "firing" every day is not one.
+	Digest bool
 }
+
+// maxRejected bounds how many permanently rejected deliveries a Notifier
+// remembers (see Notify).
+const maxRejected = 1024
 
 // Notifier posts alerts to one webhook endpoint. It is safe for concurrent use.
 type Notifier struct {
@@ -66,6 +77,11 @@ type Notifier struct {
 	client      *http.Client
 	now         func() time.Time
 	externalURL string
+	digest      bool
+
+	mu       sync.Mutex
+	rejected map[string]error // webhook-id -> permanent failure
+	order    []string         // rejected keys, oldest first
 }
 
 var _ notify.Notifier = (*Notifier)(nil)
@@ -84,18 +100,24 @@ func New(opts Options) (*Notifier, error) {
 		name:        opts.Name,
 		url:         opts.URL,
 		redacted:    RedactURL(u),
-		client:      opts.HTTPClient,
 		now:         opts.Now,
 		externalURL: opts.ExternalURL,
+		digest:      opts.Digest,
+		rejected:    map[string]error{},
 	}
 	if opts.Secret != "" {
 		if n.key, err = endpoint.DecodeSecret(opts.Secret); err != nil {
 			return nil, fmt.Errorf("webhook %q: secret: %w", opts.Name, err)
 		}
 	}
-	if n.client == nil {
-		n.client = &http.Client{Timeout: DefaultTimeout}
+	// A copy, so that the caller's client (shared with other integrations)
+	// keeps its own redirect policy.
+	c := http.Client{Timeout: DefaultTimeout}
+	if opts.HTTPClient != nil {
+		c = *opts.HTTPClient
 	}
+	c.CheckRedirect = checkRedirect
+	n.client = &c
 	if n.now == nil {
 		n.now = time.Now
 	}
@@ -131,11 +153,37 @@ func (n *Notifier) Name() string { return n.name }
 func (n *Notifier) String() string { return "webhook " + strconv.Quote(n.name) + " " + n.redacted }
 
 // Notify posts a. Success is any 2xx. 410 is a permanent failure wrapping
-// ErrGone; 5xx and 429 (with Retry-After) are retryable; other statuses are
-// permanent. The webhook-id (see MessageID) is the same for every retry of
-// one delivery and differs between deliveries. There is no message id, so
-// the ref is nil.
+// ErrGone that tells the Dispatcher to disable this notifier; 5xx and 429
+// (with Retry-After) are retryable; every other status, 3xx included, is
+// permanent. A delivery (one webhook-id, see MessageID) that was refused
+// permanently is not posted again: later calls for it return the same error
+// at once, so an endpoint that rejects an alert with 400, 404 or 422 is not
+// sent it again every cycle. Reminders, resolutions and new episodes are new
+// deliveries and are posted.
+//
+// Redirects are followed only to the same scheme, host and port and only as
+// 307 or 308, which re-post the signed body; the Referer header, which
+// would carry the URL and its tokens, is never sent. Any other redirect ends
+// the request with a permanent failure and nothing reaches its target.
+//
+// A digest (cost.KindDigest) is sent only with Options.Digest; otherwise
+// Notify returns nil at once. There is no message id, so the ref is nil.
 func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, error) {
+	if a.Kind == cost.KindDigest && !n.digest {
+		return nil, nil
+	}
+	id := MessageID(a)
+	if err := n.rejectedErr(id); err != nil {
+		return nil, err
+	}
+	_, err := n.post(ctx, id, a)
+	if err != nil && ctx.Err() == nil && !notify.IsRetryable(err) && !notify.IsGone(err) {
+		n.reject(id, err)
+	}
+	return nil, err
+}
+
+func (n *Notifier) post(ctx context.Context, id string, a cost.Alert) (*cost.MessageRef, error) {
 	body, err := json.Marshal(n.Payload(a))
 	if err != nil {
 		return nil, notify.Permanent(fmt.Errorf("encode alert %s: %w", a.Fingerprint, err))
@@ -144,7 +192,6 @@ func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, 
 	if err != nil {
 		return nil, notify.Permanent(fmt.Errorf("build request to %s", n.redacted))
 	}
-	id := MessageID(a)
 	ts := strconv.FormatInt(n.now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "costbot")
@@ -161,6 +208,9 @@ func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, 
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("post to %s: %w", n.redacted, err)
 		}
+		if errors.Is(err, errRedirect) {
+			return nil, notify.Permanent(fmt.Errorf("post to %s: %w", n.redacted, err))
+		}
 		return nil, notify.Temporary(fmt.Errorf("post to %s: %w", n.redacted, err))
 	}
 	defer resp.Body.Close()
@@ -170,10 +220,84 @@ func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, 
 		return nil, nil
 	case resp.StatusCode == http.StatusGone:
 		return nil, notify.StatusError(resp.StatusCode, 0, fmt.Errorf("post to %s: %w", n.redacted, ErrGone))
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		// Not followed (see checkRedirect); Location is not quoted: it may
+		// carry tokens too.
+		return nil, notify.StatusError(resp.StatusCode, 0, fmt.Errorf("post to %s: %w", n.redacted, ErrRedirect))
 	default:
 		wait := notify.ParseRetryAfter(resp.Header.Get("Retry-After"), n.now())
 		return nil, notify.StatusError(resp.StatusCode, wait, fmt.Errorf("post to %s", n.redacted))
 	}
+}
+
+// ErrRedirect is returned (inside a permanent *notify.SendError) when the
+// endpoint redirects elsewhere than a 307 or 308 to its own scheme, host and
+// port; the redirect is not followed.
+var ErrRedirect = errors.New("redirect not followed")
+
+// errRedirect ends a redirect chain that is too long.
+var errRedirect = errors.New("too many redirects")
+
+// maxRedirects bounds a chain of same-origin 307/308 redirects.
+const maxRedirects = 3
+
+// checkRedirect is the http.Client.CheckRedirect of every webhook: it
+// follows a redirect only to the origin (scheme, host, port) of the first
+// request and only when the method and body are kept (307, 308), and strips
+// the Referer header Go would set, which holds the previous URL. Any other
+// redirect is answered with the 3xx response itself, which Notify reports.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > maxRedirects {
+		return errRedirect
+	}
+	first := via[0]
+	if req.Method != first.Method || req.Response == nil ||
+		(req.Response.StatusCode != http.StatusTemporaryRedirect && req.Response.StatusCode != http.StatusPermanentRedirect) ||
+		origin(req.URL) != origin(first.URL) {
+		return http.ErrUseLastResponse
+	}
+	req.Header.Del("Referer")
+	return nil
+}
+
+// origin is "scheme://host:port" with the scheme's default port made explicit.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		switch strings.ToLower(u.Scheme) {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
+// rejectedErr returns the permanent failure that delivery id met earlier, or
+// nil when it has none.
+func (n *Notifier) rejectedErr(id string) error {
+	n.mu.Lock()
+	err := n.rejected[id]
+	n.mu.Unlock()
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("delivery %s refused earlier, not sent again: %w", id, err)
+}
+
+func (n *Notifier) reject(id string, err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.rejected[id]; ok {
+		return
+	}
+	if len(n.order) >= maxRejected {
+		delete(n.rejected, n.order[0])
+		n.order = n.order[1:]
+	}
+	n.rejected[id] = err
+	n.order = append(n.order, id)
 }
 
 // MessageID is the Standard Webhooks webhook-id for a: "msg_" and 24 hex

@@ -282,11 +282,16 @@ func TestNotifier_NotifyErr(t *testing.T) {
 		gone      bool
 	}{
 		{"Err500", 500, nil, true, 0, false},
+		{"Err502", 502, nil, true, 0, false},
+		{"Err503RetryAfter", 503, http.Header{"Retry-After": {"5"}}, true, 5 * time.Second, false},
 		{"Err429RetryAfter", 429, http.Header{"Retry-After": {"17"}}, true, 17 * time.Second, false},
 		{"Err429RetryAfterDate", 429, http.Header{"Retry-After": {notifytest.Now.Add(time.Minute).Format(http.TimeFormat)}}, true, time.Minute, false},
 		{"Err400", 400, nil, false, 0, false},
 		{"Err401", 401, nil, false, 0, false},
+		{"Err404", 404, nil, false, 0, false},
+		{"Err422", 422, http.Header{"Retry-After": {"17"}}, false, 0, false},
 		{"Err410", 410, nil, false, 0, true},
+		{"Err302", 302, http.Header{"Location": {"/elsewhere?token=s3cr3tquery"}}, false, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -306,7 +311,30 @@ func TestNotifier_NotifyErr(t *testing.T) {
 			if got := errors.Is(err, webhook.ErrGone); got != tt.gone {
 				t.Errorf("errors.Is(ErrGone) = %v, want %v", got, tt.gone)
 			}
+			if got := notify.IsGone(err); got != tt.gone {
+				t.Errorf("IsGone = %v, want %v", got, tt.gone)
+			}
+			if got, want := errors.Is(err, webhook.ErrRedirect), tt.status/100 == 3; got != want {
+				t.Errorf("errors.Is(ErrRedirect) = %v, want %v", got, want)
+			}
 			assertNoSecret(t, err.Error())
+			// The same delivery again (the receiver now answers 204): a
+			// permanent refusal, other than Gone which the Dispatcher
+			// handles, is not posted a second time and fails the same way;
+			// anything else is posted.
+			_, err2 := n.Notify(context.Background(), a)
+			if permanent := !tt.retryable && !tt.gone; permanent {
+				if len(r.reqs) != 1 {
+					t.Errorf("%d requests, want the refused delivery posted once", len(r.reqs))
+				}
+				if err2 == nil || notify.IsRetryable(err2) || errors.Is(err2, webhook.ErrRedirect) != errors.Is(err, webhook.ErrRedirect) {
+					t.Errorf("second Notify: %v, want the earlier permanent failure", err2)
+				} else {
+					assertNoSecret(t, err2.Error())
+				}
+			} else if len(r.reqs) != 2 || err2 != nil {
+				t.Errorf("%d requests, second Notify %v: want it posted again and accepted", len(r.reqs), err2)
+			}
 		})
 	}
 
@@ -420,4 +448,31 @@ func TestNotifier_Contract(t *testing.T) {
 	notifytest.RunContract(t, func(t *testing.T) notify.Notifier {
 		return newNotifier(t, newReceiver(t).srv.URL)
 	})
+}
+
+// A permanent refusal stops only that delivery: the next delivery of the same
+// alert (a reminder, the resolution) is posted.
+func TestNotifier_Notify_RefusedThenNewDelivery(t *testing.T) {
+	r := newReceiver(t, http.StatusUnprocessableEntity)
+	n := newNotifier(t, r.srv.URL)
+	first := notifytest.Alerts()["budget"]
+	retry := first
+	retry.Reason = "retry"
+	reminder := first
+	reminder.Reason, reminder.LastSentAt = "repeat", first.StartsAt.Add(time.Hour)
+	resolved := first
+	resolved.Status, resolved.Reason, resolved.EndsAt = cost.StatusResolved, "resolved", notifytest.Now
+	for i, tt := range []struct {
+		a       cost.Alert
+		wantErr bool
+		reqs    int
+	}{{first, true, 1}, {retry, true, 1}, {reminder, false, 2}, {resolved, false, 3}} {
+		_, err := n.Notify(context.Background(), tt.a)
+		if (err != nil) != tt.wantErr || notify.IsRetryable(err) {
+			t.Errorf("delivery %d (%s): err %v, want error %v, never retryable", i, tt.a.Reason, err, tt.wantErr)
+		}
+		if len(r.reqs) != tt.reqs {
+			t.Errorf("delivery %d (%s): %d requests so far, want %d", i, tt.a.Reason, len(r.reqs), tt.reqs)
+		}
+	}
 }
