@@ -149,6 +149,9 @@ const (
 	// scope matches no usage, its currency differs from the bill, a cost is
 	// unknown, no billing period): the rule is silent until it clears.
 	KindRuleProblem
+	// KindNotifier says a notifier was disabled (its receiver answered 410
+	// Gone); it goes to the other notifiers.
+	KindNotifier
 )
 
 var kindNames = map[Kind]string{
@@ -159,6 +162,7 @@ var kindNames = map[Kind]string{
 	KindStale:       "stale",
 	KindDigest:      "digest",
 	KindRuleProblem: "rule_problem",
+	KindNotifier:    "notifier",
 }
 
 // String returns the lower-case name used in labels and logs.

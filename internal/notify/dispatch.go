@@ -2,6 +2,9 @@ package notify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,6 +39,21 @@ type Result struct {
 	Retryable bool
 	// Err is the last send error, or the record error when Sent is true.
 	Err error
+	// Disabled reports that the notifier is disabled: this send was refused
+	// as Gone and disabled it, or it was disabled earlier and nothing was
+	// sent (Err wraps ErrDisabled).
+	Disabled bool
+}
+
+// ErrDisabled is returned (wrapped, in Result.Err) for a job whose notifier
+// the Dispatcher disabled after its receiver answered Gone (see IsGone).
+var ErrDisabled = errors.New("notifier disabled")
+
+// DisabledNotifier is a notifier the Dispatcher stopped sending to.
+type DisabledNotifier struct {
+	Name  string
+	Since time.Time // when it was disabled (DispatcherOptions.Now)
+	Err   error     // the Gone failure that disabled it; free of secrets
 }
 
 // Defaults for DispatcherOptions.
@@ -77,12 +95,16 @@ type DispatcherOptions struct {
 // others. It is safe for concurrent use.
 type Dispatcher struct {
 	notifiers map[string]Notifier
+	order     []string // notifier names in DispatcherOptions order
 	opts      DispatcherOptions
+
+	mu       sync.Mutex
+	disabled map[string]DisabledNotifier
 }
 
 // NewDispatcher validates opts and applies defaults.
 func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
-	d := &Dispatcher{notifiers: make(map[string]Notifier, len(opts.Notifiers))}
+	d := &Dispatcher{notifiers: make(map[string]Notifier, len(opts.Notifiers)), disabled: map[string]DisabledNotifier{}}
 	for i, n := range opts.Notifiers {
 		if n == nil {
 			return nil, fmt.Errorf("notifier %d is nil", i)
@@ -95,6 +117,7 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 			return nil, fmt.Errorf("notifier %q: duplicate name", name)
 		}
 		d.notifiers[name] = n
+		d.order = append(d.order, name)
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultMaxAttempts
@@ -133,6 +156,40 @@ func (d *Dispatcher) Names() []string {
 	return names
 }
 
+// Disabled lists the notifiers that are disabled, in configuration order. A
+// disabled notifier stays disabled for the Dispatcher's life: a new
+// Dispatcher (a restart or reload) tries it again.
+func (d *Dispatcher) Disabled() []DisabledNotifier {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []DisabledNotifier
+	for _, name := range d.order {
+		if dn, ok := d.disabled[name]; ok {
+			out = append(out, dn)
+		}
+	}
+	return out
+}
+
+// isDisabled returns the record of a disabled notifier.
+func (d *Dispatcher) isDisabled(name string) (DisabledNotifier, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dn, ok := d.disabled[name]
+	return dn, ok
+}
+
+// disable marks name disabled; it reports false when it already was.
+func (d *Dispatcher) disable(name string, err error) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.disabled[name]; ok {
+		return false
+	}
+	d.disabled[name] = DisabledNotifier{Name: name, Since: d.opts.Now(), Err: err}
+	return true
+}
+
 // Dispatch delivers jobs and returns one Result per job, in job order. Jobs of
 // one notifier run sequentially in order; different notifiers run
 // concurrently. Retryable failures are retried up to MaxAttempts with
@@ -141,6 +198,12 @@ func (d *Dispatcher) Names() []string {
 // send (never after a failure), from the notifier's goroutine, with a context
 // that survives ctx's cancellation for up to 10 s so a sent message is not
 // lost from the send log.
+//
+// A failure marked Gone (IsGone; a webhook's 410) disables its notifier:
+// its later jobs, in this and every later Dispatch, fail at once with
+// ErrDisabled and nothing is sent. Once this Dispatch's jobs are done, a
+// KindNotifier alert saying so goes to every notifier still enabled (not
+// recorded, not retried next cycle), and Disabled lists the notifier.
 func (d *Dispatcher) Dispatch(ctx context.Context, jobs []Job, record func(context.Context, Job, *cost.MessageRef) error) []Result {
 	results := make([]Result, len(jobs))
 	byNotifier := make(map[string][]int)
@@ -168,11 +231,74 @@ func (d *Dispatcher) Dispatch(ctx context.Context, jobs []Job, record func(conte
 		})
 	}
 	wg.Wait()
+	for _, r := range results {
+		if r.Disabled && r.Attempts > 0 && IsGone(r.Err) {
+			d.announce(ctx, r.Job.Notifier)
+		}
+	}
 	return results
+}
+
+// announce sends the alert that notifier name is disabled to every other
+// enabled notifier, concurrently, and logs the outcome.
+func (d *Dispatcher) announce(ctx context.Context, name string) {
+	dn, ok := d.isDisabled(name)
+	if !ok {
+		return
+	}
+	a := DisabledAlert(dn)
+	var wg sync.WaitGroup
+	for _, other := range d.order {
+		if other == name {
+			continue
+		}
+		if _, off := d.isDisabled(other); off {
+			continue
+		}
+		n := d.notifiers[other]
+		wg.Go(func() {
+			res := d.deliver(ctx, n, Job{Notifier: other, Alert: a}, nil)
+			if res.Err != nil {
+				d.opts.Logger.ErrorContext(ctx, "tell a notifier that another is disabled", "notifier", other, "disabled", name, "error", res.Err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// DisabledAlert is the alert the Dispatcher sends to the other notifiers when
+// it disables one: kind notifier, rule "notifier-disabled", critical,
+// fingerprint a hash of the notifier's name, firing since dn.Since.
+func DisabledAlert(dn DisabledNotifier) cost.Alert {
+	sum := sha256.Sum256([]byte("notifier-disabled\x00" + dn.Name))
+	cause := ""
+	if dn.Err != nil {
+		cause = dn.Err.Error()
+	}
+	return cost.Alert{
+		Finding: cost.Finding{
+			Kind:      cost.KindNotifier,
+			Rule:      "notifier-disabled",
+			Threshold: "gone",
+			Severity:  cost.SeverityCritical,
+			Title:     fmt.Sprintf("Notifier %s is disabled: its receiver says it is gone", dn.Name),
+			Summary: fmt.Sprintf("costbot stopped sending to notifier %s: %s. Alerts meant for it are not delivered "+
+				"until its configuration is fixed and costbot restarts.", dn.Name, cause),
+		},
+		Fingerprint: hex.EncodeToString(sum[:8]),
+		Status:      cost.StatusFiring,
+		StartsAt:    dn.Since,
+		Reason:      "first",
+	}
 }
 
 func (d *Dispatcher) deliver(ctx context.Context, n Notifier, job Job, record func(context.Context, Job, *cost.MessageRef) error) Result {
 	res := Result{Job: job}
+	if dn, off := d.isDisabled(job.Notifier); off {
+		res.Disabled = true
+		res.Err = fmt.Errorf("notifier %q: %w since %s: %v", job.Notifier, ErrDisabled, dn.Since.UTC().Format(time.RFC3339), dn.Err)
+		return res
+	}
 	log := d.opts.Logger.With("notifier", job.Notifier, "fingerprint", job.Alert.Fingerprint, "rule", job.Alert.Rule)
 	bo := &backoff.ExponentialBackOff{
 		InitialInterval:     d.opts.MinWait,
@@ -207,6 +333,13 @@ func (d *Dispatcher) deliver(ctx context.Context, n Notifier, job Job, record fu
 		}
 		res.Err = fmt.Errorf("notifier %q: %w", job.Notifier, err)
 		res.Retryable = IsRetryable(err)
+		if IsGone(err) {
+			res.Retryable, res.Disabled = false, true
+			if d.disable(job.Notifier, err) {
+				log.ErrorContext(ctx, "receiver is gone; notifier disabled", "error", err)
+			}
+			return res
+		}
 		if !res.Retryable || res.Attempts >= d.opts.MaxAttempts {
 			return res
 		}
