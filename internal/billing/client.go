@@ -28,6 +28,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/httpx"
 )
 
 // maxBody bounds how much of a response is read.
@@ -86,9 +87,9 @@ func New(o Options) *Client {
 	if c.base == "" {
 		c.base = DefaultBaseURL
 	}
-	if c.hc == nil {
-		c.hc = &http.Client{Timeout: DefaultTimeout}
-	}
+	// Credentials are headers on every request: a redirect to another
+	// origin must never carry them (see package httpx).
+	c.hc = httpx.Secure(c.hc, DefaultTimeout)
 	switch {
 	case c.maxRetries == 0:
 		c.maxRetries = DefaultMaxRetries
@@ -435,7 +436,7 @@ func (c *Client) do(ctx context.Context, path string, q url.Values) (json.RawMes
 			return nil, err
 		}
 		var de *DecodeError
-		if errors.As(err, &de) || ctx.Err() != nil {
+		if errors.As(err, &de) || errors.Is(err, httpx.ErrRedirect) || ctx.Err() != nil {
 			return nil, backoff.Permanent(err)
 		}
 		return nil, err // transport error
@@ -469,6 +470,12 @@ func (c *Client) attempt(ctx context.Context, u, path string) (json.RawMessage, 
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.Is(err, httpx.ErrRedirect) && errors.As(err, &ue) {
+			// The policy's error names origins only; the *url.Error
+			// around it names the redirect target, which is not ours.
+			return nil, fmt.Errorf("GET %s: %w", path, ue.Err)
+		}
 		return nil, fmt.Errorf("GET %s: %s", path, scrub(err.Error(), c.secrets()))
 	}
 	defer resp.Body.Close()

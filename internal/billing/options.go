@@ -102,6 +102,9 @@ type Options struct {
 	// BaseURL is the API root; "" means DefaultBaseURL.
 	BaseURL string
 	// HTTPClient sends requests; nil means a client with DefaultTimeout.
+	// New uses a copy whose redirect policy is httpx.CheckRedirect: a
+	// redirect to another scheme, host or port fails the request, so the
+	// credentials never leave the API's origin.
 	HTTPClient *http.Client
 	// APIToken is sent as "Authorization: Bearer"; a secret.
 	APIToken string

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/costbot/costbot/internal/cost"
 )
 
 const (
@@ -20,20 +22,11 @@ func utcDay(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-func anchorStart(year int, month time.Month, anchorDay int) time.Time {
-	last := time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day()
-	return time.Date(year, month, min(anchorDay, last), 0, 0, 0, 0, time.UTC)
-}
-
-// periodOf is the billing period containing day: from the anchor date in its
-// month (clamped to month end) to the next one.
+// periodOf is the billing period containing day (cost.BillingPeriod: from
+// the anchor date in its month, clamped to month end, to the next one).
 func periodOf(day time.Time, anchorDay int) period {
-	day = utcDay(day)
-	s := anchorStart(day.Year(), day.Month(), anchorDay)
-	if day.Before(s) {
-		s = anchorStart(day.Year(), day.Month()-1, anchorDay)
-	}
-	return period{start: s, end: anchorStart(s.Year(), s.Month()+1, anchorDay)}
+	p := cost.BillingPeriod(day, anchorDay)
+	return period{start: p.Start, end: p.End}
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
