@@ -113,6 +113,13 @@ func newSnapshot(d Data) *snapshot {
 	}
 	var first, last time.Time
 	currs := map[string]bool{}
+	perAccount := map[string]int{}
+	for _, u := range d.Usage {
+		perAccount[u.Account]++
+	}
+	for id, n := range perAccount {
+		s.rows[id] = make([]cost.Usage, 0, n)
+	}
 	for _, u := range d.Usage {
 		s.rows[u.Account] = append(s.rows[u.Account], u)
 		if !u.CostKnown {
