@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/httpx"
 	"github.com/costbot/costbot/internal/notify"
 	"github.com/costbot/costbot/internal/notify/webhook/endpoint"
 )
@@ -111,13 +112,14 @@ func New(opts Options) (*Notifier, error) {
 		}
 	}
 	// A copy, so that the caller's client (shared with other integrations)
-	// keeps its own redirect policy.
+	// keeps its own redirect policy; httpx.Secure copies again and adds the
+	// origin rule in front of keepPost.
 	c := http.Client{Timeout: DefaultTimeout}
 	if opts.HTTPClient != nil {
 		c = *opts.HTTPClient
 	}
-	c.CheckRedirect = checkRedirect
-	n.client = &c
+	c.CheckRedirect = keepPost
+	n.client = httpx.Secure(&c, DefaultTimeout)
 	if n.now == nil {
 		n.now = time.Now
 	}
@@ -161,10 +163,11 @@ func (n *Notifier) String() string { return "webhook " + strconv.Quote(n.name) +
 // sent it again every cycle. Reminders, resolutions and new episodes are new
 // deliveries and are posted.
 //
-// Redirects are followed only to the same scheme, host and port and only as
-// 307 or 308, which re-post the signed body; the Referer header, which
-// would carry the URL and its tokens, is never sent. Any other redirect ends
-// the request with a permanent failure and nothing reaches its target.
+// Redirects are followed only to the same scheme, host and port (package
+// httpx, at most httpx.MaxRedirects) and only as 307 or 308, which re-post
+// the signed body; the Referer header, which would carry the URL and its
+// tokens, is never sent. Any other redirect ends the request with a
+// permanent failure wrapping ErrRedirect and nothing reaches its target.
 //
 // A digest (cost.KindDigest) is sent only with Options.Digest; otherwise
 // Notify returns nil at once. There is no message id, so the ref is nil.
@@ -208,7 +211,7 @@ func (n *Notifier) post(ctx context.Context, id string, a cost.Alert) (*cost.Mes
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("post to %s: %w", n.redacted, err)
 		}
-		if errors.Is(err, errRedirect) {
+		if errors.Is(err, ErrRedirect) {
 			return nil, notify.Permanent(fmt.Errorf("post to %s: %w", n.redacted, err))
 		}
 		return nil, notify.Temporary(fmt.Errorf("post to %s: %w", n.redacted, err))
@@ -221,8 +224,8 @@ func (n *Notifier) post(ctx context.Context, id string, a cost.Alert) (*cost.Mes
 	case resp.StatusCode == http.StatusGone:
 		return nil, notify.StatusError(resp.StatusCode, 0, fmt.Errorf("post to %s: %w", n.redacted, ErrGone))
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		// Not followed (see checkRedirect); Location is not quoted: it may
-		// carry tokens too.
+		// Not followed (see keepPost); Location is not quoted: it may carry
+		// tokens too.
 		return nil, notify.StatusError(resp.StatusCode, 0, fmt.Errorf("post to %s: %w", n.redacted, ErrRedirect))
 	default:
 		wait := notify.ParseRetryAfter(resp.Header.Get("Retry-After"), n.now())
@@ -231,47 +234,22 @@ func (n *Notifier) post(ctx context.Context, id string, a cost.Alert) (*cost.Mes
 }
 
 // ErrRedirect is returned (inside a permanent *notify.SendError) when the
-// endpoint redirects elsewhere than a 307 or 308 to its own scheme, host and
-// port; the redirect is not followed.
-var ErrRedirect = errors.New("redirect not followed")
+// endpoint redirects anywhere but its own origin, or answers a redirect that
+// would not re-post the body (301, 302, 303); the redirect is not followed.
+// It is httpx.ErrRedirect, the sentinel of every costbot client.
+var ErrRedirect = httpx.ErrRedirect
 
-// errRedirect ends a redirect chain that is too long.
-var errRedirect = errors.New("too many redirects")
-
-// maxRedirects bounds a chain of same-origin 307/308 redirects.
-const maxRedirects = 3
-
-// checkRedirect is the http.Client.CheckRedirect of every webhook: it
-// follows a redirect only to the origin (scheme, host, port) of the first
-// request and only when the method and body are kept (307, 308), and strips
-// the Referer header Go would set, which holds the previous URL. Any other
-// redirect is answered with the 3xx response itself, which Notify reports.
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) > maxRedirects {
-		return errRedirect
-	}
-	first := via[0]
-	if req.Method != first.Method || req.Response == nil ||
-		(req.Response.StatusCode != http.StatusTemporaryRedirect && req.Response.StatusCode != http.StatusPermanentRedirect) ||
-		origin(req.URL) != origin(first.URL) {
+// keepPost runs after httpx.CheckRedirect, which has kept the request on its
+// origin and dropped the Referer: it follows only redirects that re-post the
+// same signed body (307, 308). 301, 302 and 303 would turn the POST into a
+// bodiless GET that a 200 answers as if the alert had arrived; their 3xx
+// response is returned instead, and Notify reports it.
+func keepPost(req *http.Request, via []*http.Request) error {
+	if req.Response == nil || req.Method != via[0].Method ||
+		(req.Response.StatusCode != http.StatusTemporaryRedirect && req.Response.StatusCode != http.StatusPermanentRedirect) {
 		return http.ErrUseLastResponse
 	}
-	req.Header.Del("Referer")
 	return nil
-}
-
-// origin is "scheme://host:port" with the scheme's default port made explicit.
-func origin(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		switch strings.ToLower(u.Scheme) {
-		case "https":
-			port = "443"
-		case "http":
-			port = "80"
-		}
-	}
-	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
 }
 
 // rejectedErr returns the permanent failure that delivery id met earlier, or
