@@ -37,7 +37,8 @@ Usage:
   costbot check  --config FILE                     validate the config and every rule file
   costbot once   --config FILE [--now RFC3339] [--dry-run]
                                                    run one fetch -> evaluate -> notify cycle
-  costbot run    --config FILE                     run the daemon (scheduler, /healthz, Slack)
+  costbot run    --config FILE                     run the daemon (scheduler, /healthz, Slack);
+                                                   SIGHUP reloads the config and rules
   costbot backtest --config FILE --from YYYY-MM-DD --to YYYY-MM-DD [--format text|json] [--rules DIR]
                                                    replay the live cycle once per day; prints what it would have sent
   costbot test   [-run REGEXP] [-v] FILE...        run rule unit tests (docs/rules.md); exit 1 on any failure
@@ -309,7 +310,11 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer a.Close()
-	if err := a.Run(ctx, app.RunOptions{}); err != nil && !errors.Is(err, context.Canceled) {
+	// SIGHUP reloads the config and rules instead of ending the daemon.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := a.Run(ctx, app.RunOptions{Reload: hup}); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("daemon stopped", "error", err)
 		return 1
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -22,12 +24,19 @@ type RunOptions struct {
 	Listener net.Listener
 	// Ready, when set, is called with the HTTP address once serving.
 	Ready func(addr string)
+	// Reload, when set, makes each value received reload the config and
+	// rules (App.Reload); main passes its SIGHUP channel.
+	Reload <-chan os.Signal
+	// Reloaded, when set, is called with each reload's outcome (tests wait on it).
+	Reloaded func(error)
 }
 
 // Run is the daemon: gocron jobs for the cycle (every schedule.cycle, first
 // run at start), the daily card check and the daily digest in
 // schedule.timezone, the HTTP endpoint, and Socket Mode when slack.app_token
-// is set. It blocks until ctx ends, then shuts down in reverse order.
+// is set. Each value on o.Reload reloads the config and rules (Reload); a
+// failed reload is logged and changes nothing. It blocks until ctx ends,
+// then shuts down in reverse order.
 func (a *App) Run(ctx context.Context, o RunOptions) error {
 	if o.Clock == nil {
 		o.Clock = clockwork.NewRealClock()
@@ -115,10 +124,30 @@ func (a *App) Run(ctx context.Context, o RunOptions) error {
 	s.Start()
 	a.log.InfoContext(ctx, "costbot started", "cycle", cycle.String(), "accounts", len(a.accounts), "notifiers", len(a.notifiers))
 
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
+	var (
+		runErr    error
+		reloading sync.Mutex // one reload at a time; a cycle in flight delays only the swap
+	)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case runErr = <-errc:
+			break wait
+		case <-o.Reload:
+			go func() {
+				reloading.Lock()
+				defer reloading.Unlock()
+				err := a.Reload(ctx)
+				if err != nil {
+					a.log.ErrorContext(ctx, "reload failed; keeping the running config and rules", "file", a.cfg.File, "error", err)
+				}
+				if o.Reloaded != nil {
+					o.Reloaded(err)
+				}
+			}()
+		}
 	}
 	a.log.Info("shutting down")
 	if srv != nil {
