@@ -22,6 +22,7 @@ import (
 
 	"github.com/costbot/costbot/internal/chart"
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/httpx"
 	"github.com/costbot/costbot/internal/notify"
 )
 
@@ -31,10 +32,15 @@ type Options struct {
 	Name    string // notifier name; default "slack"
 	Channel string // channel ID (not a name): chat.update requires IDs
 	// Client is a ready slack-go client; when nil one is built from Token,
-	// APIURL (default slack-go's https://slack.com/api/) and HTTPClient.
+	// APIURL (default slack-go's https://slack.com/api/) and HTTPClient. A
+	// ready client keeps its own redirect policy: build it on an HTTP client
+	// from httpx.NewClient or httpx.Secure.
 	Client     *slackapi.Client
 	Token      string // bot token xoxb-…; never logged
 	APIURL     string // Web API base URL ending in "/"; tests point it at a fake
+	// HTTPClient sends the requests (default: 30 s timeout). New uses a
+	// copy with httpx.CheckRedirect, so a redirect to another scheme, host
+	// or port fails the send (permanently) instead of carrying the token.
 	HTTPClient *http.Client
 	// Now stamps root-message updates (default time.Now).
 	Now    func() time.Time
@@ -82,10 +88,9 @@ func New(opts Options) (*Notifier, error) {
 			}
 			copts = append(copts, slackapi.OptionAPIURL(opts.APIURL))
 		}
-		hc := opts.HTTPClient
-		if hc == nil {
-			hc = &http.Client{Timeout: 30 * time.Second}
-		}
+		// The token travels in every form body (and the chart upload's
+		// header): a 307 to another origin must not re-post it there.
+		hc := httpx.Secure(opts.HTTPClient, 30*time.Second)
 		copts = append(copts, slackapi.OptionHTTPClient(hc))
 		client = slackapi.New(opts.Token, copts...)
 	}
@@ -279,6 +284,9 @@ func apiCode(err error) string {
 func classify(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if errors.Is(err, httpx.ErrRedirect) {
+		return notify.Permanent(err) // the next try gets the same redirect
 	}
 	if rl, ok := errors.AsType[*slackapi.RateLimitedError](err); ok {
 		return &notify.SendError{StatusCode: http.StatusTooManyRequests, Code: "ratelimited", Retryable: true, RetryAfter: rl.RetryAfter, Err: err}
