@@ -35,9 +35,9 @@ type Options struct {
 	// APIURL (default slack-go's https://slack.com/api/) and HTTPClient. A
 	// ready client keeps its own redirect policy: build it on an HTTP client
 	// from httpx.NewClient or httpx.Secure.
-	Client     *slackapi.Client
-	Token      string // bot token xoxb-…; never logged
-	APIURL     string // Web API base URL ending in "/"; tests point it at a fake
+	Client *slackapi.Client
+	Token  string // bot token xoxb-…; never logged
+	APIURL string // Web API base URL ending in "/"; tests point it at a fake
 	// HTTPClient sends the requests (default: 30 s timeout). New uses a
 	// copy with httpx.CheckRedirect, so a redirect to another scheme, host
 	// or port fails the send (permanently) instead of carrying the token.
