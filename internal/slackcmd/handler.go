@@ -102,7 +102,10 @@ func New(opts Options) *Handler {
 	}
 	// A response_url POST never follows a redirect: Slack does not send
 	// one, and following it would re-send the message to a host
-	// checkResponseURL never saw. The copy shares the caller's transport.
+	// checkResponseURL never saw. This is stricter than the httpx policy
+	// the other clients share (same origin only), on purpose: even a
+	// same-host redirect leaves the path Slack gave. The copy shares the
+	// caller's transport.
 	c := *h.client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	h.client = &c
@@ -180,13 +183,13 @@ func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	sc, err := slack.SlashCommandParse(r)
 	if err != nil {
-		h.log.WarnContext(r.Context(), "slash command unreadable", "err", err)
+		h.log.WarnContext(r.Context(), "slash command unreadable", "error", err)
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
 	b, err := h.commandJSON(r.Context(), sc)
 	if err != nil {
-		h.log.ErrorContext(r.Context(), "slash command reply failed", "err", err)
+		h.log.ErrorContext(r.Context(), "slash command reply failed", "error", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -201,7 +204,7 @@ func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	}
 	cb, err := slack.InteractionCallbackParse(r)
 	if err != nil {
-		h.log.WarnContext(r.Context(), "interaction unreadable", "err", err)
+		h.log.WarnContext(r.Context(), "interaction unreadable", "error", err)
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
