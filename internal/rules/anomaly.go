@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
@@ -67,14 +69,53 @@ func (s *Set) evalAnomaly(a *Anomaly, ix *index, in Input, out *Output) {
 	if run == nil {
 		run = detectSeries
 	}
-	settle := in.Settle
-	if settle <= 0 {
-		settle = DefaultSettle
-	}
 	lookback := in.Lookback
 	if lookback <= 0 {
 		lookback = DefaultLookback
 	}
+	accts := planAnomaly(a, ix, in)
+	// The detector runs are the expensive part and independent of each
+	// other: judge the series concurrently, each into its own slot, then
+	// assemble the findings in account and series order, so the output
+	// does not depend on the scheduling.
+	type job struct{ acct, series int }
+	var jobs []job
+	for i, aa := range accts {
+		aa.judged = make([]seriesJudgement, len(aa.series))
+		for j := range aa.series {
+			jobs = append(jobs, job{i, j})
+		}
+	}
+	forEach(len(jobs), in.workers(), func(i int) {
+		aa, sd := accts[jobs[i].acct], accts[jobs[i].acct].series[jobs[i].series]
+		aa.judged[jobs[i].series] = judgeSeries(a, aa.acct, sd, aa.hasData, aa.last, aa.provisional, lookback, in,
+			in.Judged[JudgedKey(a.Name, sd.key)], run)
+	})
+	for _, aa := range accts {
+		aa.collect(a, out)
+	}
+}
+
+// anomalyAccount is one account's share of an anomaly rule's evaluation:
+// its series, read from the rows, and their judgements.
+type anomalyAccount struct {
+	acct        cost.Account
+	hasData     map[time.Time]bool // days with any data for the account
+	last        time.Time          // the account's last day with data
+	provisional bool               // last is not settled yet
+	series      []*seriesData      // by cost.SeriesKey.String()
+	judged      []seriesJudgement  // judged[i] is of series[i]
+}
+
+// planAnomaly gathers the series rule a judges, account by account in
+// index order; accounts without a matching series are left out. The result
+// is only read while the series are judged.
+func planAnomaly(a *Anomaly, ix *index, in Input) []*anomalyAccount {
+	settle := in.Settle
+	if settle <= 0 {
+		settle = DefaultSettle
+	}
+	var accts []*anomalyAccount
 	for _, acct := range ix.accounts {
 		if !a.Scope.matchAccount(acct) {
 			continue
@@ -114,52 +155,100 @@ func (s *Set) evalAnomaly(a *Anomaly, ix *index, in Input, out *Output) {
 		if len(series) == 0 {
 			continue
 		}
-		provisional := in.Now.Before(last.Add(day + settle))
-		keys := make([]cost.SeriesKey, 0, len(series))
-		for k := range series {
-			keys = append(keys, k)
+		aa := &anomalyAccount{acct: acct, hasData: hasData, last: last, provisional: in.Now.Before(last.Add(day + settle))}
+		for _, sd := range series {
+			aa.series = append(aa.series, sd)
 		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
-		var late []cost.Finding
-		summaries := map[time.Time][]cost.Finding{}
-		for _, k := range keys {
+		sort.Slice(aa.series, func(i, j int) bool { return aa.series[i].key.String() < aa.series[j].key.String() })
+		accts = append(accts, aa)
+	}
+	return accts
+}
+
+// collect appends the account's findings and judged state to out, in series
+// order, with the late episodes one by one or in a catch-up summary.
+func (aa *anomalyAccount) collect(a *Anomaly, out *Output) {
+	acct := aa.acct
+	var late []cost.Finding
+	summaries := map[time.Time][]cost.Finding{}
+	for i, sd := range aa.series {
+		sj := aa.judged[i]
+		out.Findings = append(out.Findings, sj.findings...)
+		late = append(late, sj.late...)
+		for key, fs := range sj.summarized {
+			summaries[key] = append(summaries[key], fs...)
+		}
+		out.Judged[JudgedKey(a.Name, sd.key)] = sj.judged
+	}
+	if len(late) <= maxCatchUp {
+		out.Findings = append(out.Findings, late...)
+	} else {
+		// Too many at once (a long downtime, a big backfill): one
+		// summary, kept under its first day while its episodes last.
+		key := late[0].Period.Start
+		for _, f := range late {
+			if f.Period.Start.Before(key) {
+				key = f.Period.Start
+			}
+		}
+		for _, f := range late {
+			k := cost.SeriesKey{Account: acct.ID, Service: f.Scope.Service, Family: f.Scope.Family, Zone: f.Scope.Zone}
 			jk := JudgedKey(a.Name, k)
-			sj := judgeSeries(a, acct, series[k], hasData, last, provisional, lookback, in, in.Judged[jk], run)
-			out.Findings = append(out.Findings, sj.findings...)
-			late = append(late, sj.late...)
-			for key, fs := range sj.summarized {
-				summaries[key] = append(summaries[key], fs...)
-			}
-			out.Judged[jk] = sj.judged
+			j := out.Judged[jk]
+			j.Summarized[f.Period.Start] = key
+			out.Judged[jk] = j
 		}
-		if len(late) <= maxCatchUp {
-			out.Findings = append(out.Findings, late...)
-		} else {
-			// Too many at once (a long downtime, a big backfill): one
-			// summary, kept under its first day while its episodes last.
-			key := late[0].Period.Start
-			for _, f := range late {
-				if f.Period.Start.Before(key) {
-					key = f.Period.Start
+		summaries[key] = append(summaries[key], late...)
+	}
+	firsts := make([]time.Time, 0, len(summaries))
+	for key := range summaries {
+		firsts = append(firsts, key)
+	}
+	slices.SortFunc(firsts, func(x, y time.Time) int { return x.Compare(y) })
+	for _, key := range firsts {
+		out.Findings = append(out.Findings, catchUpFinding(a, acct, summaries[key], key))
+	}
+}
+
+// forEach calls f(i) for every i in [0, n) on up to workers goroutines and
+// returns once every call has returned; with workers <= 1 it calls them in
+// order on the calling goroutine. Calls must not share mutable state. A
+// panic in f is raised again on the calling goroutine.
+func forEach(n, workers int, f func(i int)) {
+	workers = min(workers, n)
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var (
+		next       atomic.Int64
+		wg         sync.WaitGroup
+		once       sync.Once
+		firstPanic any
+		failed     atomic.Bool
+	)
+	for range workers {
+		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					once.Do(func() { firstPanic = p })
+					failed.Store(true)
 				}
+			}()
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
 			}
-			for _, f := range late {
-				k := cost.SeriesKey{Account: acct.ID, Service: f.Scope.Service, Family: f.Scope.Family, Zone: f.Scope.Zone}
-				jk := JudgedKey(a.Name, k)
-				j := out.Judged[jk]
-				j.Summarized[f.Period.Start] = key
-				out.Judged[jk] = j
-			}
-			summaries[key] = append(summaries[key], late...)
-		}
-		firsts := make([]time.Time, 0, len(summaries))
-		for key := range summaries {
-			firsts = append(firsts, key)
-		}
-		slices.SortFunc(firsts, func(x, y time.Time) int { return x.Compare(y) })
-		for _, key := range firsts {
-			out.Findings = append(out.Findings, catchUpFinding(a, acct, summaries[key], key))
-		}
+		})
+	}
+	wg.Wait()
+	if failed.Load() {
+		panic(firstPanic)
 	}
 }
 

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"time"
 
@@ -31,6 +32,19 @@ type Input struct {
 	// Lookback is how many days back anomalies are reported when a series
 	// is judged for the first time or after a gap; 0 means DefaultLookback (7).
 	Lookback int
+	// Workers is how many series the anomaly rules judge at once, each on
+	// its own goroutine; 0 means runtime.GOMAXPROCS(0) and 1 judges them one
+	// by one on the caller's. The output is the same whatever the value.
+	// With more than one, a Set.Detector must be safe for concurrent use.
+	Workers int
+}
+
+// workers is the pool size Workers asks for.
+func (in Input) workers() int {
+	if in.Workers > 0 {
+		return in.Workers
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // Cause names why a rule could not be evaluated.
