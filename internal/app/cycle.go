@@ -154,7 +154,7 @@ func (a *App) fetch(ctx context.Context, acc cost.Account, now time.Time) Accoun
 	ar := AccountReport{Account: acc, Range: rng}
 	fctx, cancel := context.WithTimeout(ctx, a.cfg.Cloudflare.Timeout)
 	defer cancel()
-	snap, err := a.cf.Fetch(fctx, acc, a.sources[acc.ID], rng)
+	snap, err := a.fetchRange(fctx, acc, rng, days > a.cfg.Cloudflare.RefreshDays)
 	if err != nil {
 		ar.Err = err
 		if rerr := a.db.RecordFetchError(ctx, acc.ID, now, err); rerr != nil {
