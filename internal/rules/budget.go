@@ -387,8 +387,8 @@ func todayLabel(b *Budget, now time.Time) time.Time {
 // budgetPeriod returns the period containing the date label d. Calendar
 // periods are local dates in the rule's timezone, held as UTC midnights like
 // cost.Usage.Day. A billing period comes from the rows; when d is past the
-// newest one (the first day of an invoice lags) it is rolled forward by
-// months.
+// newest one (the first day of an invoice lags) it is rolled forward to
+// the period holding d on the same billing-cycle anchor.
 func budgetPeriod(b *Budget, rows []cost.Usage, d time.Time) (cost.Period, bool) {
 	switch b.Period {
 	case PeriodMonth:
@@ -416,11 +416,11 @@ func budgetPeriod(b *Budget, rows []cost.Usage, d time.Time) (cost.Period, bool)
 	if latest.IsZero() {
 		return cost.Period{}, false
 	}
-	for i := 1; i < 120; i++ {
-		p := cost.Period{Start: latest.Start.AddDate(0, i, 0), End: latest.Start.AddDate(0, i+1, 0)}
-		if p.Contains(d) {
-			return p, true
-		}
+	// Roll forward on the anchor the rows' period shows (cost.AnchorDayOf),
+	// not by adding months to its start: Feb 28 + 1 month is Mar 28, but
+	// an anchor on the 31st starts the next period on Mar 31.
+	if p := cost.BillingPeriod(d, cost.AnchorDayOf(latest)); p.Contains(d) && !p.Start.Before(latest.End) {
+		return p, true
 	}
 	return cost.Period{}, false
 }
