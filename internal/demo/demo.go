@@ -90,13 +90,7 @@ func AnchorDay(now time.Time) int {
 
 // CurrentPeriod is the billing period containing now.
 func CurrentPeriod(now time.Time) cost.Period {
-	today := cost.Day(now)
-	a := AnchorDay(now)
-	start := time.Date(today.Year(), today.Month(), a, 0, 0, 0, 0, time.UTC)
-	if today.Before(start) {
-		start = start.AddDate(0, -1, 0) // a <= 28: no clamping needed
-	}
-	return cost.Period{Start: start, End: start.AddDate(0, 1, 0)}
+	return cost.BillingPeriod(now, AnchorDay(now))
 }
 
 // Account builds the demo account as of now (any zone; UTC days are used).

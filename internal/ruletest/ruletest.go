@@ -271,20 +271,11 @@ func earliest(t *Test) time.Time {
 }
 
 // billingPeriod is the billing period holding day d when periods start on
-// day anchor of each month (1 when 0; 29-31 clamp to the month's last day).
+// day anchor of each month (1 when 0; 29-31 clamp to the month's last day):
+// cost.BillingPeriod, as the billing client computes it.
 func billingPeriod(d time.Time, anchor int) cost.Period {
 	if anchor < 1 {
 		anchor = 1
 	}
-	at := func(y int, m time.Month) time.Time {
-		last := time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
-		return time.Date(y, m, min(anchor, last), 0, 0, 0, 0, time.UTC)
-	}
-	s := at(d.Year(), d.Month())
-	if d.Before(s) {
-		p := time.Date(d.Year(), d.Month()-1, 1, 0, 0, 0, 0, time.UTC)
-		s = at(p.Year(), p.Month())
-	}
-	n := time.Date(s.Year(), s.Month()+1, 1, 0, 0, 0, 0, time.UTC)
-	return cost.Period{Start: s, End: at(n.Year(), n.Month())}
+	return cost.BillingPeriod(d, anchor)
 }
