@@ -258,7 +258,8 @@ func (a *App) buildNotifiers(stdout io.Writer) ([]notify.Notifier, error) {
 			// No Now: the webhook signs with its send clock, the wall clock.
 			// a.now is the evaluation clock (once --now T), and receivers
 			// reject timestamps minutes away from their own.
-			w, err := webhook.New(webhook.Options{Name: n.Name, URL: n.Webhook.URL.Value(), Secret: n.Webhook.Secret.Value(), HTTPClient: a.http})
+			w, err := webhook.New(webhook.Options{Name: n.Name, URL: n.Webhook.URL.Value(), Secret: n.Webhook.Secret.Value(), HTTPClient: a.http,
+				ExternalURL: a.cfg.HTTP.ExternalURL, Digest: n.Webhook.Digest})
 			if err != nil {
 				return nil, fmt.Errorf("notifier %q: %w", n.Name, err)
 			}

@@ -202,7 +202,8 @@ func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // readyz answers 200 when the daemon is doing its job: the last cycle
-// succeeded within two cycle intervals and every rule could be evaluated.
+// succeeded within two cycle intervals, every rule could be evaluated and no
+// notifier is disabled (its receiver answered 410 Gone).
 // Otherwise it answers 503 with the reasons, so a failing cycle, a failing
 // notifier or a rule that cannot be evaluated reaches the orchestrator.
 func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
@@ -226,6 +227,9 @@ func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
 		for _, p := range problemsOf(last.Findings) {
 			body.Reasons = append(body.Reasons, p.Title)
 		}
+	}
+	for _, dn := range a.dispatcher.Disabled() {
+		body.Reasons = append(body.Reasons, fmt.Sprintf("notifier %s is disabled since %s: %s", dn.Name, dn.Since.UTC().Format(time.RFC3339), oneLine(dn.Err)))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if len(body.Reasons) > 0 {
