@@ -221,13 +221,28 @@ func ParseSeverity(s string) (Severity, error) {
 
 // Scope is what a finding is about. Empty fields mean "all".
 type Scope struct {
-	Account string // account id or name pattern as configured
-	Service string
-	Family  string
-	Zone    string
+	// Account is the account id, or the account pattern as configured when
+	// the scope spans several accounts. It is part of an alert's identity.
+	Account string
+	// AccountName is the account's configured name, for rendering only: it is
+	// not part of an alert's identity, so renaming an account re-fires
+	// nothing. Empty when the account has no name or Account is a pattern.
+	AccountName string
+	Service     string
+	Family      string
+	Zone        string
 }
 
-// String renders the non-empty parts, e.g. "account=prod service=Workers*".
+// AccountLabel is how the account appears to people: AccountName, else Account.
+func (s Scope) AccountLabel() string {
+	if s.AccountName != "" {
+		return s.AccountName
+	}
+	return s.Account
+}
+
+// String renders the non-empty parts for people, e.g.
+// "account=prod service=Workers*", with the account's name when known.
 func (s Scope) String() string {
 	var parts []string
 	add := func(k, v string) {
@@ -235,7 +250,7 @@ func (s Scope) String() string {
 			parts = append(parts, k+"="+v)
 		}
 	}
-	add("account", s.Account)
+	add("account", s.AccountLabel())
 	add("family", s.Family)
 	add("service", s.Service)
 	add("zone", s.Zone)
@@ -335,6 +350,9 @@ type Alert struct {
 	// other delivery. Each reminder follows a different earlier send, so it
 	// tells reminders apart while a retried reminder keeps the same value.
 	LastSentAt time.Time
+	// Why says, on a resolved alert, why it resolved, e.g. "period ended:
+	// closed at $2,612.00, 104% of budget" or "card replaced"; empty while firing.
+	Why string
 	// Thread is the earlier Slack message this alert follows up, if any.
 	Thread *MessageRef
 }
