@@ -150,7 +150,7 @@ func Format(a cost.Alert, color bool) string {
 			}
 		}
 	case cost.KindStale:
-		add("account", a.Scope.Account)
+		add("account", a.Scope.AccountLabel())
 	}
 	add("rule", a.Rule)
 	add("scope", a.Scope.String())
@@ -159,6 +159,9 @@ func Format(a cost.Alert, color bool) string {
 	}
 	if a.Reason != "" {
 		add("reason", a.Reason)
+	}
+	if a.Status == cost.StatusResolved {
+		add("why", oneLine(a.Why))
 	}
 	if a.Thread != nil {
 		t := fmt.Sprintf("follows %s/%s", a.Thread.Channel, a.Thread.TS)

@@ -195,7 +195,7 @@ func leadText(a cost.Alert) string {
 				cost.Money(d.Observed, cur), cost.Money(d.Expected, cur), cost.Money(math.Abs(d.Impact), cur), dir)
 		}
 	case cost.KindStale:
-		fmt.Fprintf(&b, "Costbot has no fresh billing data for *%s*; alerts for it may be late.", escape(orDash(a.Scope.Account)))
+		fmt.Fprintf(&b, "Costbot has no fresh billing data for *%s*; alerts for it may be late.", escape(orDash(a.Scope.AccountLabel())))
 		return b.String()
 	}
 	if s := strings.TrimSpace(a.Summary); s != "" {
@@ -264,7 +264,7 @@ func fieldsFor(a cost.Alert) [][2]string {
 			}
 		}
 	case cost.KindStale:
-		add("Account", orDash(a.Scope.Account))
+		add("Account", orDash(a.Scope.AccountLabel()))
 		add("Reason", oneLine(a.Summary))
 		if !a.StartsAt.IsZero() {
 			add("Since", a.StartsAt.UTC().Format("2006-01-02 15:04 MST"))
@@ -272,6 +272,9 @@ func fieldsFor(a cost.Alert) [][2]string {
 	}
 	if a.Status == cost.StatusResolved && !a.EndsAt.IsZero() {
 		add("Resolved at", a.EndsAt.UTC().Format("2006-01-02 15:04 MST"))
+	}
+	if a.Status == cost.StatusResolved && a.Why != "" {
+		add("Why", oneLine(a.Why))
 	}
 	return f
 }
