@@ -2,7 +2,6 @@ package alert
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,92 +10,78 @@ import (
 	"github.com/costbot/costbot/internal/cost"
 )
 
-// Record records that d was delivered, with the posted message's reference
-// (nil for notifiers without one), in one store transaction. Call it only
-// after the notifier succeeded.
-func (t *Tracker) Record(ctx context.Context, d Delivery, ref *cost.MessageRef) error {
+// SendOf is the send to record once d was delivered at at, with the posted
+// message's reference (nil for notifiers without one). Record it only after
+// the notifier succeeded.
+func SendOf(d Delivery, ref *cost.MessageRef, at time.Time) (Send, error) {
 	a := d.Alert
 	if a.Fingerprint == "" || d.Notifier == "" {
-		return errors.New("record send: delivery without fingerprint or notifier")
+		return Send{}, errors.New("record send: delivery without fingerprint or notifier")
 	}
 	if a.Status != cost.StatusFiring && a.Status != cost.StatusResolved {
-		return fmt.Errorf("record send of alert %q to %q: invalid status %v", a.Fingerprint, d.Notifier, a.Status)
+		return Send{}, fmt.Errorf("record send of alert %q to %q: invalid status %v", a.Fingerprint, d.Notifier, a.Status)
 	}
-	now := t.now().UTC()
+	at = at.UTC()
 	s := Send{Fingerprint: a.Fingerprint, Episode: d.episode, Notifier: d.Notifier, Status: a.Status,
-		FirstSentAt: now, SentAt: now}
+		FirstSentAt: at, SentAt: at}
 	if ref != nil {
 		s.Channel, s.TS = ref.Channel, ref.TS
 	}
-	if err := t.store.RecordSend(ctx, s); err != nil {
-		return fmt.Errorf("record send of alert %q to %q: %w", a.Fingerprint, d.Notifier, err)
-	}
-	return nil
+	return s, nil
 }
 
-// Act stores a user's action on an alert. A zero At means now; a snooze
-// needs Until after At; "expected" applies to anomaly alerts only and stores
-// the anomaly's series key for Expected.
-func (t *Tracker) Act(ctx context.Context, a Action) error {
+// CheckAction validates a user's action on the alert st and returns it ready
+// to store: times in UTC and, for "expected", the anomaly's series key (see
+// SeriesOf). a.At is required; a snooze needs Until after At; "expected"
+// applies to anomaly alerts only.
+func CheckAction(st State, a Action) (Action, error) {
 	if a.At.IsZero() {
-		a.At = t.now()
+		return a, fmt.Errorf("%s alert %q: no time given", a.Kind, a.Fingerprint)
 	}
 	a.At = a.At.UTC()
 	a.Until = a.Until.UTC()
-	st, err := t.store.Alert(ctx, a.Fingerprint)
-	if err != nil {
-		return fmt.Errorf("%s alert %q: %w", a.Kind, a.Fingerprint, err)
-	}
 	switch a.Kind {
 	case ActionAck:
 	case ActionSnooze:
 		if !a.Until.After(a.At) {
-			return fmt.Errorf("snooze alert %q: until %s is not after %s", a.Fingerprint, a.Until, a.At)
+			return a, fmt.Errorf("snooze alert %q: until %s is not after %s", a.Fingerprint, a.Until, a.At)
 		}
 	case ActionExpected:
-		f := st.Finding
-		if f.Kind != cost.KindAnomaly {
-			return fmt.Errorf("mark alert %q expected: a %s alert is not an anomaly", a.Fingerprint, f.Kind)
+		if st.Finding.Kind != cost.KindAnomaly {
+			return a, fmt.Errorf("mark alert %q expected: a %s alert is not an anomaly", a.Fingerprint, st.Finding.Kind)
 		}
-		a.Series = cost.SeriesKey{Account: f.Scope.Account, Service: f.Scope.Service, Family: f.Scope.Family, Zone: f.Scope.Zone}.String()
+		a.Series = SeriesOf(st.Finding)
 	default:
-		return fmt.Errorf("act on alert %q: unknown action %v", a.Fingerprint, a.Kind)
+		return a, fmt.Errorf("act on alert %q: unknown action %v", a.Fingerprint, a.Kind)
 	}
-	if err := t.store.AddAction(ctx, a); err != nil {
-		return fmt.Errorf("%s alert %q: %w", a.Kind, a.Fingerprint, err)
-	}
-	return nil
+	return a, nil
+}
+
+// SeriesOf is the cost.SeriesKey string of an anomaly finding's series, as
+// stored with an "expected" mark: account id, service and zone.
+func SeriesOf(f cost.Finding) string {
+	return cost.SeriesKey{Account: f.Scope.Account, Service: f.Scope.Service, Family: f.Scope.Family, Zone: f.Scope.Zone}.String()
 }
 
 // Expected returns, per anomaly series key (cost.SeriesKey.String()), when a
 // user last marked an anomaly of that series expected.
-func (t *Tracker) Expected(ctx context.Context) (map[string]time.Time, error) {
-	as, err := t.store.Actions(ctx, ActionFilter{Kind: ActionExpected})
-	if err != nil {
-		return nil, fmt.Errorf("load expected marks: %w", err)
-	}
-	out := make(map[string]time.Time, len(as))
-	for _, a := range as {
-		if a.Series != "" && a.At.After(out[a.Series]) {
+func Expected(actions []Action) map[string]time.Time {
+	out := make(map[string]time.Time)
+	for _, a := range actions {
+		if a.Kind == ActionExpected && a.Series != "" && a.At.After(out[a.Series]) {
 			out[a.Series] = a.At
 		}
 	}
-	return out, nil
+	return out
 }
 
-// Open returns the alerts firing now, oldest first, with Reason set to why
-// each started ("first" or "escalated"). Of several firing thresholds of one
-// group only the highest is listed. Alerts that started after the clock's now
-// (state left by a later run, when replaying an earlier instant) are not.
-func (t *Tracker) Open(ctx context.Context) ([]cost.Alert, error) {
-	states, err := t.store.Alerts(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("load open alerts: %w", err)
-	}
-	now := t.now()
+// Open returns the alerts among states that are firing, oldest first, with
+// Reason set to why each started ("first" or "escalated"). Of several firing
+// thresholds of one group only the highest is listed.
+func Open(states []State) []cost.Alert {
 	top := make(map[string]State)
 	for _, st := range states {
-		if st.Status != StatusFiring || st.StartsAt.After(now) {
+		if st.Status != StatusFiring {
 			continue
 		}
 		if o, ok := top[st.Group]; !ok || compareRank(st.Finding, o.Finding) > 0 {
@@ -116,5 +101,23 @@ func (t *Tracker) Open(ctx context.Context) ([]cost.Alert, error) {
 	slices.SortFunc(out, func(a, b cost.Alert) int {
 		return cmp.Or(a.StartsAt.Compare(b.StartsAt), cmp.Compare(a.Fingerprint, b.Fingerprint))
 	})
-	return out, nil
+	return out
+}
+
+// Rekey moves an alert stored under an account name to its account id:
+// when st's scope account is a name in ids (name -> id), the scope gets the
+// id with the name as AccountName, and the fingerprint and group are
+// recomputed. It reports whether anything changed. An upgrade from state
+// keyed by account name keeps every alert (no re-fire) this way.
+func Rekey(st State, ids map[string]string) (State, bool) {
+	sc := st.Finding.Scope
+	id, ok := ids[sc.Account]
+	if !ok || id == sc.Account {
+		return st, false
+	}
+	st.Finding.Scope.AccountName = sc.Account
+	st.Finding.Scope.Account = id
+	st.Fingerprint = Fingerprint(st.Finding)
+	st.Group = Group(st.Finding)
+	return st, true
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // Fingerprint returns the stable identity of a finding: the first 16 hex
-// digits of sha256 over its kind, rule, scope (account, family, service,
-// zone), period (start and end as UTC RFC 3339) and threshold. Each field is
+// digits of sha256 over its kind, rule, scope (account id or pattern, family,
+// service, zone; never the account's name), period (start and end as UTC RFC 3339) and threshold. Each field is
 // length-prefixed, so no two distinct findings can join to the same input.
 // Numbers such as Actual or Forecast do not take part: the same threshold
 // crossed in the same period is the same alert however much was spent.

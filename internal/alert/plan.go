@@ -2,11 +2,18 @@
 // fingerprint, moves alerts through firing, resolved, superseded and closed,
 // and decides per notifier what to send and why.
 //
-// Decisions are pure functions of the findings, the clock and the stored
-// state; the tracker keeps nothing in memory, so a restart loses nothing.
-// Plan persists state changes but never records a send: a send is recorded by
-// Record only after the notifier succeeded, so an unsent alert is offered
-// again next cycle (reason "retry").
+// The alert stage is pure. Plan takes the stored state (a Snapshot), this
+// cycle's findings, what data was fresh and the cycle's instant, and returns
+// the state changes to save and every decision; it does no I/O and reads no
+// clock. The caller loads the snapshot, saves the changes in one transaction
+// and records each send (SendOf) only after the notifier succeeded, so an
+// unsent alert is offered again next cycle (reason "retry"). Plan assumes the
+// snapshot holds nothing recorded after now: a cycle at an earlier instant
+// runs on a throwaway copy of the state.
+//
+// Identity is the account id: scopes hash cost.Scope.Account (an id, or a
+// pattern for a scope over several accounts) and never the account's name,
+// which is only rendered, so renaming an account re-fires nothing.
 //
 // Lifecycle rules:
 //
@@ -21,20 +28,30 @@
 //     repeated while a higher one of its group fires. A superseded alert
 //     still found fires once nothing higher in its group fires any more
 //     (a forecast back under 100% but still over 80% is news).
-//   - A firing alert absent from this cycle's findings resolves only if its
-//     kind is resolvable (forecast, anomaly, stale, rule_problem) and its account was
-//     evaluated from fresh data this cycle. Budget, card-expiry and digest
-//     alerts never resolve by absence; like forecasts they close silently
-//     once the clock passes the end of their period and they are no longer
-//     found (an expired card's "card-expired" finding, whose period is over,
-//     keeps firing while it is found). Closed is final for that fingerprint.
-//     Resolved messages go only to the notifiers that got the alert firing,
-//     threaded under it.
+//   - Every kind but the digest ends with a resolved message that says why
+//     (State.Why, cost.Alert.Why), sent in the alert's thread to the
+//     notifiers that got it firing. Unknown data never resolves anything:
+//     each rule below needs the alert's account fresh this cycle.
+//   - Forecast, anomaly, stale and rule_problem alerts resolve when fresh data
+//     no longer produces them; a forecast whose period ended resolves with
+//     the period's closing figure.
+//   - Budget alerts do not resolve by absence while their period runs (spend
+//     only grows). Once the period is over and the alert is no longer found,
+//     it resolves with a closing notice: "period ended: closed at $2,612.00,
+//     104% of budget".
+//   - Card-expiry alerts resolve when the account's card was read this cycle
+//     and no stage of their group (the same card's expiry month) is found:
+//     the card was replaced. While any stage of the group is found, the
+//     earlier stages keep firing (unrepeated), so each one resolves with the
+//     group.
+//   - Digests close silently once their period is over. Closed is final for
+//     that fingerprint.
 //   - Thresholds of a group rank by severity, then Finding.Limit, then fewer
 //     card days left, then the threshold name.
 //   - A finding with Clear set resolves its firing alert at once, whatever
-//     the kind, with that finding as the resolved message (revised data no
-//     longer shows an anomaly); it never fires anything.
+//     the kind, with that finding as the resolved message and Clear as the
+//     reason (revised data no longer shows an anomaly); it never fires
+//     anything.
 //   - A resolved alert found again fires again as a new episode; a forecast
 //     or anomaly does so only from fresh data.
 //   - A snooze holds an alert's firing messages (first, retry, repeat) until
@@ -47,79 +64,81 @@ package alert
 
 import (
 	"cmp"
-	"context"
-	"log/slog"
+	"fmt"
+	"math"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
 )
 
-// Options configures a Tracker.
+// Snapshot is the stored alert state one Plan starts from: the alerts a
+// cycle can touch with their sends and actions. The store loads it for the
+// groups of the cycle's findings (Groups): every firing alert, every resolved
+// alert whose resolved message is still owed to a notifier that got it
+// firing, and every alert of any status in those groups or in the group of
+// one of the former. A larger snapshot (every alert) plans the same.
+type Snapshot struct {
+	Alerts  []State
+	Sends   []Send   // of the alerts above, every episode
+	Actions []Action // on the alerts above, oldest first
+}
+
+// Freshness says which data a cycle evaluated fresh. Missing data is
+// unknown, not absent: an alert whose account is not fresh keeps firing.
+type Freshness struct {
+	// Usage lists the accounts evaluated from fresh usage data this cycle,
+	// keyed by account id. A scope over all accounts ("") or a pattern is
+	// fresh only when Usage[""] or Usage[pattern] is true, with Usage["*"]
+	// standing for any pattern: set them when every account is fresh.
+	Usage map[string]bool
+	// Cards lists the accounts whose payment card was read this cycle, by
+	// account id.
+	Cards map[string]bool
+}
+
+// Options configures Plan.
 type Options struct {
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
+	// Notifiers lists every configured notifier, in configuration order; a
+	// finding with no Notifiers goes to all of them.
+	Notifiers []string
 	// RepeatInterval re-sends a still-firing (found this cycle),
 	// unacknowledged, unsnoozed alert to a notifier this long after its last
 	// send there. Zero or negative: never repeat. Digests never repeat.
 	RepeatInterval time.Duration
-	// Logger receives an info line per state change and a debug line per
-	// decision; discarded when nil.
-	Logger *slog.Logger
 }
 
-// Tracker keeps alert state in a Store and decides what to deliver. It is
-// safe for concurrent use: decisions are serialized. Still, run one cycle at a
-// time: a delivery planned by one cycle and not yet recorded is planned again
-// by an overlapping one.
-//
-// A cycle never rewrites what the store recorded after its now, which
-// happens when a cycle runs at an earlier instant than the live state file
-// has seen (costbot once --now with an old date). An alert that started or
-// was last updated after now is left exactly as stored: it is not
-// refreshed, closed, resolved or fired again, and nothing is sent for it
-// (reason "nothing"). It still counts in its group, so a lower threshold
-// found at the earlier instant is superseded by it and a higher one
-// escalates under its message. Sends and actions recorded after now count
-// as they stand: a notifier that got an alert later is not sent it again,
-// no repeat falls due before the last send, and a later snooze or
-// acknowledgement holds. Cycles at or after the latest recorded instant
-// behave as usual.
-type Tracker struct {
-	mu     sync.Mutex // serializes Decide's read-modify-write of the store
-	store  Store
-	now    func() time.Time
-	repeat time.Duration
-	log    *slog.Logger
+// Changes is what Plan changed: the alerts to save, in one transaction.
+type Changes struct {
+	// Alerts are the new and changed alerts, to insert or replace.
+	Alerts []State
+	// Moved lists the fingerprints among Alerts that changed status or
+	// started an episode (worth a log line).
+	Moved []string
+	// UnknownNotifiers lists findings' notifier names that are not configured.
+	UnknownNotifiers []RuleNotifier
 }
 
-// NewTracker returns a tracker over s.
-func NewTracker(s Store, o Options) *Tracker {
-	t := &Tracker{store: s, now: o.Now, repeat: o.RepeatInterval, log: o.Logger}
-	if t.now == nil {
-		t.now = time.Now
-	}
-	if t.log == nil {
-		t.log = slog.New(slog.DiscardHandler)
-	}
-	return t
+// RuleNotifier is a notifier name a rule's finding asked for.
+type RuleNotifier struct {
+	Rule     string
+	Notifier string
 }
 
 // Delivery is one alert to send to one notifier. Pass the value Plan
-// returned to Record; a Delivery built by hand (Notifier and Alert only) is
+// returned to SendOf; a Delivery built by hand (Notifier and Alert only) is
 // recorded under the alert's current episode.
 type Delivery struct {
 	Notifier string
 	// Alert has Fingerprint, Status, StartsAt, EndsAt, Reason and Thread
-	// set, and LastSentAt on a repeat.
+	// set, LastSentAt on a repeat and Why on a resolved message.
 	Alert cost.Alert
 
 	episode int // the alert episode this message belongs to
 }
 
-// Decision is what the tracker decided for one alert and one notifier.
+// Decision is what Plan decided for one alert and one notifier.
 type Decision struct {
 	Fingerprint string
 	Notifier    string
@@ -128,119 +147,109 @@ type Decision struct {
 	Delivery *Delivery
 }
 
-// Plan decides what to send this cycle and returns only the deliveries;
-// see Decide.
-func (t *Tracker) Plan(ctx context.Context, findings []cost.Finding, evaluated map[string]bool, notifiers []string) ([]Delivery, error) {
-	ds, err := t.Decide(ctx, findings, evaluated, notifiers)
-	if err != nil {
-		return nil, err
-	}
+// Deliveries returns the deliveries among ds, in order.
+func Deliveries(ds []Decision) []Delivery {
 	var out []Delivery
 	for _, d := range ds {
 		if d.Delivery != nil {
 			out = append(out, *d.Delivery)
 		}
 	}
-	return out, nil
+	return out
 }
 
-// Decide applies this cycle's findings to the stored state and returns every
-// decision, sent or not, each with its reason.
-//
-// evaluated says which accounts were evaluated from fresh data this cycle,
-// keyed like cost.Scope.Account (account id or name); a missing key means not
-// fresh. A scope over all accounts ("") or a pattern is fresh only when
-// evaluated[""] or evaluated[pattern] is true, with evaluated["*"] standing
-// for any pattern: set them when every account is fresh. A nil map (a
-// partial cycle such as a card check) resolves nothing.
-//
-// notifiers lists every configured notifier; a finding with no Notifiers
-// goes to all of them. State changes (new, resolved, superseded and closed
-// alerts) are saved before Decide returns; sends are not recorded.
-func (t *Tracker) Decide(ctx context.Context, findings []cost.Finding, evaluated map[string]bool, notifiers []string) ([]Decision, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now().UTC()
+// Groups returns the sorted, distinct groups of findings: the groups a
+// Snapshot for them must cover.
+func Groups(findings []cost.Finding) []string {
+	var out []string
+	for _, f := range findings {
+		out = append(out, Group(f))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
 
+// Plan applies this cycle's findings to the snapshot as of now and returns
+// the state changes (new, resolved, superseded and closed alerts) and every
+// decision, sent or not, each with its reason. It modifies nothing it is
+// given; sends are not recorded.
+func Plan(snap Snapshot, findings []cost.Finding, fresh Freshness, now time.Time, o Options) (Changes, []Decision) {
+	now = now.UTC()
 	// This cycle's findings by fingerprint; duplicates keep the most severe.
 	cur := make(map[string]cost.Finding, len(findings))
-	var groups []string
 	for _, f := range findings {
 		fp := Fingerprint(f)
 		if old, ok := cur[fp]; ok && old.Severity >= f.Severity {
 			continue
-		} else if !ok {
-			groups = append(groups, Group(f))
 		}
 		cur[fp] = f
 	}
-	slices.Sort(groups)
-	groups = slices.Compact(groups)
-
-	states, err := t.store.Alerts(ctx, groups)
-	if err != nil {
-		return nil, err
-	}
 	c := &cycle{
-		t:         t,
 		now:       now,
+		o:         o,
+		fresh:     fresh,
 		cur:       cur,
-		byFP:      make(map[string]*State, len(states)),
+		found:     make(map[string]bool),
+		byFP:      make(map[string]*State, len(snap.Alerts)),
 		byGroup:   make(map[string][]*State),
-		fresh:     make(map[string]bool),
+		sends:     make(map[string][]Send),
+		actions:   make(map[string][]Action),
+		started:   make(map[string]bool),
 		changed:   make(map[string]bool),
 		moved:     make(map[string]bool),
-		notifiers: notifiers,
+		unknownNs: make(map[RuleNotifier]bool),
 	}
-	for i := range states {
-		c.add(&states[i])
+	for _, f := range cur {
+		c.found[Group(f)] = true
 	}
-	if err := c.load(ctx); err != nil {
-		return nil, err
+	for _, st := range snap.Alerts {
+		st := st
+		c.add(&st)
+	}
+	for _, s := range snap.Sends {
+		c.sends[s.Fingerprint] = append(c.sends[s.Fingerprint], s)
+	}
+	for _, a := range snap.Actions {
+		c.actions[a.Fingerprint] = append(c.actions[a.Fingerprint], a)
 	}
 
-	c.closeAndResolve(evaluated)
-	c.fire(groups, evaluated)
+	c.closeAndResolve()
+	c.fire(Groups(findings))
 
-	var save []State
+	var ch Changes
 	for _, st := range c.sorted() {
 		if c.changed[st.Fingerprint] {
-			save = append(save, *st)
+			ch.Alerts = append(ch.Alerts, *st)
+			if c.moved[st.Fingerprint] {
+				ch.Moved = append(ch.Moved, st.Fingerprint)
+			}
 		}
 	}
-	if len(save) > 0 {
-		if err := t.store.SaveAlerts(ctx, save); err != nil {
-			return nil, err
-		}
+	ds := c.decide()
+	for k := range c.unknownNs {
+		ch.UnknownNotifiers = append(ch.UnknownNotifiers, k)
 	}
-	for _, st := range save {
-		if c.moved[st.Fingerprint] {
-			t.log.InfoContext(ctx, "alert "+st.Status.String(), "fingerprint", st.Fingerprint, "rule", st.Finding.Rule,
-				"scope", st.Finding.Scope.String(), "threshold", st.Finding.Threshold, "reason", string(st.Reason))
-		}
-	}
-
-	ds := c.decide(ctx)
-	for _, d := range ds {
-		t.log.DebugContext(ctx, "alert decision", "fingerprint", d.Fingerprint, "notifier", d.Notifier,
-			"reason", string(d.Reason), "send", d.Delivery != nil)
-	}
-	return ds, nil
+	slices.SortFunc(ch.UnknownNotifiers, func(a, b RuleNotifier) int {
+		return cmp.Or(strings.Compare(a.Rule, b.Rule), strings.Compare(a.Notifier, b.Notifier))
+	})
+	return ch, ds
 }
 
-// cycle is the working set of one Decide call.
+// cycle is the working set of one Plan call.
 type cycle struct {
-	t         *Tracker
 	now       time.Time
+	o         Options
+	fresh     Freshness
 	cur       map[string]cost.Finding
+	found     map[string]bool // groups with a finding this cycle
 	byFP      map[string]*State
 	byGroup   map[string][]*State
 	sends     map[string][]Send   // by fingerprint
 	actions   map[string][]Action // by fingerprint
-	fresh     map[string]bool     // fingerprints that started an episode this cycle
+	started   map[string]bool     // fingerprints that started an episode this cycle
 	changed   map[string]bool     // to save
 	moved     map[string]bool     // changed status or started an episode
-	notifiers []string
+	unknownNs map[RuleNotifier]bool
 }
 
 func (c *cycle) add(st *State) {
@@ -248,46 +257,11 @@ func (c *cycle) add(st *State) {
 	c.byGroup[st.Group] = append(c.byGroup[st.Group], st)
 }
 
-func (c *cycle) load(ctx context.Context) error {
-	c.sends = make(map[string][]Send)
-	c.actions = make(map[string][]Action)
-	if len(c.byFP) == 0 {
-		return nil
-	}
-	fps := make([]string, 0, len(c.byFP))
-	for fp := range c.byFP {
-		fps = append(fps, fp)
-	}
-	slices.Sort(fps)
-	sends, err := c.t.store.Sends(ctx, fps)
-	if err != nil {
-		return err
-	}
-	for _, s := range sends {
-		c.sends[s.Fingerprint] = append(c.sends[s.Fingerprint], s)
-	}
-	actions, err := c.t.store.Actions(ctx, ActionFilter{Fingerprints: fps})
-	if err != nil {
-		return err
-	}
-	for _, a := range actions {
-		c.actions[a.Fingerprint] = append(c.actions[a.Fingerprint], a)
-	}
-	return nil
-}
-
-// later reports whether st was recorded after the cycle's now; such a state
-// is left as stored (see Tracker).
-func (c *cycle) later(st *State) bool {
-	return st.StartsAt.After(c.now) || st.UpdatedAt.After(c.now)
-}
-
-// closeAndResolve refreshes the finding of firing alerts still present,
-// closes absent ones whose period ended, and resolves absent resolvable ones
-// whose account has fresh data.
-func (c *cycle) closeAndResolve(evaluated map[string]bool) {
+// closeAndResolve refreshes the finding of firing alerts still present and
+// ends absent ones as the package documentation describes.
+func (c *cycle) closeAndResolve() {
 	for _, st := range c.sorted() {
-		if st.Status != StatusFiring || c.later(st) {
+		if st.Status != StatusFiring {
 			continue
 		}
 		f, present := c.cur[st.Fingerprint]
@@ -295,15 +269,19 @@ func (c *cycle) closeAndResolve(evaluated map[string]bool) {
 		case present && f.Clear != "":
 			// Known to have cleared (revised data): resolve, saying why.
 			st.Finding = f
-			st.Status, st.EndsAt = StatusResolved, c.now
+			c.resolve(st, f.Clear)
 		case present:
 			st.Finding = f
-		case closesAtPeriodEnd(st.Finding.Kind) && !c.now.Before(st.Finding.Period.End):
-			st.Status, st.EndsAt = StatusClosed, c.now
-		case resolvable(st.Finding.Kind) && accountFresh(st.Finding.Scope.Account, evaluated):
-			st.Status, st.EndsAt = StatusResolved, c.now
 		default:
-			continue // unknown: keep firing, keep what we had
+			ended, why := c.absent(st)
+			if !ended {
+				continue // unknown or still holding: keep firing, keep what we had
+			}
+			if st.Finding.Kind == cost.KindDigest {
+				st.Status, st.EndsAt, st.Why = StatusClosed, c.now, why
+			} else {
+				c.resolve(st, why)
+			}
 		}
 		st.UpdatedAt = c.now
 		c.changed[st.Fingerprint] = true
@@ -311,20 +289,61 @@ func (c *cycle) closeAndResolve(evaluated map[string]bool) {
 	}
 }
 
+func (c *cycle) resolve(st *State, why string) {
+	st.Status, st.EndsAt, st.Why = StatusResolved, c.now, why
+}
+
+// absent reports whether a firing alert not found this cycle ends, and why.
+func (c *cycle) absent(st *State) (bool, string) {
+	f := st.Finding
+	usage := accountFresh(f.Scope.Account, c.fresh.Usage)
+	ended := !c.now.Before(f.Period.End) && !f.Period.End.IsZero()
+	switch f.Kind {
+	case cost.KindDigest:
+		return ended, "period ended"
+	case cost.KindBudget:
+		return ended && usage, closingWhy(f)
+	case cost.KindForecast:
+		if ended {
+			return usage, closingWhy(f)
+		}
+		return usage, fmt.Sprintf("forecast back under %s (threshold %s)", cost.Money(f.Limit, f.Currency), f.Threshold)
+	case cost.KindCardExpiry:
+		replaced := c.fresh.Cards[f.Scope.Account] && !c.found[st.Group]
+		return replaced, "card replaced: the billing profile no longer shows the card expiring " + f.Period.Start.Format("01/2006")
+	case cost.KindAnomaly:
+		return usage, "fresh data no longer shows it"
+	case cost.KindStale:
+		return usage, "billing data is fresh again"
+	case cost.KindRuleProblem:
+		return usage, "fresh data no longer shows the problem"
+	}
+	return false, ""
+}
+
+// closingWhy is the closing notice of a budget or forecast alert whose period
+// ended, from its latest finding.
+func closingWhy(f cost.Finding) string {
+	s := "period ended: closed at " + cost.Money(f.Actual, f.Currency)
+	if f.Budget > 0 {
+		s += fmt.Sprintf(", %.0f%% of budget", 100*f.Actual/f.Budget)
+	}
+	return s
+}
+
 // fire starts new alerts and re-fires resolved ones, group by group, and
 // superseded ones once no firing threshold of their group outranks them (the
 // higher alert resolved while this one still holds). A resolved or superseded
-// forecast or anomaly re-fires only from fresh data; an alert recorded after
-// now never re-fires.
-func (c *cycle) fire(groups []string, evaluated map[string]bool) {
+// forecast or anomaly re-fires only from fresh data.
+func (c *cycle) fire(groups []string) {
 	byGroup := make(map[string][]cost.Finding)
 	for fp, f := range c.cur {
 		st := c.byFP[fp]
-		if f.Clear != "" || (st != nil && c.later(st)) {
+		if f.Clear != "" {
 			continue
 		}
 		again := st != nil && (st.Status == StatusResolved || st.Status == StatusSuperseded)
-		if again && dataDerived(f.Kind) && !accountFresh(f.Scope.Account, evaluated) {
+		if again && dataDerived(f.Kind) && !accountFresh(f.Scope.Account, c.fresh.Usage) {
 			continue
 		}
 		if st == nil || again {
@@ -356,14 +375,14 @@ func (c *cycle) fire(groups []string, evaluated map[string]bool) {
 			} else {
 				c.add(st)
 			}
-			st.Finding, st.StartsAt, st.EndsAt, st.UpdatedAt = f, c.now, time.Time{}, c.now
+			st.Finding, st.StartsAt, st.EndsAt, st.UpdatedAt, st.Why = f, c.now, time.Time{}, c.now, ""
 			c.changed[fp], c.moved[fp] = true, true
 			switch {
 			case below:
 				st.Status, st.Reason, st.EndsAt = StatusSuperseded, ReasonSuperseded, c.now
 			default:
 				st.Status, st.Reason = StatusFiring, c.firstReason(st)
-				c.fresh[fp] = true
+				c.started[fp] = true
 				sent = true
 			}
 		}
@@ -389,27 +408,18 @@ func (c *cycle) firstReason(st *State) Reason {
 	return ReasonFirst
 }
 
-func (c *cycle) decide(ctx context.Context) []Decision {
+func (c *cycle) decide() []Decision {
 	var ds []Decision
 	for _, st := range c.sorted() {
 		_, present := c.cur[st.Fingerprint]
-		if c.later(st) {
-			// Recorded after now: nothing to send, whatever its status.
-			if present || st.Status == StatusFiring {
-				for _, n := range c.t.targets(ctx, st.Finding, c.notifiers) {
-					ds = append(ds, Decision{Fingerprint: st.Fingerprint, Notifier: n, Reason: ReasonNothing})
-				}
-			}
-			continue
-		}
 		switch st.Status {
 		case StatusFiring:
-			ds = append(ds, c.decideFiring(ctx, st, present)...)
+			ds = append(ds, c.decideFiring(st, present)...)
 		case StatusResolved:
 			ds = append(ds, c.decideResolved(st)...)
-			if present && !c.fresh[st.Fingerprint] && c.cur[st.Fingerprint].Clear == "" {
+			if present && !c.started[st.Fingerprint] && c.cur[st.Fingerprint].Clear == "" {
 				// Found again, but from stale data: it stays resolved.
-				for _, n := range c.t.targets(ctx, st.Finding, c.notifiers) {
+				for _, n := range c.targets(st.Finding) {
 					ds = append(ds, Decision{Fingerprint: st.Fingerprint, Notifier: n, Reason: ReasonNothing})
 				}
 			}
@@ -421,7 +431,7 @@ func (c *cycle) decide(ctx context.Context) []Decision {
 			if st.Status == StatusSuperseded {
 				r = ReasonSuperseded
 			}
-			for _, n := range c.t.targets(ctx, st.Finding, c.notifiers) {
+			for _, n := range c.targets(st.Finding) {
 				ds = append(ds, Decision{Fingerprint: st.Fingerprint, Notifier: n, Reason: r})
 			}
 		}
@@ -429,20 +439,21 @@ func (c *cycle) decide(ctx context.Context) []Decision {
 	return ds
 }
 
-func (c *cycle) decideFiring(ctx context.Context, st *State, present bool) []Decision {
+func (c *cycle) decideFiring(st *State, present bool) []Decision {
 	var ds []Decision
 	outranked := c.outranked(st)
 	snoozed := c.snoozed(st)
-	for _, n := range c.t.targets(ctx, st.Finding, c.notifiers) {
+	repeat := c.o.RepeatInterval
+	for _, n := range c.targets(st.Finding) {
 		d := Decision{Fingerprint: st.Fingerprint, Notifier: n, Reason: ReasonNothing}
 		last := c.send(st, n, cost.StatusFiring)
 		var r Reason
 		switch {
-		case last == nil && c.fresh[st.Fingerprint]:
+		case last == nil && c.started[st.Fingerprint]:
 			r = st.Reason
 		case last == nil:
 			r = ReasonRetry
-		case present && c.t.repeat > 0 && st.Finding.Kind != cost.KindDigest && c.now.Sub(last.SentAt) >= c.t.repeat &&
+		case present && repeat > 0 && st.Finding.Kind != cost.KindDigest && c.now.Sub(last.SentAt) >= repeat &&
 			!c.acked(st):
 			r = ReasonRepeat
 		}
@@ -468,7 +479,7 @@ func (c *cycle) decideFiring(ctx context.Context, st *State, present bool) []Dec
 func (c *cycle) decideResolved(st *State) []Decision {
 	var ds []Decision
 	for _, s := range c.sends[st.Fingerprint] {
-		if s.Episode != st.Episode || s.Status != cost.StatusFiring || !slices.Contains(c.notifiers, s.Notifier) {
+		if s.Episode != st.Episode || s.Status != cost.StatusFiring || !slices.Contains(c.o.Notifiers, s.Notifier) {
 			continue
 		}
 		if c.send(st, s.Notifier, cost.StatusResolved) != nil {
@@ -482,7 +493,7 @@ func (c *cycle) decideResolved(st *State) []Decision {
 }
 
 func (c *cycle) alert(st *State, status cost.Status, r Reason, thread *cost.MessageRef) cost.Alert {
-	return cost.Alert{
+	a := cost.Alert{
 		Finding:     st.Finding,
 		Fingerprint: st.Fingerprint,
 		Status:      status,
@@ -491,6 +502,10 @@ func (c *cycle) alert(st *State, status cost.Status, r Reason, thread *cost.Mess
 		Reason:      string(r),
 		Thread:      thread,
 	}
+	if status == cost.StatusResolved {
+		a.Why = st.Why
+	}
+	return a
 }
 
 // send returns the current episode's send of st to notifier n, or nil.
@@ -584,31 +599,34 @@ func (c *cycle) sorted() []*State {
 	return out
 }
 
-// targets returns the configured notifiers f goes to, in configuration order.
-func (t *Tracker) targets(ctx context.Context, f cost.Finding, notifiers []string) []string {
+// targets returns the configured notifiers f goes to, in configuration
+// order, and notes the names it asks for that are not configured.
+func (c *cycle) targets(f cost.Finding) []string {
 	if len(f.Notifiers) == 0 {
-		return notifiers
+		return c.o.Notifiers
 	}
 	var out []string
-	for _, n := range notifiers {
+	for _, n := range c.o.Notifiers {
 		if slices.Contains(f.Notifiers, n) {
 			out = append(out, n)
 		}
 	}
 	for _, n := range f.Notifiers {
-		if !slices.Contains(notifiers, n) {
-			t.log.WarnContext(ctx, "finding names an unknown notifier", "rule", f.Rule, "notifier", n)
+		if !slices.Contains(c.o.Notifiers, n) {
+			c.unknownNs[RuleNotifier{Rule: f.Rule, Notifier: n}] = true
 		}
 	}
 	return out
 }
 
 // compareRank orders thresholds of one group: severity, then the threshold
-// amount, then fewer days left on a card, then the threshold name.
+// amount, then fewer days left on a card (an expired card, threshold
+// "card-expired", before any stage: the last stage can have 0 days left
+// too), then the threshold name.
 func compareRank(a, b cost.Finding) int {
 	var cardA, cardB int
 	if a.Card != nil && b.Card != nil {
-		cardA, cardB = a.Card.DaysLeft, b.Card.DaysLeft
+		cardA, cardB = cardDays(a), cardDays(b)
 	}
 	return cmp.Or(
 		cmp.Compare(a.Severity, b.Severity),
@@ -618,9 +636,12 @@ func compareRank(a, b cost.Finding) int {
 	)
 }
 
-// resolvable kinds resolve when fresh data no longer produces them.
-func resolvable(k cost.Kind) bool {
-	return k == cost.KindForecast || k == cost.KindAnomaly || k == cost.KindStale || k == cost.KindRuleProblem
+// cardDays is the days a card finding has left, lowest for an expired card.
+func cardDays(f cost.Finding) int {
+	if f.Threshold == "card-expired" {
+		return math.MinInt
+	}
+	return f.Card.DaysLeft
 }
 
 // dataDerived kinds come from usage data, so stale data must not re-fire them.
@@ -628,16 +649,11 @@ func dataDerived(k cost.Kind) bool {
 	return k == cost.KindForecast || k == cost.KindAnomaly || k == cost.KindRuleProblem
 }
 
-// closesAtPeriodEnd kinds close silently once their period is over.
-func closesAtPeriodEnd(k cost.Kind) bool {
-	return k == cost.KindBudget || k == cost.KindForecast || k == cost.KindCardExpiry || k == cost.KindDigest
-}
-
 // accountFresh reports whether the scope's account was evaluated from fresh
-// data: evaluated[account], or for a pattern not listed itself, evaluated["*"].
-func accountFresh(account string, evaluated map[string]bool) bool {
-	if ok, listed := evaluated[account]; listed || !strings.ContainsAny(account, "*?[") {
+// data: fresh[account], or for a pattern not listed itself, fresh["*"].
+func accountFresh(account string, fresh map[string]bool) bool {
+	if ok, listed := fresh[account]; listed || !strings.ContainsAny(account, "*?[") {
 		return ok
 	}
-	return evaluated["*"]
+	return fresh["*"]
 }

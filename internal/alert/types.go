@@ -1,7 +1,6 @@
 package alert
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -9,7 +8,8 @@ import (
 	"github.com/costbot/costbot/internal/cost"
 )
 
-// ErrNotFound is returned (wrapped) by a Store when an alert does not exist.
+// ErrNotFound is returned (wrapped) by the state store when an alert does
+// not exist.
 var ErrNotFound = errors.New("not found")
 
 // Status is where an alert stands in the tracker's own bookkeeping. It is
@@ -26,8 +26,8 @@ const (
 	// StatusSuperseded means a higher threshold of the same group fired in
 	// the same cycle (or was already firing); the alert is never sent.
 	StatusSuperseded
-	// StatusClosed means the alert's period ended; it closed silently and
-	// never fires again.
+	// StatusClosed means the alert's period ended without anything to
+	// report (a digest); it closed silently and never fires again.
 	StatusClosed
 )
 
@@ -101,6 +101,9 @@ type State struct {
 	Episode  int
 	StartsAt time.Time // start of the current episode (UTC)
 	EndsAt   time.Time // when it resolved or closed; zero while firing
+	// Why says why the alert resolved (the resolved message carries it); empty
+	// while firing.
+	Why string
 	// UpdatedAt is when the tracker last saw or changed the alert (UTC).
 	UpdatedAt time.Time
 }
@@ -109,8 +112,8 @@ type State struct {
 // resolved message.
 type Send struct {
 	Fingerprint string
-	// Episode is the alert episode the send belongs to; in Store.RecordSend
-	// zero means the alert's current episode.
+	// Episode is the alert episode the send belongs to; when recording, zero
+	// means the alert's current episode.
 	Episode  int
 	Notifier string
 	Status   cost.Status // which message: firing or resolved
@@ -132,7 +135,7 @@ const (
 	// ActionSnooze holds the alert's firing deliveries until Action.Until.
 	ActionSnooze
 	// ActionExpected marks an anomaly as expected; the rules engine reads it
-	// through Tracker.Expected. It also acknowledges the alert.
+	// through Expected. It also acknowledges the alert.
 	ActionExpected
 )
 
@@ -165,10 +168,10 @@ type Action struct {
 	Fingerprint string
 	Kind        ActionKind
 	User        string    // who acted, e.g. a Slack user id
-	At          time.Time // when; Tracker.Act uses Options.Now when zero
+	At          time.Time // when (UTC); required
 	Until       time.Time // end of a snooze; zero for other kinds
-	// Series is the anomaly's cost.SeriesKey string for ActionExpected; the
-	// tracker fills it in.
+	// Series is the anomaly's cost.SeriesKey string for ActionExpected;
+	// CheckAction fills it in.
 	Series string
 }
 
@@ -177,29 +180,4 @@ type Action struct {
 type ActionFilter struct {
 	Fingerprints []string
 	Kind         ActionKind
-}
-
-// Store is the persistence the tracker needs. Package store implements it
-// on SQLite; every method must be safe for concurrent use.
-type Store interface {
-	// Alerts returns every firing alert, every resolved alert whose resolved
-	// message is still owed to a notifier that got it firing, and every
-	// alert of any status whose group is in groups or is the group of one of
-	// the former.
-	Alerts(ctx context.Context, groups []string) ([]State, error)
-	// Alert returns one alert; the error wraps ErrNotFound when it does not exist.
-	Alert(ctx context.Context, fingerprint string) (State, error)
-	// SaveAlerts inserts or replaces alerts, all in one transaction.
-	SaveAlerts(ctx context.Context, alerts []State) error
-	// Sends returns the recorded sends of the given alerts, every episode.
-	Sends(ctx context.Context, fingerprints []string) ([]Send, error)
-	// RecordSend records a successful send in one transaction, under the
-	// alert's current episode when s.Episode is zero. A repeat updates SentAt
-	// and keeps the first message reference. The error wraps ErrNotFound for
-	// an unknown alert.
-	RecordSend(ctx context.Context, s Send) error
-	// Actions returns matching actions, oldest first.
-	Actions(ctx context.Context, f ActionFilter) ([]Action, error)
-	// AddAction stores an action.
-	AddAction(ctx context.Context, a Action) error
 }

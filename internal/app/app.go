@@ -72,7 +72,6 @@ type App struct {
 	db         *store.DB
 	cf         Billing
 	rules      *rules.Set
-	tracker    *alert.Tracker
 	dispatcher *notify.Dispatcher
 	notifiers  []string
 	accounts   []cost.Account
@@ -173,10 +172,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.tracker = alert.NewTracker(a.db, alert.Options{Now: a.now, RepeatInterval: cfg.Alerts.RepeatInterval, Logger: a.log.With("component", "alert")})
 	a.cmds = slackcmd.New(slackcmd.Options{
 		SigningSecret: cfg.Slack.SigningSecret.Value(),
-		Actions:       actions{a.tracker},
+		Actions:       actions{a},
 		Now:           a.now,
 		Logger:        a.log.With("component", "slackcmd"),
 		HTTPClient:    a.http,
@@ -287,13 +285,25 @@ func (a *App) Handler() http.Handler {
 	return mux
 }
 
-// actions adapts the alert tracker to slackcmd.Actions.
-type actions struct{ t *alert.Tracker }
+// actions applies slackcmd actions to the alert state.
+type actions struct{ a *App }
 
 func (x actions) Apply(ctx context.Context, act slackcmd.Action) error {
 	kind, err := alert.ParseActionKind(act.Kind)
 	if err != nil {
 		return err
 	}
-	return x.t.Act(ctx, alert.Action{Fingerprint: act.Fingerprint, Kind: kind, User: act.User, At: act.At, Until: act.Until})
+	at := act.At
+	if at.IsZero() {
+		at = x.a.now()
+	}
+	st, err := x.a.db.Alert(ctx, act.Fingerprint)
+	if err != nil {
+		return fmt.Errorf("%s alert %q: %w", kind, act.Fingerprint, err)
+	}
+	ac, err := alert.CheckAction(st, alert.Action{Fingerprint: act.Fingerprint, Kind: kind, User: act.User, At: at, Until: act.Until})
+	if err != nil {
+		return err
+	}
+	return x.a.db.AddAction(ctx, ac)
 }

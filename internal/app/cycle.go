@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/costbot/costbot/internal/notify"
 	"github.com/costbot/costbot/internal/rules"
 	"github.com/costbot/costbot/internal/slackcmd"
+	"github.com/costbot/costbot/internal/store"
 )
 
 // AccountReport is how one account's fetch went.
@@ -19,7 +22,9 @@ type AccountReport struct {
 	Account cost.Account
 	Range   cost.Period
 	Rows    int
-	Err     error
+	// Card reports that the fetch read the account's payment card.
+	Card bool
+	Err  error
 }
 
 // Report summarizes one cycle.
@@ -59,25 +64,84 @@ func (r *Report) Sent() int {
 }
 
 // Cycle runs fetch -> save -> evaluate -> plan -> notify -> record once, as of
-// now: data on or after now's UTC day is neither fetched nor evaluated. Then
-// it deletes alerts that ended more than alerts.retention_days before now.
+// now: data on or after now's UTC day is neither fetched nor evaluated, and
+// now is the only clock the alert stage sees. Then it deletes alerts that
+// ended more than alerts.retention_days before now.
+//
+// When now is earlier than the state file records (costbot once --now with
+// an old date), the whole cycle runs on a throwaway copy of the state: the
+// live file is left as it was, and nothing the cycle decides is kept.
 func (a *App) Cycle(ctx context.Context, now time.Time) (rep *Report, err error) {
 	a.jobs.Lock()
 	defer a.jobs.Unlock()
 	rep = &Report{Now: now}
 	defer func() { a.recordCycle(rep, err) }()
+	latest, err := a.db.LatestRecorded(ctx)
+	if err != nil {
+		return rep, err
+	}
+	if !now.Before(latest) {
+		return rep, a.cycle(ctx, a.db, now, rep, true)
+	}
+	a.log.InfoContext(ctx, "evaluation instant is earlier than the state file records; running on a throwaway copy",
+		"now", now.UTC().Format(time.RFC3339), "state_latest", latest.Format(time.RFC3339))
+	db, done, err := a.throwaway(ctx)
+	if err != nil {
+		return rep, err
+	}
+	defer done()
+	// The usage history in memory is the live state's: load it before the
+	// copy's fetches apply on top, and drop it after.
+	if _, err := a.usage(ctx, cost.Day(now)); err != nil {
+		return rep, err
+	}
+	defer func() { a.hist = history{} }()
+	return rep, a.cycle(ctx, db, now, rep, false)
+}
+
+// throwaway opens a consistent copy of the state in a temporary directory;
+// done closes and deletes it.
+func (a *App) throwaway(ctx context.Context) (*store.DB, func(), error) {
+	dir, err := os.MkdirTemp("", "costbot-state-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("copy state: %w", err)
+	}
+	path := filepath.Join(dir, "state.db")
+	if err := a.db.CopyTo(ctx, path); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return db, func() {
+		if err := db.Close(); err != nil {
+			a.log.WarnContext(ctx, "close throwaway state", "error", err)
+		}
+		os.RemoveAll(dir)
+	}, nil
+}
+
+// cycle is one Cycle on db; live says db is the state file slash commands
+// read, so the cycle publishes its data.
+func (a *App) cycle(ctx context.Context, db *store.DB, now time.Time, rep *Report, live bool) error {
 	stale := map[string]error{}
+	cards := map[string]bool{}
 	for _, acc := range a.accounts {
-		ar := a.fetch(ctx, acc, now)
+		ar := a.fetch(ctx, db, acc, now)
 		rep.Accounts = append(rep.Accounts, ar)
 		if ar.Err != nil {
 			stale[acc.ID] = ar.Err
 			a.log.WarnContext(ctx, "fetch failed", "account", acc.Name, "error", ar.Err)
+		} else if ar.Card {
+			cards[acc.ID] = true
 		}
 	}
-	in, err := a.input(ctx, now, stale)
+	in, err := a.inputFrom(ctx, db, now, stale)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	out := a.rules.Run(in)
 	findings, problems := out.Findings, out.Problems
@@ -85,51 +149,48 @@ func (a *App) Cycle(ctx context.Context, now time.Time) (rep *Report, err error)
 	for _, p := range problems {
 		a.log.WarnContext(ctx, "rule evaluation problem", "error", p)
 	}
-	sf, err := a.staleFindings(ctx, now, stale)
+	sf, err := a.staleFindings(ctx, db, now, stale)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	findings = append(findings, sf...)
 	rep.Findings = findings
 
-	evaluated := map[string]bool{}
+	fresh := alert.Freshness{Usage: map[string]bool{}, Cards: cards}
 	for _, acc := range a.accounts {
 		if _, bad := stale[acc.ID]; !bad {
-			evaluated[acc.ID] = true
-			evaluated[acc.Name] = true
+			fresh.Usage[acc.ID] = true
+			fresh.Usage[acc.Name] = true // rule scopes still carry the account's name
 		}
 	}
 	if len(stale) == 0 {
-		evaluated["*"] = true
-		evaluated[""] = true
+		fresh.Usage["*"] = true
+		fresh.Usage[""] = true
 	}
-	rep.Deliveries, err = a.deliver(ctx, findings, evaluated)
+	rep.Deliveries, err = a.deliverAt(ctx, db, findings, fresh, now)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	// What was judged is kept once its alerts are planned: a failed send is
 	// retried from the alert state, and the episode stays reported.
-	if err := a.db.SaveJudged(ctx, out.Judged); err != nil {
-		return rep, err
+	if err := db.SaveJudged(ctx, out.Judged); err != nil {
+		return err
 	}
-	if !a.replay {
+	if live && !a.replay {
 		a.publish(ctx, in, findings)
 	}
-	if err := a.prune(ctx, now); err != nil {
-		return rep, err
-	}
-	return rep, nil
+	return a.prune(ctx, db, now)
 }
 
 // prune deletes alerts that resolved or closed more than
 // alerts.retention_days before now, with their sends and actions. It runs
 // after the cycle recorded its sends; an earlier --now deletes less.
-func (a *App) prune(ctx context.Context, now time.Time) error {
+func (a *App) prune(ctx context.Context, db *store.DB, now time.Time) error {
 	days := a.cfg.Alerts.RetentionDays
 	if days <= 0 {
 		return nil
 	}
-	n, err := a.db.PruneAlerts(ctx, now.AddDate(0, 0, -days))
+	n, err := db.PruneAlerts(ctx, now.AddDate(0, 0, -days))
 	if err != nil {
 		return err
 	}
@@ -141,12 +202,12 @@ func (a *App) prune(ctx context.Context, now time.Time) error {
 
 // fetch loads one account: the whole history the first time, then only the
 // most recent refresh_days (late data and corrections).
-func (a *App) fetch(ctx context.Context, acc cost.Account, now time.Time) AccountReport {
+func (a *App) fetch(ctx context.Context, db *store.DB, acc cost.Account, now time.Time) AccountReport {
 	end := cost.Day(now)
 	days := a.cfg.Cloudflare.HistoryDays
 	// Refreshing is enough while the stored history still reaches back far
 	// enough: the last good fetch is at most history-refresh days old.
-	if last, err := a.db.LastGoodFetch(ctx, acc.ID); err == nil && !last.IsZero() && !last.After(now) &&
+	if last, err := db.LastGoodFetch(ctx, acc.ID); err == nil && !last.IsZero() && !last.After(now) &&
 		!last.Before(end.AddDate(0, 0, a.cfg.Cloudflare.RefreshDays-days)) {
 		days = a.cfg.Cloudflare.RefreshDays
 	}
@@ -157,20 +218,21 @@ func (a *App) fetch(ctx context.Context, acc cost.Account, now time.Time) Accoun
 	snap, err := a.fetchRange(fctx, acc, rng, days > a.cfg.Cloudflare.RefreshDays)
 	if err != nil {
 		ar.Err = err
-		if rerr := a.db.RecordFetchError(ctx, acc.ID, now, err); rerr != nil {
+		if rerr := db.RecordFetchError(ctx, acc.ID, now, err); rerr != nil {
 			a.log.ErrorContext(ctx, "record fetch error", "account", acc.Name, "error", rerr)
 		}
 		return ar
 	}
 	snap.FetchedAt = now
 	snap.Range = rng
-	if err := a.db.SaveSnapshot(ctx, snap); err != nil {
+	if err := db.SaveSnapshot(ctx, snap); err != nil {
 		ar.Err = fmt.Errorf("save: %w", err)
 		a.hist = history{} // reload from the store: it rolled back
 		return ar
 	}
 	a.hist.apply(snap)
 	ar.Rows = len(snap.Usage)
+	ar.Card = snap.Card != nil
 	return ar
 }
 
@@ -178,16 +240,20 @@ func (a *App) fetch(ctx context.Context, acc cost.Account, now time.Time) Accoun
 // to now's day (anomaly detectors run over all of it, as a backtest does),
 // and what was judged before.
 func (a *App) input(ctx context.Context, now time.Time, stale map[string]error) (rules.Input, error) {
+	return a.inputFrom(ctx, a.db, now, stale)
+}
+
+func (a *App) inputFrom(ctx context.Context, db *store.DB, now time.Time, stale map[string]error) (rules.Input, error) {
 	end := cost.Day(now)
 	usage, err := a.usage(ctx, end)
 	if err != nil {
 		return rules.Input{}, err
 	}
-	judged, err := a.db.Judged(ctx)
+	judged, err := db.Judged(ctx)
 	if err != nil {
 		return rules.Input{}, err
 	}
-	cards, err := a.db.Cards(ctx)
+	cards, err := db.Cards(ctx)
 	if err != nil {
 		return rules.Input{}, err
 	}
@@ -201,24 +267,25 @@ func (a *App) input(ctx context.Context, now time.Time, stale map[string]error) 
 			mine = append(mine, c)
 		}
 	}
-	expected, err := a.tracker.Expected(ctx)
+	marks, err := db.Actions(ctx, alert.ActionFilter{Kind: alert.ActionExpected})
 	if err != nil {
-		return rules.Input{}, err
+		return rules.Input{}, fmt.Errorf("load expected marks: %w", err)
 	}
+	expected := alert.Expected(marks)
 	return rules.Input{Now: now, Accounts: a.accounts, Usage: usage, Cards: mine, Stale: stale, Expected: expected,
 		Judged: judged, Settle: a.cfg.Alerts.SettleAfter, Lookback: a.cfg.Alerts.LookbackDays}, nil
 }
 
 // staleFindings raises a staleness warning for accounts whose last good
 // fetch is older than alerts.stale_after (or that never had one).
-func (a *App) staleFindings(ctx context.Context, now time.Time, stale map[string]error) ([]cost.Finding, error) {
+func (a *App) staleFindings(ctx context.Context, db *store.DB, now time.Time, stale map[string]error) ([]cost.Finding, error) {
 	var out []cost.Finding
 	for _, acc := range a.accounts {
 		ferr, bad := stale[acc.ID]
 		if !bad {
 			continue
 		}
-		last, err := a.db.LastGoodFetch(ctx, acc.ID)
+		last, err := db.LastGoodFetch(ctx, acc.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -232,7 +299,7 @@ func (a *App) staleFindings(ctx context.Context, now time.Time, stale map[string
 		out = append(out, cost.Finding{
 			Kind:      cost.KindStale,
 			Rule:      "data-freshness",
-			Scope:     cost.Scope{Account: acc.ID},
+			Scope:     cost.Scope{Account: acc.ID, AccountName: acc.Name},
 			Threshold: "stale",
 			Severity:  cost.SeverityWarning,
 			Title:     fmt.Sprintf("No fresh billing data for %s", acc.Name),
@@ -250,12 +317,47 @@ func oneLine(err error) string {
 	return s
 }
 
-// deliver plans deliveries and sends them; each success is recorded at once.
-func (a *App) deliver(ctx context.Context, findings []cost.Finding, evaluated map[string]bool) ([]notify.Result, error) {
-	plan, err := a.tracker.Plan(ctx, findings, evaluated, a.notifiers)
+// deliver plans and sends on the live state as of the app's clock, with
+// usage freshness only (nil: nothing resolves by absence). The digest uses it.
+func (a *App) deliver(ctx context.Context, findings []cost.Finding, usage map[string]bool) ([]notify.Result, error) {
+	return a.deliverAt(ctx, a.db, findings, alert.Freshness{Usage: usage}, a.now())
+}
+
+// deliverAt is the alert stage of a cycle at now: it loads the alert state
+// for findings from db, plans (alert.Plan), saves the changes in one
+// transaction, sends, and records each success at once.
+func (a *App) deliverAt(ctx context.Context, db *store.DB, findings []cost.Finding, fresh alert.Freshness, now time.Time) ([]notify.Result, error) {
+	snap, err := db.AlertSnapshot(ctx, alert.Groups(findings))
 	if err != nil {
 		return nil, fmt.Errorf("plan alerts: %w", err)
 	}
+	ch, ds := alert.Plan(snap, findings, fresh, now, alert.Options{Notifiers: a.notifiers, RepeatInterval: a.cfg.Alerts.RepeatInterval})
+	for _, u := range ch.UnknownNotifiers {
+		a.log.WarnContext(ctx, "finding names an unknown notifier", "rule", u.Rule, "notifier", u.Notifier)
+	}
+	if len(ch.Alerts) > 0 {
+		if err := db.SaveAlerts(ctx, ch.Alerts); err != nil {
+			return nil, fmt.Errorf("plan alerts: %w", err)
+		}
+	}
+	byFP := make(map[string]alert.State, len(ch.Alerts))
+	for _, st := range ch.Alerts {
+		byFP[st.Fingerprint] = st
+	}
+	for _, fp := range ch.Moved {
+		st := byFP[fp]
+		args := []any{"fingerprint", st.Fingerprint, "rule", st.Finding.Rule, "scope", st.Finding.Scope.String(),
+			"threshold", st.Finding.Threshold, "reason", string(st.Reason)}
+		if st.Why != "" {
+			args = append(args, "why", st.Why)
+		}
+		a.log.InfoContext(ctx, "alert "+st.Status.String(), args...)
+	}
+	for _, d := range ds {
+		a.log.DebugContext(ctx, "alert decision", "fingerprint", d.Fingerprint, "notifier", d.Notifier,
+			"reason", string(d.Reason), "send", d.Delivery != nil)
+	}
+	plan := alert.Deliveries(ds)
 	if len(plan) == 0 {
 		return nil, nil
 	}
@@ -264,7 +366,11 @@ func (a *App) deliver(ctx context.Context, findings []cost.Finding, evaluated ma
 		jobs[i] = notify.Job{Notifier: d.Notifier, Alert: d.Alert}
 	}
 	record := func(ctx context.Context, j notify.Job, ref *cost.MessageRef) error {
-		return a.tracker.Record(ctx, alert.Delivery{Notifier: j.Notifier, Alert: j.Alert}, ref)
+		s, err := alert.SendOf(alert.Delivery{Notifier: j.Notifier, Alert: j.Alert}, ref, now)
+		if err != nil {
+			return err
+		}
+		return db.RecordSend(ctx, s)
 	}
 	res := a.dispatcher.Dispatch(ctx, jobs, record)
 	for _, r := range res {
@@ -298,10 +404,11 @@ func problemsOf(fs []cost.Finding) []cost.Finding {
 
 // publish hands the slash-command handler a fresh snapshot.
 func (a *App) publish(ctx context.Context, in rules.Input, findings []cost.Finding) {
-	open, err := a.tracker.Open(ctx)
+	states, err := a.db.Alerts(ctx, nil)
 	if err != nil {
 		a.log.WarnContext(ctx, "read open alerts", "error", err)
 	}
+	open := alert.Open(states)
 	var fetched time.Time
 	for _, acc := range a.accounts {
 		if t, err := a.db.LastGoodFetch(ctx, acc.ID); err == nil && (fetched.IsZero() || t.Before(fetched)) {
@@ -327,15 +434,23 @@ func (a *App) CardCheck(ctx context.Context, now time.Time) (*Report, error) {
 	defer a.jobs.Unlock()
 	rep := &Report{Now: now}
 	var cards []cost.Card
+	fresh := alert.Freshness{Cards: map[string]bool{}}
 	for _, acc := range a.accounts {
 		c, err := a.cf.Card(ctx, acc)
-		rep.Accounts = append(rep.Accounts, AccountReport{Account: acc, Err: err})
+		rep.Accounts = append(rep.Accounts, AccountReport{Account: acc, Err: err, Card: c != nil})
 		if err != nil {
 			a.log.WarnContext(ctx, "card check failed", "account", acc.Name, "error", err)
 			continue
 		}
 		if c != nil {
+			if c.Account == "" {
+				c.Account = acc.ID
+			}
 			cards = append(cards, *c)
+			fresh.Cards[acc.ID] = true
+			if err := a.db.SaveCard(ctx, *c, now); err != nil {
+				return rep, err
+			}
 		}
 	}
 	all, _ := a.rules.Evaluate(rules.Input{Now: now, Accounts: a.accounts, Cards: cards})
@@ -345,6 +460,6 @@ func (a *App) CardCheck(ctx context.Context, now time.Time) (*Report, error) {
 		}
 	}
 	var err error
-	rep.Deliveries, err = a.deliver(ctx, rep.Findings, nil)
+	rep.Deliveries, err = a.deliverAt(ctx, a.db, rep.Findings, fresh, now)
 	return rep, err
 }

@@ -343,7 +343,7 @@ func TestCycle_MarkExpectedThenSpike(t *testing.T) {
 	if !slices.Equal(got, []string{"firing anomaly R2 Storage 2026-08-03"}) {
 		t.Fatalf("shift: sent %q", got)
 	}
-	if err := (actions{e.a.tracker}).Apply(ctx, slackcmd.Action{Fingerprint: alerts[0].Fingerprint, Kind: "expected", User: "U1", At: noon(aug(5)).Add(time.Minute)}); err != nil {
+	if err := (actions{e.a}).Apply(ctx, slackcmd.Action{Fingerprint: alerts[0].Fingerprint, Kind: "expected", User: "U1", At: noon(aug(5)).Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	var sent []string

@@ -126,7 +126,7 @@ func Replay(ctx context.Context, o ReplayOptions) ([]Event, error) {
 func EventOf(at time.Time, al cost.Alert) Event {
 	return Event{
 		At: at.UTC(), Kind: al.Kind.String(), Status: al.Status.String(), Reason: al.Reason,
-		Rule: al.Rule, Account: al.Scope.Account, Service: al.Scope.Service, Family: al.Scope.Family, Zone: al.Scope.Zone,
+		Rule: al.Rule, Account: al.Scope.AccountLabel(), Service: al.Scope.Service, Family: al.Scope.Family, Zone: al.Scope.Zone,
 		Day: findingDay(al.Finding), Severity: al.Severity.String(), Threshold: al.Threshold, Title: al.Title,
 		Fingerprint: al.Fingerprint,
 	}

@@ -12,17 +12,56 @@ import (
 	"github.com/costbot/costbot/internal/cost"
 )
 
-var _ alert.Store = (*DB)(nil)
+const alertCols = `fingerprint, group_key, status, reason, episode, starts_at, ends_at, updated_at, finding, why`
 
-const alertCols = `fingerprint, group_key, status, reason, episode, starts_at, ends_at, updated_at, finding`
+// querier is what reads need: a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
 
-// Alerts implements alert.Store.
+// AlertSnapshot loads, in one read transaction, what alert.Plan needs for
+// findings of the given groups (alert.Groups): the alerts Alerts returns,
+// with their sends and actions.
+func (db *DB) AlertSnapshot(ctx context.Context, groups []string) (alert.Snapshot, error) {
+	var snap alert.Snapshot
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return snap, fmt.Errorf("load alert state: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	if snap.Alerts, err = alerts(ctx, tx, groups); err != nil {
+		return snap, err
+	}
+	if len(snap.Alerts) == 0 {
+		return snap, nil
+	}
+	fps := make([]string, len(snap.Alerts))
+	for i, st := range snap.Alerts {
+		fps[i] = st.Fingerprint
+	}
+	if snap.Sends, err = sends(ctx, tx, fps); err != nil {
+		return snap, err
+	}
+	if snap.Actions, err = actions(ctx, tx, alert.ActionFilter{Fingerprints: fps}); err != nil {
+		return snap, err
+	}
+	return snap, nil
+}
+
+// Alerts returns every firing alert, every resolved alert whose resolved
+// message is still owed to a notifier that got it firing, and every alert of
+// any status whose group is in groups or is the group of one of the former.
+// A nil groups returns the open ones only.
 func (db *DB) Alerts(ctx context.Context, groups []string) ([]alert.State, error) {
+	return alerts(ctx, db.db, groups)
+}
+
+func alerts(ctx context.Context, q querier, groups []string) ([]alert.State, error) {
 	g, err := jsonList(groups)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.db.QueryContext(ctx, `WITH open (group_key) AS (
+	rows, err := q.QueryContext(ctx, `WITH open (group_key) AS (
 			SELECT group_key FROM alerts WHERE status = 'firing'
 			UNION
 			SELECT a.group_key FROM alerts a JOIN sends f ON f.fingerprint = a.fingerprint
@@ -51,7 +90,7 @@ func (db *DB) Alerts(ctx context.Context, groups []string) ([]alert.State, error
 	return out, nil
 }
 
-// Alert implements alert.Store.
+// Alert returns one alert; the error wraps ErrNotFound when it does not exist.
 func (db *DB) Alert(ctx context.Context, fingerprint string) (alert.State, error) {
 	row := db.db.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE fingerprint = ?`, fingerprint)
 	st, err := scanAlert(row)
@@ -71,7 +110,7 @@ func scanAlert(row interface{ Scan(...any) error }) (alert.State, error) {
 		starts, ends, updated, body string
 	)
 	if err := row.Scan(&st.Fingerprint, &st.Group, &status, &reason, &st.Episode, &starts, &ends, &updated,
-		&body); err != nil {
+		&body, &st.Why); err != nil {
 		return st, err
 	}
 	var err error
@@ -94,51 +133,58 @@ func scanAlert(row interface{ Scan(...any) error }) (alert.State, error) {
 	return st, nil
 }
 
-// SaveAlerts implements alert.Store. Existing alerts are updated in place so
-// their sends and actions stay attached.
+// SaveAlerts inserts or replaces alerts (alert.Changes.Alerts), all in one
+// transaction. Existing alerts are updated in place so their sends and
+// actions stay attached.
 func (db *DB) SaveAlerts(ctx context.Context, alerts []alert.State) error {
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO alerts (fingerprint, group_key, kind, rule, account, family,
-			service, zone, period_start, period_end, threshold, severity, status, reason, episode, starts_at, ends_at,
-			updated_at, finding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (fingerprint) DO UPDATE SET group_key = excluded.group_key, kind = excluded.kind,
-			rule = excluded.rule, account = excluded.account, family = excluded.family, service = excluded.service,
-			zone = excluded.zone, period_start = excluded.period_start, period_end = excluded.period_end,
-			threshold = excluded.threshold, severity = excluded.severity, status = excluded.status,
-			reason = excluded.reason, episode = excluded.episode, starts_at = excluded.starts_at,
-			ends_at = excluded.ends_at, updated_at = excluded.updated_at, finding = excluded.finding`)
-		if err != nil {
-			return fmt.Errorf("prepare: %w", err)
-		}
-		defer stmt.Close()
-		for _, st := range alerts {
-			f := st.Finding
-			body, err := encodeFinding(f)
-			if err != nil {
-				return fmt.Errorf("encode finding of alert %q: %w", st.Fingerprint, err)
-			}
-			if _, err := stmt.ExecContext(ctx, st.Fingerprint, st.Group, f.Kind.String(), f.Rule, f.Scope.Account,
-				f.Scope.Family, f.Scope.Service, f.Scope.Zone, fmtTime(f.Period.Start), fmtTime(f.Period.End),
-				f.Threshold, f.Severity.String(), st.Status.String(), string(st.Reason), st.Episode,
-				fmtTime(st.StartsAt), fmtTime(st.EndsAt), fmtTime(st.UpdatedAt), string(body)); err != nil {
-				return fmt.Errorf("save alert %q: %w", st.Fingerprint, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := db.tx(ctx, func(tx *sql.Tx) error { return saveAlerts(ctx, tx, alerts) }); err != nil {
 		return fmt.Errorf("save %d alerts: %w", len(alerts), err)
 	}
 	return nil
 }
 
-// Sends implements alert.Store.
+func saveAlerts(ctx context.Context, tx *sql.Tx, alerts []alert.State) error {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO alerts (fingerprint, group_key, kind, rule, account, family,
+		service, zone, period_start, period_end, threshold, severity, status, reason, episode, starts_at, ends_at,
+		updated_at, finding, why) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (fingerprint) DO UPDATE SET group_key = excluded.group_key, kind = excluded.kind,
+		rule = excluded.rule, account = excluded.account, family = excluded.family, service = excluded.service,
+		zone = excluded.zone, period_start = excluded.period_start, period_end = excluded.period_end,
+		threshold = excluded.threshold, severity = excluded.severity, status = excluded.status,
+		reason = excluded.reason, episode = excluded.episode, starts_at = excluded.starts_at,
+		ends_at = excluded.ends_at, updated_at = excluded.updated_at, finding = excluded.finding,
+		why = excluded.why`)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	defer stmt.Close()
+	for _, st := range alerts {
+		f := st.Finding
+		body, err := encodeFinding(f)
+		if err != nil {
+			return fmt.Errorf("encode finding of alert %q: %w", st.Fingerprint, err)
+		}
+		if _, err := stmt.ExecContext(ctx, st.Fingerprint, st.Group, f.Kind.String(), f.Rule, f.Scope.Account,
+			f.Scope.Family, f.Scope.Service, f.Scope.Zone, fmtTime(f.Period.Start), fmtTime(f.Period.End),
+			f.Threshold, f.Severity.String(), st.Status.String(), string(st.Reason), st.Episode,
+			fmtTime(st.StartsAt), fmtTime(st.EndsAt), fmtTime(st.UpdatedAt), string(body), st.Why); err != nil {
+			return fmt.Errorf("save alert %q: %w", st.Fingerprint, err)
+		}
+	}
+	return nil
+}
+
+// Sends returns the recorded sends of the given alerts, every episode.
 func (db *DB) Sends(ctx context.Context, fingerprints []string) ([]alert.Send, error) {
+	return sends(ctx, db.db, fingerprints)
+}
+
+func sends(ctx context.Context, q querier, fingerprints []string) ([]alert.Send, error) {
 	fps, err := jsonList(fingerprints)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT fingerprint, episode, notifier, status, first_sent_at, sent_at,
+	rows, err := q.QueryContext(ctx, `SELECT fingerprint, episode, notifier, status, first_sent_at, sent_at,
 		channel, ts FROM sends WHERE fingerprint IN (SELECT value FROM json_each(?))
 		ORDER BY fingerprint, episode, notifier, status`, fps)
 	if err != nil {
@@ -177,7 +223,10 @@ func (db *DB) Sends(ctx context.Context, fingerprints []string) ([]alert.Send, e
 	return out, nil
 }
 
-// RecordSend implements alert.Store.
+// RecordSend records a successful send (alert.SendOf) in one transaction,
+// under the alert's current episode when s.Episode is zero. A repeat updates
+// SentAt and keeps the first message reference. The error wraps ErrNotFound
+// for an unknown alert.
 func (db *DB) RecordSend(ctx context.Context, s alert.Send) error {
 	if s.Status != cost.StatusFiring && s.Status != cost.StatusResolved {
 		return fmt.Errorf("record send of alert %q to %q: invalid status %v", s.Fingerprint, s.Notifier, s.Status)
@@ -210,8 +259,12 @@ func (db *DB) RecordSend(ctx context.Context, s alert.Send) error {
 	return nil
 }
 
-// Actions implements alert.Store.
+// Actions returns matching actions, oldest first.
 func (db *DB) Actions(ctx context.Context, f alert.ActionFilter) ([]alert.Action, error) {
+	return actions(ctx, db.db, f)
+}
+
+func actions(ctx context.Context, q querier, f alert.ActionFilter) ([]alert.Action, error) {
 	fps, err := jsonList(f.Fingerprints)
 	if err != nil {
 		return nil, err
@@ -220,7 +273,7 @@ func (db *DB) Actions(ctx context.Context, f alert.ActionFilter) ([]alert.Action
 	if f.Kind != 0 {
 		kind = f.Kind.String()
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT fingerprint, kind, user_name, at, until, series FROM actions
+	rows, err := q.QueryContext(ctx, `SELECT fingerprint, kind, user_name, at, until, series FROM actions
 		WHERE (? = '[]' OR fingerprint IN (SELECT value FROM json_each(?))) AND (? = '' OR kind = ?)
 		ORDER BY id`, fps, fps, kind, kind)
 	if err != nil {
@@ -253,7 +306,7 @@ func (db *DB) Actions(ctx context.Context, f alert.ActionFilter) ([]alert.Action
 	return out, nil
 }
 
-// AddAction implements alert.Store. The alert must exist.
+// AddAction stores an action (alert.CheckAction). The alert must exist.
 func (db *DB) AddAction(ctx context.Context, a alert.Action) error {
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var n int

@@ -43,8 +43,8 @@ func TestDB_Open(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		db, _ := tempDB(t)
 		v, err := db.SchemaVersion(context.Background())
-		if err != nil || v != 3 {
-			t.Fatalf("SchemaVersion = %d, %v; want 3", v, err)
+		if err != nil || v != 4 {
+			t.Fatalf("SchemaVersion = %d, %v; want 4", v, err)
 		}
 		for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "5000"} {
 			if got, err := db.PragmaForTest(context.Background(), pragma); err != nil || got != want {
@@ -59,8 +59,8 @@ func TestDB_Open(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
-			if v, _ := db.SchemaVersion(context.Background()); v != 3 {
-				t.Fatalf("SchemaVersion = %d, want 3", v)
+			if v, _ := db.SchemaVersion(context.Background()); v != 4 {
+				t.Fatalf("SchemaVersion = %d, want 4", v)
 			}
 			db.Close()
 		}
@@ -256,7 +256,7 @@ func TestDB_Alerts(t *testing.T) {
 	ctx := context.Background()
 	db, path := tempDB(t)
 	t0 := time.Date(2026, 11, 10, 8, 0, 0, 1, time.UTC)
-	f := cost.Finding{Kind: cost.KindAnomaly, Rule: "spikes", Scope: cost.Scope{Account: acct, Service: "R2"},
+	f := cost.Finding{Kind: cost.KindAnomaly, Rule: "spikes", Scope: cost.Scope{Account: acct, AccountName: "production", Service: "R2"},
 		Period: cost.Period{Start: day(2026, 11, 9), End: day(2026, 11, 10)}, Threshold: "score>=0.9",
 		Severity: cost.SeverityWarning, Notifiers: []string{"slack"}, Title: "R2 spiked", Currency: "USD",
 		Actual: 1.5, Anomaly: &cost.AnomalyDetail{Expected: 1, Observed: 3, Sigma: math.Inf(1), Impact: 2,
@@ -325,12 +325,12 @@ func TestDB_Alerts(t *testing.T) {
 	}
 
 	// Resolved with the resolution owed to slack: still returned. Once sent: not.
-	st.Status, st.EndsAt = alert.StatusResolved, t0.Add(2*time.Hour)
+	st.Status, st.EndsAt, st.Why = alert.StatusResolved, t0.Add(2*time.Hour), "fresh data no longer shows it"
 	if err := db.SaveAlerts(ctx, []alert.State{st}); err != nil {
 		t.Fatal(err)
 	}
-	if open, _ := db.Alerts(ctx, nil); len(open) != 1 {
-		t.Errorf("resolution owed: Alerts(nil) = %d, want 1", len(open))
+	if open, _ := db.Alerts(ctx, nil); len(open) != 1 || open[0].Why != st.Why {
+		t.Errorf("resolution owed: Alerts(nil) = %+v, want 1 with why %q", open, st.Why)
 	}
 	if err := db.RecordSend(ctx, alert.Send{Fingerprint: st.Fingerprint, Notifier: "slack", Status: cost.StatusResolved,
 		SentAt: t0.Add(2 * time.Hour)}); err != nil {
