@@ -172,6 +172,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.rekey(ctx); err != nil {
+		a.db.Close()
+		return nil, err
+	}
 	a.cmds = slackcmd.New(slackcmd.Options{
 		SigningSecret: cfg.Slack.SigningSecret.Value(),
 		Actions:       actions{a},
@@ -283,6 +287,26 @@ func (a *App) Handler() http.Handler {
 		a.cmds.Routes(mux)
 	}
 	return mux
+}
+
+// rekey moves alerts that state from before alerts were keyed by account
+// id holds under an account's configured name to that account's id, so an
+// upgrade keeps every open alert and its threads.
+func (a *App) rekey(ctx context.Context) error {
+	ids := map[string]string{}
+	for _, acc := range a.accounts {
+		if acc.Name != "" && acc.Name != acc.ID {
+			ids[acc.Name] = acc.ID
+		}
+	}
+	n, err := a.db.RekeyAlerts(ctx, ids)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		a.log.InfoContext(ctx, "moved alerts from account names to account ids", "alerts", n)
+	}
+	return nil
 }
 
 // actions applies slackcmd actions to the alert state.

@@ -160,7 +160,6 @@ func (a *App) cycle(ctx context.Context, db *store.DB, now time.Time, rep *Repor
 	for _, acc := range a.accounts {
 		if _, bad := stale[acc.ID]; !bad {
 			fresh.Usage[acc.ID] = true
-			fresh.Usage[acc.Name] = true // rule scopes still carry the account's name
 		}
 	}
 	if len(stale) == 0 {

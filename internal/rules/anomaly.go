@@ -527,7 +527,7 @@ func (a *Anomaly) episodeFinding(acct cost.Account, k cost.SeriesKey, first time
 	return cost.Finding{
 		Kind:      cost.KindAnomaly,
 		Rule:      a.Name,
-		Scope:     cost.Scope{Account: label(acct), Service: k.Service, Family: k.Family, Zone: k.Zone},
+		Scope:     cost.Scope{Account: acct.ID, AccountName: acct.Name, Service: k.Service, Family: k.Family, Zone: k.Zone},
 		Period:    cost.Period{Start: first, End: first.Add(day)},
 		Threshold: threshold,
 		Severity:  a.Severity,

@@ -40,7 +40,7 @@ func evalBudget(b *Budget, acct cost.Account, rows []cost.Usage, now time.Time) 
 // period whose last days are still arriving), or the current one when at is
 // zero.
 func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.Time) (*budgetEval, error) {
-	scope := cost.Scope{Account: label(acct), Family: b.Scope.Family, Service: b.Scope.Service, Zone: b.Scope.Zone}
+	scope := cost.Scope{Account: acct.ID, AccountName: acct.Name, Family: b.Scope.Family, Service: b.Scope.Service, Zone: b.Scope.Zone}
 	fail := func(c Cause, p cost.Period, format string, args ...any) error {
 		return &DataError{Rule: b.Name, Scope: scope, Msg: fmt.Sprintf(format, args...), Cause: c, Period: p}
 	}
@@ -298,7 +298,7 @@ func (ev *budgetEval) findings() []cost.Finding {
 			CrossDate: st.CrossDate,
 			Chart:     ev.chart(),
 		}
-		what := scopeLabel(b.Scope, ev.scope.Account)
+		what := scopeLabel(b.Scope, ev.scope.AccountLabel())
 		per := periodLabel(b.Period, st.Period)
 		pct := 100 * st.Actual / b.Amount
 		switch t.On {
@@ -365,7 +365,7 @@ func (ev *budgetEval) chart() *cost.Chart {
 		ref[i] = perDay
 	}
 	return &cost.Chart{
-		Title:          fmt.Sprintf("%s daily spend", scopeLabel(ev.rule.Scope, ev.scope.Account)),
+		Title:          fmt.Sprintf("%s daily spend", scopeLabel(ev.rule.Scope, ev.scope.AccountLabel())),
 		Days:           append([]time.Time(nil), ev.days[from:]...),
 		Values:         append([]float64(nil), ev.values[from:]...),
 		Reference:      ref,

@@ -37,7 +37,7 @@ func evalCard(r *CardRule, ix *index, in Input) []cost.Finding {
 		f := cost.Finding{
 			Kind:      cost.KindCardExpiry,
 			Rule:      r.Name,
-			Scope:     cost.Scope{Account: label(acct)},
+			Scope:     cost.Scope{Account: acct.ID, AccountName: acct.Name},
 			Period:    cost.Period{Start: time.Date(c.ExpiryYear, time.Month(c.ExpiryMonth), 1, 0, 0, 0, 0, time.UTC), End: exp},
 			Notifiers: append([]string(nil), r.Notify...),
 			Card:      &cost.CardDetail{Masked: c.Masked, ExpiresAt: exp, DaysLeft: left},

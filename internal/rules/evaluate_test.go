@@ -94,7 +94,7 @@ budgets:
 	if want := "Workers (production) budget at 92% of $250.00 (billing period Nov 7 – Dec 7)"; bp.Title != want {
 		t.Errorf("title %q, want %q", bp.Title, want)
 	}
-	if bp.Scope != (cost.Scope{Account: "production", Family: "Workers*"}) || bp.Limit != 200 || bp.Budget != 250 {
+	if bp.Scope != (cost.Scope{Account: acctID, AccountName: "production", Family: "Workers*"}) || bp.Limit != 200 || bp.Budget != 250 {
 		t.Errorf("scope %v limit %v budget %v", bp.Scope, bp.Limit, bp.Budget)
 	}
 	if bp.Chart == nil || len(bp.Chart.Days) != 20 || !bp.Chart.Days[19].Equal(date(2026, 11, 24)) || bp.Chart.Values[19] != 10 {
@@ -257,7 +257,7 @@ cards:
 		if got := thresholds(fs); got != "all:actual>=100% card:card<=7d" {
 			t.Errorf("findings %q", got)
 		}
-		if st := set.Budgets(in); len(st) != 1 || st[0].Scope.Account != "production" {
+		if st := set.Budgets(in); len(st) != 1 || st[0].Scope.Account != acctID || st[0].Scope.AccountName != "production" {
 			t.Errorf("statuses %+v", st)
 		}
 	})
@@ -420,7 +420,7 @@ anomalies:
 		t.Fatalf("findings %q, want one R2 anomaly", thresholds(fs))
 	}
 	f := fs[0]
-	if f.Kind != cost.KindAnomaly || f.Threshold != "anomaly" || f.Scope.Service != "R2 Class A Operations" || f.Scope.Account != "production" {
+	if f.Kind != cost.KindAnomaly || f.Threshold != "anomaly" || f.Scope.Service != "R2 Class A Operations" || f.Scope.Account != acctID || f.Scope.AccountName != "production" {
 		t.Errorf("finding %v %q %+v", f.Kind, f.Threshold, f.Scope)
 	}
 	if f.Period != (cost.Period{Start: last, End: last.AddDate(0, 0, 1)}) || !f.Anomaly.Day.Equal(last) || f.Anomaly.Observed != 30 {

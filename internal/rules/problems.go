@@ -53,7 +53,7 @@ func (s *Set) noUsage(ix *index) []error {
 		}
 		scope := cost.Scope{Account: sc.Account, Family: sc.Family, Service: sc.Service, Zone: sc.Zone}
 		if len(accts) == 1 {
-			scope.Account = label(accts[0])
+			scope.Account, scope.AccountName = accts[0].ID, accts[0].Name
 		}
 		return &DataError{Rule: name, Scope: scope, Cause: CauseNoUsage,
 			Msg: fmt.Sprintf("scope matches no usage in the stored history of %s (check the family, service and zone names); rule never fires", accountList(accts))}
@@ -107,7 +107,7 @@ func anomalyProblems(a *Anomaly, ix *index, in Input) []error {
 		if len(unknown) == 0 {
 			continue
 		}
-		scope := cost.Scope{Account: label(acct), Family: a.Scope.Family, Service: a.Scope.Service, Zone: a.Scope.Zone}
+		scope := cost.Scope{Account: acct.ID, AccountName: acct.Name, Family: a.Scope.Family, Service: a.Scope.Service, Zone: a.Scope.Zone}
 		errs = append(errs, &DataError{Rule: a.Name, Scope: scope, Cause: CauseUnknownCost,
 			Msg: fmt.Sprintf("cost unknown for %s in the last %d days; those days are not judged", strings.Join(sortedKeys(unknown), ", "), lookback)})
 	}
