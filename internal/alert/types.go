@@ -12,7 +12,7 @@ import (
 // not exist.
 var ErrNotFound = errors.New("not found")
 
-// Status is where an alert stands in the tracker's own bookkeeping. It is
+// Status is where an alert stands in the alert stage's bookkeeping. It is
 // finer than cost.Status: superseded and closed alerts are never delivered.
 type Status int
 
@@ -104,7 +104,7 @@ type State struct {
 	// Why says why the alert resolved (the resolved message carries it); empty
 	// while firing.
 	Why string
-	// UpdatedAt is when the tracker last saw or changed the alert (UTC).
+	// UpdatedAt is when a plan last saw or changed the alert (UTC).
 	UpdatedAt time.Time
 }
 

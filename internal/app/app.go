@@ -1,5 +1,5 @@
 // Package app wires costbot together: config -> billing client -> store ->
-// rules and detectors -> alert tracker -> notifiers, run once (Cycle) or on
+// rules and detectors -> alert stage -> notifiers, run once (Cycle) or on
 // a gocron schedule with an HTTP endpoint (Run). It alone knows every
 // concrete type.
 package app

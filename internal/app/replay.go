@@ -34,6 +34,7 @@ type Event struct {
 	Severity    string    `json:"severity"`
 	Threshold   string    `json:"threshold"`
 	Title       string    `json:"title"`
+	Why         string    `json:"why,omitempty"` // why a resolved alert resolved
 	Fingerprint string    `json:"fingerprint"`
 }
 
@@ -128,7 +129,7 @@ func EventOf(at time.Time, al cost.Alert) Event {
 		At: at.UTC(), Kind: al.Kind.String(), Status: al.Status.String(), Reason: al.Reason,
 		Rule: al.Rule, Account: al.Scope.AccountLabel(), Service: al.Scope.Service, Family: al.Scope.Family, Zone: al.Scope.Zone,
 		Day: findingDay(al.Finding), Severity: al.Severity.String(), Threshold: al.Threshold, Title: al.Title,
-		Fingerprint: al.Fingerprint,
+		Why: al.Why, Fingerprint: al.Fingerprint,
 	}
 }
 
