@@ -252,3 +252,26 @@ func TestApp_UpgradeKeepsOpenAlerts(t *testing.T) {
 		t.Errorf("threads after upgrade = %v, want the old Slack messages", threads)
 	}
 }
+
+// TestApp_Cycle_WallClockStepBackStaysLive checks that a daemon on the wall
+// clock (no evaluation clock) whose clock stepped back keeps recording in
+// the live state: a throwaway copy would forget what it sent.
+func TestApp_Cycle_WallClockStepBackStaysLive(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
+	e, a, _ := cycled(t, now)
+	a.Close()
+	before := dumpState(t, e.state)
+	a, err := New(ctx, Options{Config: e.cfg, Rules: e.set, RetryWait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Cycle(ctx, now.Add(-time.Hour))
+	a.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := dumpState(t, e.state); after == before {
+		t.Error("a wall-clock cycle earlier than the state recorded nothing in the live state")
+	}
+}

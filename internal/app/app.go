@@ -87,6 +87,11 @@ type App struct {
 	// evaluation instant (--now).
 	wall func() time.Time
 	hist history // the stored usage in memory; guarded by jobs
+	// evalClock marks an App given an evaluation clock (Options.Now: once
+	// --now, demo, replays, tests). Only such an App moves a cycle earlier
+	// than its state onto a throwaway copy; a daemon on the wall clock whose
+	// clock stepped back keeps recording in the live state.
+	evalClock bool
 	// replay marks an App that Replay drives: nothing serves slash
 	// commands, so cycles do not publish their data.
 	replay bool
@@ -105,6 +110,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	a.evalClock = o.Now != nil
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -68,9 +68,10 @@ func (r *Report) Sent() int {
 // now is the only clock the alert stage sees. Then it deletes alerts that
 // ended more than alerts.retention_days before now.
 //
-// When now is earlier than the state file records (costbot once --now with
-// an old date), the whole cycle runs on a throwaway copy of the state: the
-// live file is left as it was, and nothing the cycle decides is kept.
+// When now is earlier than the state file records and the App was given an
+// evaluation clock (costbot once --now with an old date), the whole cycle
+// runs on a throwaway copy of the state: the live file is left as it was,
+// and nothing the cycle decides is kept (what it sends is still sent).
 func (a *App) Cycle(ctx context.Context, now time.Time) (rep *Report, err error) {
 	a.jobs.Lock()
 	defer a.jobs.Unlock()
@@ -80,7 +81,11 @@ func (a *App) Cycle(ctx context.Context, now time.Time) (rep *Report, err error)
 	if err != nil {
 		return rep, err
 	}
-	if !now.Before(latest) {
+	if !now.Before(latest) || !a.evalClock {
+		if now.Before(latest.Add(-time.Minute)) {
+			a.log.WarnContext(ctx, "the clock is earlier than the state file records; recording anyway",
+				"now", now.UTC().Format(time.RFC3339), "state_latest", latest.Format(time.RFC3339))
+		}
 		return rep, a.cycle(ctx, a.db, now, rep, true)
 	}
 	a.log.InfoContext(ctx, "evaluation instant is earlier than the state file records; running on a throwaway copy",
