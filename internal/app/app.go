@@ -190,7 +190,6 @@ func New(ctx context.Context, o Options) (*App, error) {
 		HTTPClient:    a.http,
 		Slack:         a.slack,
 		Forecast:      billingForecast,
-		Cards:         a.cardStages,
 	})
 	return a, nil
 }

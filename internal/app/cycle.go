@@ -428,6 +428,8 @@ func (a *App) publish(ctx context.Context, in rules.Input, findings []cost.Findi
 		Open:      open,
 		FetchedAt: fetched,
 		Interval:  a.cfg.Schedule.Cycle,
+
+		CardStages: cardStages(a.rules),
 	})
 }
 

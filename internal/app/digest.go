@@ -12,6 +12,7 @@ import (
 
 	"github.com/costbot/costbot/internal/cost"
 	"github.com/costbot/costbot/internal/rules"
+	"github.com/costbot/costbot/internal/slackcmd"
 )
 
 // Mover is one service's change between the last 7 complete days and the 7 before.
@@ -210,11 +211,15 @@ func billingForecast(rows []cost.Usage, match func(cost.Usage) bool, now time.Ti
 	return st, err
 }
 
-// cardStages evaluates the card rules alone, so /costbot card warns at the
-// stages the card alerts use.
-func (a *App) cardStages(now time.Time, accounts []cost.Account, cards []cost.Card) []cost.Finding {
-	fs, _ := a.rules.Evaluate(rules.Input{Now: now, Accounts: accounts, Cards: cards})
-	return fs
+// cardStages evaluates the card rules of set alone, so /costbot card warns
+// at the stages the card alerts use. The cycle hands it the set it ran
+// with: a reload swaps a.rules under the jobs lock, which slash commands do
+// not take.
+func cardStages(set *rules.Set) slackcmd.CardFunc {
+	return func(now time.Time, accounts []cost.Account, cards []cost.Card) []cost.Finding {
+		fs, _ := set.Evaluate(rules.Input{Now: now, Accounts: accounts, Cards: cards})
+		return fs
+	}
 }
 
 // Digest sends the daily digest (one per account per day, deduplicated like

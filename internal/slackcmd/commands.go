@@ -26,9 +26,10 @@ import (
 type ForecastFunc func(rows []cost.Usage, match func(cost.Usage) bool, now time.Time) (cost.BudgetStatus, error)
 
 // CardFunc returns the card rules' findings for cards as of now (the app
-// evaluates its rules set with only the cards): one card_expiry finding per
-// card at one of the rules' warning stages (30, 7 and 1 days by default) or
-// expired. /costbot card warns exactly where these findings do.
+// evaluates the rules set of the cycle with only the cards): one
+// card_expiry finding per card at one of the rules' warning stages (30, 7
+// and 1 days by default) or expired. /costbot card warns exactly where these
+// findings do.
 type CardFunc func(now time.Time, accounts []cost.Account, cards []cost.Card) []cost.Finding
 
 // env is what every subcommand gets: the snapshot, the clock, its arguments.
@@ -37,7 +38,6 @@ type env struct {
 	now      time.Time
 	args     []string
 	forecast ForecastFunc
-	cards    CardFunc
 }
 
 // subcommand answers one /costbot subcommand from the snapshot.
@@ -129,7 +129,7 @@ func (h *Handler) run(ctx context.Context, sc slack.SlashCommand, c command, sna
 		if snap == nil {
 			snap = newSnapshot(Data{})
 		}
-		return f(&env{snap: snap, now: now, args: c.Args, forecast: h.forecast, cards: h.cards})
+		return f(&env{snap: snap, now: now, args: c.Args, forecast: h.forecast})
 	}()
 	if err != nil {
 		var ue *userError
@@ -678,8 +678,8 @@ func cmdCard(e *env) (reply, error) {
 	// The card rules decide the stages (30, 7 and 1 days by default), so this
 	// warns exactly where an alert fires.
 	stage := map[string]cost.Finding{}
-	if e.cards != nil {
-		for _, f := range e.cards(e.now, s.data.Accounts, list) {
+	if s.data.CardStages != nil {
+		for _, f := range s.data.CardStages(e.now, s.data.Accounts, list) {
 			if f.Kind == cost.KindCardExpiry && f.Clear == "" {
 				stage[f.Scope.Account] = f
 			}

@@ -51,9 +51,6 @@ type Options struct {
 	// Forecast is the budget rules' forecast (rules.BillingForecast); nil
 	// makes /costbot forecast say forecasts are not available.
 	Forecast ForecastFunc
-	// Cards evaluates the card rules for /costbot card; nil warns only
-	// about expired cards.
-	Cards CardFunc
 	// ResponseURLHosts are the hosts (host or host:port, any case) a click's
 	// response_url may point at; it must also be https. Default:
 	// DefaultResponseURLHosts(). Tests set an httptest TLS server's host.
@@ -78,7 +75,6 @@ type Handler struct {
 	client   *http.Client
 	maxBody  int64
 	forecast ForecastFunc
-	cards    CardFunc
 	hosts    []string // allowed response_url hosts
 	verify   *verifier
 	snap     atomic.Pointer[snapshot]
@@ -90,7 +86,7 @@ type Handler struct {
 
 // New returns a Handler; call SetData before the first request is useful.
 func New(opts Options) *Handler {
-	h := &Handler{opts: opts, log: opts.Logger, now: opts.Now, client: opts.HTTPClient, maxBody: opts.MaxBody, forecast: opts.Forecast, cards: opts.Cards}
+	h := &Handler{opts: opts, log: opts.Logger, now: opts.Now, client: opts.HTTPClient, maxBody: opts.MaxBody, forecast: opts.Forecast}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

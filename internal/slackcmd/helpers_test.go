@@ -99,9 +99,6 @@ func newTestHandler(tb testing.TB, opts Options) (*Handler, *syncBuffer) {
 	if opts.Forecast == nil {
 		opts.Forecast = ruleForecast
 	}
-	if opts.Cards == nil {
-		opts.Cards = ruleCards(tb, "")
-	}
 	h := New(opts)
 	h.SetData(testData())
 	tb.Cleanup(func() { _ = h.Close() })
@@ -176,8 +173,9 @@ func testData() Data {
 				Fingerprint: "ffeeddccbbaa0099", Status: cost.StatusFiring,
 			},
 		},
-		FetchedAt: testNow.Add(-20 * time.Minute),
-		Interval:  time.Hour,
+		FetchedAt:  testNow.Add(-20 * time.Minute),
+		Interval:   time.Hour,
+		CardStages: ruleCards(""),
 	}
 }
 
@@ -193,15 +191,14 @@ func ruleForecast(rows []cost.Usage, match func(cost.Usage) bool, now time.Time)
 
 // ruleCards evaluates a card rule (warn_days as given, "" for the default
 // 30/7/1) as the app does.
-func ruleCards(tb testing.TB, warnDays string) CardFunc {
-	tb.Helper()
+func ruleCards(warnDays string) CardFunc {
 	src := "cards:\n  - {name: card-expiry, account: \"*\"}\n"
 	if warnDays != "" {
 		src = "cards:\n  - {name: card-expiry, account: \"*\", warn_days: " + warnDays + "}\n"
 	}
 	set, err := rules.Parse("cards.yaml", []byte(src))
 	if err != nil {
-		tb.Fatal(err)
+		panic(err)
 	}
 	return func(now time.Time, accounts []cost.Account, cards []cost.Card) []cost.Finding {
 		fs, _ := set.Evaluate(rules.Input{Now: now, Accounts: accounts, Cards: cards})

@@ -246,8 +246,9 @@ func TestCard_FollowsCardRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, _ := newTestHandler(t, Options{Cards: ruleCards(t, tt.warnDays)})
+			h, _ := newTestHandler(t, Options{})
 			d := testData()
+			d.CardStages = ruleCards(tt.warnDays)
 			d.Cards[0].ExpiryMonth, d.Cards[0].ExpiryYear = tt.expiry[0], tt.expiry[1]
 			h.SetData(d)
 			checkReply(t, answer(t, h, tt.now, "card"), tt.want, tt.not)

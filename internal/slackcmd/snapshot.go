@@ -21,6 +21,9 @@ type Data struct {
 	Open      []cost.Alert        // currently firing alerts
 	FetchedAt time.Time           // last successful fetch
 	Interval  time.Duration       // fetch interval: older data says how old it is
+	// CardStages evaluates the card rules this data was evaluated with, for
+	// /costbot card; nil warns only about expired cards.
+	CardStages CardFunc
 }
 
 const day = 24 * time.Hour
