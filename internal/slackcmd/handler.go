@@ -55,6 +55,12 @@ type Options struct {
 	// response_url may point at; it must also be https. Default:
 	// DefaultResponseURLHosts(). Tests set an httptest TLS server's host.
 	ResponseURLHosts []string
+	// Observer, when set, gets each request's answer time and each
+	// refusal's reason (the daemon's Prometheus metrics).
+	Observer Observer
+	// RefusalLogWindow is how often refused requests are summarized in the
+	// log after the first of a window is logged; default one minute.
+	RefusalLogWindow time.Duration
 }
 
 // DefaultResponseURLHosts returns the hosts Slack documents for
@@ -77,6 +83,7 @@ type Handler struct {
 	forecast ForecastFunc
 	hosts    []string // allowed response_url hosts
 	verify   *verifier
+	refusals *refusalLog
 	snap     atomic.Pointer[snapshot]
 
 	mu     sync.Mutex
@@ -113,6 +120,11 @@ func New(opts Options) *Handler {
 		h.hosts = DefaultResponseURLHosts()
 	}
 	h.verify = newVerifier(opts.SigningSecret, h.now)
+	window := opts.RefusalLogWindow
+	if window <= 0 {
+		window = time.Minute
+	}
+	h.refusals = &refusalLog{log: h.log, window: window}
 	return h
 }
 
@@ -143,6 +155,7 @@ func (h *Handler) Close() error {
 	h.closed = true
 	h.mu.Unlock()
 	h.wg.Wait()
+	h.refusals.stop()
 	return nil
 }
 
@@ -166,13 +179,26 @@ func (h *Handler) background(f func(ctx context.Context)) {
 	}()
 }
 
-// refuse answers 401 and logs one line naming the reason, never a secret.
+// refuse answers 401 and logs the reason, never a secret: the first
+// refusal of a window at once, the rest as one summary (see refusalLog).
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	h.log.WarnContext(r.Context(), "slack request refused", "path", r.URL.Path, "reason", err.Error(), "remote", r.RemoteAddr)
+	reason := refusalReason(err)
+	h.refusals.note(reason, err, r.URL.Path, r.RemoteAddr)
+	if h.opts.Observer != nil {
+		h.opts.Observer.SlackRefused(reason)
+	}
 	http.Error(w, "unauthorized", http.StatusUnauthorized)
 }
 
+// observe reports how long the request on endpoint took to answer.
+func (h *Handler) observe(endpoint string, start time.Time) {
+	if h.opts.Observer != nil {
+		h.opts.Observer.SlackRequest(endpoint, time.Since(start))
+	}
+}
+
 func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
+	defer h.observe("commands", time.Now())
 	if _, err := h.verify.readVerified(w, r, h.maxBody); err != nil {
 		h.refuse(w, r, err)
 		return
@@ -194,6 +220,7 @@ func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
+	defer h.observe("interactions", time.Now())
 	if _, err := h.verify.readVerified(w, r, h.maxBody); err != nil {
 		h.refuse(w, r, err)
 		return
