@@ -60,6 +60,14 @@
 //     messages are not held.
 //   - Acknowledging (or marking expected) stops repeats for the current
 //     episode.
+//   - Silences (Silence), inhibition rules (InhibitRule) and routes' time
+//     intervals (Route) hold firing messages the same way, each with its own
+//     reason: silenced, inhibited, muted. Nothing is recorded as sent, so the
+//     alert goes out ("retry") at the first cycle after the hold ends if it
+//     still fires. Superseding comes first, then inhibition, silences,
+//     snoozes and time intervals.
+//   - Routes choose each alert's notifiers and repeat interval by matchers
+//     on its labels (Labels).
 package alert
 
 import (
@@ -69,6 +77,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/prometheus/alertmanager/timeinterval"
 
 	"github.com/costbot/costbot/internal/cost"
 )
@@ -107,6 +117,19 @@ type Options struct {
 	// unacknowledged, unsnoozed alert to a notifier this long after its last
 	// send there. Zero or negative: never repeat. Digests never repeat.
 	RepeatInterval time.Duration
+	// Silences hold the firing messages of the alerts they match while
+	// active (ReasonSilenced); expired and pending ones are ignored.
+	Silences []Silence
+	// InhibitRules hold the firing messages of alerts a firing alert
+	// inhibits (ReasonInhibited). Nil: none beyond the built-in
+	// superseding of lower thresholds; the config's default is
+	// DefaultInhibitRules.
+	InhibitRules []InhibitRule
+	// Routes choose notifiers, repeat intervals and time intervals by
+	// matchers (see Route); none sends every alert to every notifier.
+	Routes []Route
+	// TimeIntervals are the named intervals routes refer to.
+	TimeIntervals map[string][]timeinterval.TimeInterval
 }
 
 // Changes is what Plan changed: the alerts to save, in one transaction.
@@ -145,6 +168,14 @@ type Decision struct {
 	Reason      Reason
 	// Delivery is the message to send; nil when nothing is sent.
 	Delivery *Delivery
+	// SilencedBy lists the ids of the silences holding the message
+	// (ReasonSilenced).
+	SilencedBy []string
+	// InhibitedBy is the fingerprint of the firing alert inhibiting this
+	// one (ReasonInhibited).
+	InhibitedBy string
+	// MutedBy names the time intervals holding the message (ReasonMuted).
+	MutedBy []string
 }
 
 // Deliveries returns the deliveries among ds, in order.
@@ -198,6 +229,7 @@ func Plan(snap Snapshot, findings []cost.Finding, fresh Freshness, now time.Time
 		changed:   make(map[string]bool),
 		moved:     make(map[string]bool),
 		unknownNs: make(map[RuleNotifier]bool),
+		lbls:      make(map[string]map[string]string),
 	}
 	for _, f := range cur {
 		c.found[Group(f)] = true
@@ -250,6 +282,17 @@ type cycle struct {
 	changed   map[string]bool     // to save
 	moved     map[string]bool     // changed status or started an episode
 	unknownNs map[RuleNotifier]bool
+	lbls      map[string]map[string]string // Labels by fingerprint
+}
+
+// labels returns Labels(st.Finding), computed once per alert.
+func (c *cycle) labels(st *State) map[string]string {
+	l, ok := c.lbls[st.Fingerprint]
+	if !ok {
+		l = Labels(st.Finding)
+		c.lbls[st.Fingerprint] = l
+	}
+	return l
 }
 
 func (c *cycle) add(st *State) {
@@ -443,8 +486,10 @@ func (c *cycle) decideFiring(st *State, present bool) []Decision {
 	var ds []Decision
 	outranked := c.outranked(st)
 	snoozed := c.snoozed(st)
-	repeat := c.o.RepeatInterval
-	for _, n := range c.targets(st.Finding) {
+	inhibitor := c.inhibitedBy(st)
+	silences := silencedBy(c.o.Silences, c.labels(st), c.now)
+	for _, t := range c.routes(st.Finding) {
+		n, repeat := t.Notifier, t.RepeatInterval
 		d := Decision{Fingerprint: st.Fingerprint, Notifier: n, Reason: ReasonNothing}
 		last := c.send(st, n, cost.StatusFiring)
 		var r Reason
@@ -461,9 +506,17 @@ func (c *cycle) decideFiring(st *State, present bool) []Decision {
 		case r == "":
 		case outranked:
 			d.Reason = ReasonSuperseded
+		case inhibitor != "":
+			d.Reason, d.InhibitedBy = ReasonInhibited, inhibitor
+		case len(silences) > 0:
+			d.Reason, d.SilencedBy = ReasonSilenced, silences
 		case snoozed:
 			d.Reason = ReasonSnoozed
 		default:
+			if muted, names := t.Muted(c.o.TimeIntervals, c.now); muted {
+				d.Reason, d.MutedBy = ReasonMuted, names
+				break
+			}
 			d.Reason = r
 			d.Delivery = &Delivery{Notifier: n, Alert: c.alert(st, cost.StatusFiring, r, c.groupThread(st.Group, n)),
 				episode: st.Episode}
@@ -599,24 +652,24 @@ func (c *cycle) sorted() []*State {
 	return out
 }
 
-// targets returns the configured notifiers f goes to, in configuration
-// order, and notes the names it asks for that are not configured.
+// targets returns the names of the configured notifiers f goes to (see
+// routes).
 func (c *cycle) targets(f cost.Finding) []string {
-	if len(f.Notifiers) == 0 {
-		return c.o.Notifiers
-	}
 	var out []string
-	for _, n := range c.o.Notifiers {
-		if slices.Contains(f.Notifiers, n) {
-			out = append(out, n)
-		}
-	}
-	for _, n := range f.Notifiers {
-		if !slices.Contains(c.o.Notifiers, n) {
-			c.unknownNs[RuleNotifier{Rule: f.Rule, Notifier: n}] = true
-		}
+	for _, t := range c.routes(f) {
+		out = append(out, t.Notifier)
 	}
 	return out
+}
+
+// routes returns where f goes (Routes) and notes the names it asks for that
+// are not configured.
+func (c *cycle) routes(f cost.Finding) []Target {
+	ts, unknown := Routes(f, c.o)
+	for _, n := range unknown {
+		c.unknownNs[RuleNotifier{Rule: f.Rule, Notifier: n}] = true
+	}
+	return ts
 }
 
 // compareRank orders thresholds of one group: severity, then the threshold

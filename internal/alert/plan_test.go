@@ -76,6 +76,9 @@ func catalogue() map[string]cost.Finding {
 	m["c30new"] = c30new
 	m["digest"] = cost.Finding{Kind: cost.KindDigest, Rule: "digest", Scope: cost.Scope{Account: acct},
 		Period: cost.Period{Start: t0.Truncate(day), End: t0.Truncate(day).Add(day)}, Threshold: "daily", Severity: cost.SeverityInfo}
+	a2 := m["a"]
+	a2.Scope.Account, a2.Scope.AccountName = acct2, "staging"
+	m["a2"] = a2
 	hookOnly := budget("actual>=50%", 500, cost.SeverityInfo)
 	hookOnly.Rule, hookOnly.Notifiers = "hook-only", []string{"hook"}
 	m["hookonly"] = hookOnly
@@ -166,6 +169,7 @@ type harness struct {
 	now    time.Time
 	repeat time.Duration
 	labels map[string]string // fingerprint -> label
+	opts   alert.Options     // silences, inhibition, routes; Notifiers and RepeatInterval are set per run
 	sent   []alert.Delivery  // the last run's deliveries, failed ones included
 	last   []alert.Decision  // the last run's decisions
 }
@@ -234,7 +238,9 @@ func (h *harness) run(s step) []string {
 		fresh.Cards[acct] = true
 	}
 	before := h.mem.snapshot()
-	ch, ds := alert.Plan(before, fs, fresh, h.now, alert.Options{Notifiers: notifiers, RepeatInterval: h.repeat})
+	o := h.opts
+	o.Notifiers, o.RepeatInterval = notifiers, h.repeat
+	ch, ds := alert.Plan(before, fs, fresh, h.now, o)
 	h.mem.apply(ch)
 	h.last = ds
 	var got []string

@@ -83,6 +83,15 @@ const (
 	// ReasonSuperseded: a higher threshold of the same group is firing, so
 	// this one is not sent.
 	ReasonSuperseded Reason = "superseded"
+	// ReasonSilenced: the alert would be sent but an active silence matches
+	// it.
+	ReasonSilenced Reason = "silenced"
+	// ReasonInhibited: the alert would be sent but a firing alert inhibits
+	// it under an inhibition rule.
+	ReasonInhibited Reason = "inhibited"
+	// ReasonMuted: the alert would be sent but its route's time intervals
+	// hold it (quiet hours, or outside an active window).
+	ReasonMuted Reason = "muted"
 	// ReasonNothing: nothing to send (already delivered, closed, not due, or
 	// recorded after the cycle's now).
 	ReasonNothing Reason = "nothing"
