@@ -21,10 +21,12 @@ import (
 	"github.com/costbot/costbot/internal/billing"
 	"github.com/costbot/costbot/internal/config"
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/metrics"
 	"github.com/costbot/costbot/internal/notify"
 	"github.com/costbot/costbot/internal/notify/console"
 	slacknotify "github.com/costbot/costbot/internal/notify/slack"
 	"github.com/costbot/costbot/internal/notify/webhook"
+	"github.com/costbot/costbot/internal/plausible"
 	"github.com/costbot/costbot/internal/rules"
 	"github.com/costbot/costbot/internal/slackcmd"
 	"github.com/costbot/costbot/internal/store"
@@ -78,6 +80,8 @@ type App struct {
 	sources    map[string]billing.Source
 	slack      *slackapi.Client
 	cmds       *slackcmd.Handler
+	metrics    *metrics.Metrics // the daemon's /metrics
+	plausible  plausible.Guard  // holds back suspect billing answers, per account
 
 	mu      sync.Mutex // guards last, lastErr, lastAt
 	last    *Report
@@ -106,7 +110,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if cfg == nil {
 		return nil, errors.New("app: no config")
 	}
-	a := &App{cfg: cfg, log: o.Logger, now: o.Now, http: o.HTTPClient, rules: o.Rules, sources: map[string]billing.Source{}, wall: time.Now}
+	a := &App{cfg: cfg, log: o.Logger, now: o.Now, http: o.HTTPClient, rules: o.Rules, sources: map[string]billing.Source{}, wall: time.Now,
+		metrics: metrics.New()}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -190,6 +195,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		HTTPClient:    a.http,
 		Slack:         a.slack,
 		Forecast:      billingForecast,
+		Observer:      a.metrics,
 	})
 	return a, nil
 }
@@ -283,11 +289,12 @@ func (a *App) Close() error {
 	return errors.Join(a.cmds.Close(), a.db.Close())
 }
 
-// Handler returns the daemon's HTTP routes: /healthz, /readyz and the Slack endpoints.
+// Handler returns the daemon's HTTP routes: /healthz, /readyz, /metrics and the Slack endpoints.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", a.metrics.Handler())
 	if a.cfg.Slack.SigningSecret != "" {
 		a.cmds.Routes(mux)
 	}

@@ -76,7 +76,8 @@ func (a *App) Cycle(ctx context.Context, now time.Time) (rep *Report, err error)
 	a.jobs.Lock()
 	defer a.jobs.Unlock()
 	rep = &Report{Now: now}
-	defer func() { a.recordCycle(rep, err) }()
+	start := a.wall()
+	defer func() { a.recordCycle(rep, err, start) }()
 	latest, err := a.db.LatestRecorded(ctx)
 	if err != nil {
 		return rep, err
@@ -229,6 +230,13 @@ func (a *App) fetch(ctx context.Context, db *store.DB, acc cost.Account, now tim
 	}
 	snap.FetchedAt = now
 	snap.Range = rng
+	if err := a.admit(ctx, db, acc, snap); err != nil {
+		ar.Err = err
+		if rerr := db.RecordFetchError(ctx, acc.ID, now, err); rerr != nil {
+			a.log.ErrorContext(ctx, "record fetch error", "account", acc.Name, "error", rerr)
+		}
+		return ar
+	}
 	if err := db.SaveSnapshot(ctx, snap); err != nil {
 		ar.Err = fmt.Errorf("save: %w", err)
 		a.hist = history{} // reload from the store: it rolled back
@@ -238,6 +246,33 @@ func (a *App) fetch(ctx context.Context, db *store.DB, acc cost.Account, now tim
 	ar.Rows = len(snap.Usage)
 	ar.Card = snap.Card != nil
 	return ar
+}
+
+// admit checks a fetched snapshot against the rows stored for its window
+// (package plausible): an empty answer, or one that drops most stored
+// service-days, replaces nothing and resolves nothing until a second fetch
+// gives the same answer. The account then counts as not fresh, like a
+// failed fetch, and goes stale after alerts.stale_after.
+func (a *App) admit(ctx context.Context, db *store.DB, acc cost.Account, snap cost.Snapshot) error {
+	rows, err := db.Usage(ctx, snap.Range.Start, snap.Range.End)
+	if err != nil {
+		return fmt.Errorf("read stored rows to check the answer: %w", err)
+	}
+	stored := rows[:0]
+	for _, u := range rows {
+		if u.Account == acc.ID {
+			stored = append(stored, u)
+		}
+	}
+	confirmed, err := a.plausible.Admit(acc.ID, stored, snap.Usage)
+	if err != nil {
+		return fmt.Errorf("%w; the stored rows are kept until a second fetch gives the same answer", err)
+	}
+	if confirmed {
+		a.log.WarnContext(ctx, "a suspect billing answer came twice and replaces the stored rows",
+			"account", acc.Name, "rows", len(snap.Usage), "stored", len(stored))
+	}
+	return nil
 }
 
 // input reads what rules need from the store: the whole stored history up
@@ -385,14 +420,35 @@ func (a *App) deliverAt(ctx context.Context, db *store.DB, findings []cost.Findi
 	return res, nil
 }
 
-// recordCycle keeps how the last cycle went for /healthz and /readyz.
-func (a *App) recordCycle(rep *Report, err error) {
+// recordCycle keeps how the last cycle went for /healthz, /readyz and
+// /metrics.
+func (a *App) recordCycle(rep *Report, err error, start time.Time) {
 	if err == nil {
 		err = rep.Err()
 	}
+	end := a.wall()
+	a.metrics.Cycle(end.Sub(start), end, err)
+	for _, ar := range rep.Accounts {
+		a.metrics.Fetch(ar.Account.ID, ar.Rows, end, ar.Err)
+	}
+	kinds := map[string]int{}
+	for _, f := range rep.Findings {
+		kinds[f.Kind.String()]++
+	}
+	a.metrics.Findings(kinds)
+	for _, d := range rep.Deliveries {
+		switch {
+		case errors.Is(d.Err, notify.ErrDisabled):
+			a.metrics.Send(d.Job.Notifier, "disabled")
+		case d.Err != nil:
+			a.metrics.Send(d.Job.Notifier, "error")
+		case d.Sent:
+			a.metrics.Send(d.Job.Notifier, "ok")
+		}
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.last, a.lastErr, a.lastAt = rep, err, a.wall()
+	a.last, a.lastErr, a.lastAt = rep, err, end
 }
 
 // problemsOf returns the rule_problem findings among fs.

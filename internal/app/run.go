@@ -169,6 +169,11 @@ func clock(hhmm string) (uint, uint) {
 	return h, m
 }
 
+// healthz answers 200 with status "ok" while the daemon's cycles succeed,
+// and 503 otherwise, saying why: "degraded" when the last cycle failed
+// (a fetch, a save, a send; its error is shown), "stalled" when no cycle
+// has ended for three cycle intervals. Per account it shows the last good
+// fetch and the last error.
 func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 	type account struct {
 		Name      string    `json:"name"`
@@ -178,18 +183,25 @@ func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 	body := struct {
 		Status   string    `json:"status"`
 		LastRun  time.Time `json:"last_cycle,omitzero"`
+		Error    string    `json:"error,omitempty"`
 		Accounts []account `json:"accounts"`
 	}{Status: "ok"}
 	a.mu.Lock()
-	last := a.last
+	last, lastErr, lastAt := a.last, a.lastErr, a.lastAt
 	a.mu.Unlock()
+	if lastErr != nil {
+		body.Status, body.Error = "degraded", oneLine(lastErr)
+	}
+	if last != nil && a.cfg.Schedule.Cycle > 0 && a.wall().Sub(lastAt) > 3*a.cfg.Schedule.Cycle {
+		body.Status = "stalled"
+		body.Error = fmt.Sprintf("no cycle has ended for %s (cycle is %s)", a.wall().Sub(lastAt).Round(time.Second), a.cfg.Schedule.Cycle)
+	}
 	if last != nil {
 		body.LastRun = last.Now
 		for _, ar := range last.Accounts {
 			acc := account{Name: ar.Account.Name}
 			if ar.Err != nil {
 				acc.LastError = oneLine(ar.Err)
-				body.Status = "degraded"
 			}
 			if t, err := a.db.LastGoodFetch(r.Context(), ar.Account.ID); err == nil {
 				acc.LastGood = t
@@ -198,15 +210,19 @@ func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if body.Status != "ok" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
 	_ = json.NewEncoder(w).Encode(body)
 }
 
 // readyz answers 200 when the daemon is doing its job: the last cycle
-// succeeded within two cycle intervals, every rule could be evaluated and no
-// notifier is disabled (its receiver answered 410 Gone).
+// succeeded within two cycle intervals, every rule could be evaluated, the
+// state can be written and no notifier is disabled (its receiver answered
+// 410 Gone).
 // Otherwise it answers 503 with the reasons, so a failing cycle, a failing
 // notifier or a rule that cannot be evaluated reaches the orchestrator.
-func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	last, lastErr, lastAt := a.last, a.lastErr, a.lastAt
 	a.mu.Unlock()
@@ -227,6 +243,9 @@ func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
 		for _, p := range problemsOf(last.Findings) {
 			body.Reasons = append(body.Reasons, p.Title)
 		}
+	}
+	if err := a.db.CheckWritable(r.Context()); err != nil {
+		body.Reasons = append(body.Reasons, oneLine(err))
 	}
 	for _, dn := range a.dispatcher.Disabled() {
 		body.Reasons = append(body.Reasons, fmt.Sprintf("notifier %s is disabled since %s: %s", dn.Name, dn.Since.UTC().Format(time.RFC3339), oneLine(dn.Err)))

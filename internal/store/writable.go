@@ -1,0 +1,25 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// CheckWritable proves the state can still be written: it rewrites the
+// schema version (to the same value) in a write transaction, which fails
+// on a read-only file, a full disk or a lost lock.
+func (db *DB) CheckWritable(ctx context.Context) error {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var v int
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("state is not writable: %w", err)
+	}
+	return nil
+}
