@@ -55,6 +55,11 @@ type Config struct {
 	HTTP     HTTP     `yaml:"http"`
 	Schedule Schedule `yaml:"schedule"`
 	Alerts   Alerts   `yaml:"alerts"`
+	// TimeIntervals, InhibitRules and Routes: see routing.go. InhibitRules
+	// absent (nil) means the defaults; an empty list means none.
+	TimeIntervals []TimeInterval `yaml:"time_intervals"`
+	InhibitRules  []InhibitRule  `yaml:"inhibit_rules"`
+	Routes        []Route        `yaml:"routes"`
 
 	// File is the path the config was loaded from ("" for embedded configs).
 	File string `yaml:"-"`
@@ -597,6 +602,9 @@ func (c *Config) Validate() error {
 	if c.Alerts.LookbackDays < 1 || c.Alerts.LookbackDays > 400 {
 		bad("alerts.lookback_days", "must be between 1 and 400, got %d", c.Alerts.LookbackDays)
 	}
+	c.validateRouting(bad, func(n *yaml.Node, field, format string, args ...any) {
+		es = append(es, &Error{File: c.File, Line: n.Line, Col: n.Column, Field: field, Msg: fmt.Sprintf(format, args...)})
+	})
 	if len(es) > 0 {
 		return es
 	}
