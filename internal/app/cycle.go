@@ -370,7 +370,12 @@ func (a *App) deliverAt(ctx context.Context, db *store.DB, findings []cost.Findi
 	if err != nil {
 		return nil, fmt.Errorf("plan alerts: %w", err)
 	}
-	ch, ds := alert.Plan(snap, findings, fresh, now, alert.Options{Notifiers: a.notifiers, RepeatInterval: a.cfg.Alerts.RepeatInterval})
+	o, err := a.alertOptions(ctx, db, now)
+	if err != nil {
+		return nil, err
+	}
+	ch, ds := alert.Plan(snap, findings, fresh, now, o)
+	a.logHeld(ctx, ds)
 	for _, u := range ch.UnknownNotifiers {
 		a.log.WarnContext(ctx, "finding names an unknown notifier", "rule", u.Rule, "notifier", u.Notifier)
 	}

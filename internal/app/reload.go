@@ -18,8 +18,8 @@ import (
 // any problem the running rules and settings stay as they are and the
 // error lists every problem with its file:line:col.
 //
-// On success the new rules and the alerts section take effect from the next
-// cycle. Other sections (cloudflare, slack, notifiers, state, http,
+// On success the new rules, the alerts section, time_intervals,
+// inhibit_rules and routes take effect from the next cycle. Other sections (cloudflare, slack, notifiers, state, http,
 // schedule) are read at startup only; when they differ, Reload keeps the
 // running values and logs at Warn which sections need a restart.
 func (a *App) Reload(ctx context.Context) error {
@@ -40,11 +40,15 @@ func (a *App) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reload rules: %w", err)
 	}
+	if _, err := AlertOptions(cfg, a.notifiers); err != nil {
+		return fmt.Errorf("reload config: %w", err)
+	}
 	restart := restartSections(a.cfg, cfg)
 
 	a.jobs.Lock() // the next cycle sees the new rules whole
 	a.rules = set
 	a.cfg.Alerts = cfg.Alerts // read only by jobs, under a.jobs
+	a.cfg.TimeIntervals, a.cfg.InhibitRules, a.cfg.Routes = cfg.TimeIntervals, cfg.InhibitRules, cfg.Routes
 	a.jobs.Unlock()
 
 	if len(restart) > 0 {
