@@ -14,6 +14,8 @@ import (
 	"github.com/go-co-op/gocron/v2"
 	"github.com/jonboulle/clockwork"
 	slackapi "github.com/slack-go/slack"
+
+	"github.com/costbot/costbot/internal/config"
 )
 
 // RunOptions configures the daemon.
@@ -81,6 +83,17 @@ func (a *App) Run(ctx context.Context, o RunOptions) error {
 		if _, err := s.NewJob(gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(h, m, 0))), gocron.NewTask(job("digest", 10*time.Minute, a.Digest)),
 			gocron.WithName("digest"), single); err != nil {
 			return fmt.Errorf("schedule digest: %w", err)
+		}
+	}
+	if wd, ok := config.ParseWeekday(a.cfg.Schedule.WeeklyDigest); ok {
+		at := a.cfg.Schedule.Digest
+		if at == "" {
+			at = "09:00"
+		}
+		h, m := clock(at)
+		if _, err := s.NewJob(gocron.WeeklyJob(1, gocron.NewWeekdays(wd), gocron.NewAtTimes(gocron.NewAtTime(h, m, 0))),
+			gocron.NewTask(job("weekly-digest", 10*time.Minute, a.WeeklyDigest)), gocron.WithName("weekly-digest"), single); err != nil {
+			return fmt.Errorf("schedule weekly digest: %w", err)
 		}
 	}
 

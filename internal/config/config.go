@@ -185,6 +185,10 @@ type Schedule struct {
 	CardCheck string `yaml:"card_check"`
 	// Digest is the local time of the daily digest ("" disables). Default "09:00".
 	Digest string `yaml:"digest"`
+	// WeeklyDigest is the weekday ("monday" .. "sunday") of the weekly
+	// digest, sent at the Digest time (09:00 when the daily one is off);
+	// "" disables it (the default).
+	WeeklyDigest string `yaml:"weekly_digest"`
 	// DigestNotifiers receive the digest; empty means every notifier.
 	DigestNotifiers []string `yaml:"digest_notifiers"`
 	// TimeZone for CardCheck and Digest, IANA name. Default UTC.
@@ -568,6 +572,9 @@ func (c *Config) Validate() error {
 	if c.Schedule.Digest != "" && !clockRE.MatchString(c.Schedule.Digest) {
 		bad("schedule.digest", "must be a local time HH:MM or empty, got %q", c.Schedule.Digest)
 	}
+	if _, ok := ParseWeekday(c.Schedule.WeeklyDigest); c.Schedule.WeeklyDigest != "" && !ok {
+		bad("schedule.weekly_digest", "must be a weekday (monday .. sunday) or empty, got %q", c.Schedule.WeeklyDigest)
+	}
 	if _, err := time.LoadLocation(c.Schedule.TimeZone); err != nil {
 		bad("schedule.timezone", "unknown time zone %q", c.Schedule.TimeZone)
 	}
@@ -752,4 +759,18 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// ParseWeekday reads a weekday name in any case ("monday", "Mon").
+func ParseWeekday(s string) (time.Weekday, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if len(s) < 3 {
+		return 0, false
+	}
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		if name := strings.ToLower(d.String()); name == s || name[:3] == s {
+			return d, true
+		}
+	}
+	return 0, false
 }
