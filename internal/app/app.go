@@ -295,6 +295,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", a.metrics.Handler())
+	mux.HandleFunc("GET /alerts/{fingerprint}", a.alertPage)
 	if a.cfg.Slack.SigningSecret != "" {
 		a.cmds.Routes(mux)
 	}

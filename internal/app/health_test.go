@@ -180,3 +180,28 @@ func TestApp_HealthAndMetrics(t *testing.T) {
 		t.Errorf("/metrics does not record the failed cycle: %v", f)
 	}
 }
+
+// The generatorURL a webhook sends (external_url + /alerts/<fingerprint>)
+// answers with that alert.
+func TestApp_AlertPage(t *testing.T) {
+	now := time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
+	_, a, rep := cycled(t, now)
+	if len(rep.Deliveries) == 0 {
+		t.Fatal("first cycle delivered nothing")
+	}
+	al := rep.Deliveries[0].Job.Alert
+	code, body := get(t, a.Handler(), "/alerts/"+al.Fingerprint)
+	var page struct {
+		Fingerprint, Kind, Status, Title string
+		Sends                            []struct{ Notifier string }
+	}
+	if err := json.Unmarshal([]byte(body), &page); err != nil || code != http.StatusOK {
+		t.Fatalf("/alerts/%s: %d %s", al.Fingerprint, code, body)
+	}
+	if page.Fingerprint != al.Fingerprint || page.Kind != al.Kind.String() || page.Status != "firing" || page.Title == "" || len(page.Sends) == 0 {
+		t.Errorf("alert page %+v does not show the alert %s %s", page, al.Kind, al.Fingerprint)
+	}
+	if code, _ := get(t, a.Handler(), "/alerts/0000"); code != http.StatusNotFound {
+		t.Errorf("unknown alert: %d, want 404", code)
+	}
+}
