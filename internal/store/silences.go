@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net/url"
 	"time"
 
 	"github.com/costbot/costbot/internal/alert"
@@ -131,4 +133,38 @@ func scanSilence(row interface{ Scan(...any) error }) (alert.Silence, error) {
 		}
 	}
 	return s, nil
+}
+
+// OpenShared opens the state for a command that writes beside a running
+// daemon (`costbot silence`): it is Open when no other process holds the
+// state; when one does (ErrLocked) it opens the file without the lock, in
+// WAL mode with the same busy timeout, on a schema that must already be
+// current, and migrates nothing. Use it only for small writes the daemon
+// reads each cycle, such as silences.
+func OpenShared(ctx context.Context, path string) (*DB, error) {
+	db, err := Open(ctx, path)
+	if !errors.Is(err, ErrLocked) {
+		return db, err
+	}
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_txlock=immediate&_busy_timeout=5000&_journal_mode=WAL&_foreign_keys=1&_synchronous=NORMAL"
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %q: %w", path, err)
+	}
+	sqldb.SetMaxOpenConns(1)
+	db = &DB{db: sqldb}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if v, err := db.SchemaVersion(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %q: %w", path, err)
+	} else if v != len(names) {
+		db.Close()
+		return nil, fmt.Errorf("open database %q: schema version %d, this binary needs %d: the running daemon is another version; restart it with this one first", path, v, len(names))
+	}
+	return db, nil
 }

@@ -69,3 +69,25 @@ func TestDB_Silences(t *testing.T) {
 		t.Errorf("all Silences = %d, %v; want 2", len(all), err)
 	}
 }
+
+// `costbot silence add` runs beside the daemon, which holds the lock.
+func TestOpenShared(t *testing.T) {
+	ctx := context.Background()
+	daemon, path := tempDB(t)
+	cli, err := store.OpenShared(ctx, path)
+	if err != nil {
+		t.Fatalf("OpenShared beside a daemon: %v", err)
+	}
+	defer cli.Close()
+	now := time.Date(2026, 11, 10, 8, 0, 0, 0, time.UTC)
+	ms, _ := alert.ParseMatchers(`kind="anomaly"`)
+	if _, err := cli.AddSilence(ctx, alert.Silence{ID: "s1", Matchers: ms, StartsAt: now, EndsAt: now.Add(time.Hour), CreatedBy: "a", Comment: "c", UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := daemon.Silences(ctx, now); err != nil || len(got) != 1 {
+		t.Errorf("daemon sees %d silences, %v; want 1", len(got), err)
+	}
+	if _, err := store.Open(ctx, path); !errors.Is(err, store.ErrLocked) {
+		t.Errorf("Open beside a daemon: %v, want ErrLocked", err)
+	}
+}
