@@ -8,6 +8,8 @@
 //	costbot backtest --config FILE --from D --to D  replay the live cycle per day, send nothing
 //	costbot test FILE...                          rule unit tests through the live cycle
 //	costbot detect [flags] < series.csv           score a series for anomalies
+//	costbot silence add|list|expire --config FILE manage silences (Alertmanager matchers)
+//	costbot route test --config FILE LABEL=VALUE… which notifiers get an alert, and when
 //	costbot version                               module version and VCS revision (also --version)
 package main
 
@@ -44,6 +46,9 @@ Usage:
   costbot test   [-run REGEXP] [-v] FILE...        run rule unit tests (docs/rules.md); exit 1 on any failure
   costbot detect [--min-impact N] [--sensitivity S] [--method M] [--season auto|N] < series.csv
                                                    score a CSV series for anomalies
+  costbot silence add|list|expire --config FILE ... add, list or expire silences (docs/alerts.md)
+  costbot route test --config FILE [--at RFC3339] LABEL=VALUE...
+                                                   which notifiers an alert goes to, and when
   costbot version                                  print the module version and VCS revision (also --version)
 `
 
@@ -72,6 +77,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdTest(ctx, rest, stdout, stderr)
 	case "detect":
 		return detectcli.Main(rest, stdin, stdout, stderr)
+	case "silence":
+		return cmdSilence(ctx, rest, stdout, stderr)
+	case "route":
+		return cmdRoute(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		return cmdVersion(stdout)
 	case "help", "-h", "--help":

@@ -47,25 +47,29 @@ type Target struct {
 // configuration order, each once (the first route that chose it), and the
 // names asked for that are not configured.
 func Routes(f cost.Finding, o Options) ([]Target, []string) {
+	if len(f.Notifiers) == 0 {
+		return RoutesFor(Labels(f), o)
+	}
 	var out []Target
 	var unknown []string
-	root := func(names []string) {
-		for _, n := range o.Notifiers {
-			if names == nil || slices.Contains(names, n) {
-				out = append(out, Target{Notifier: n, Route: -1, RepeatInterval: o.RepeatInterval})
-			}
+	for _, n := range o.Notifiers {
+		if slices.Contains(f.Notifiers, n) {
+			out = append(out, Target{Notifier: n, Route: -1, RepeatInterval: o.RepeatInterval})
 		}
 	}
-	if len(f.Notifiers) > 0 {
-		root(f.Notifiers)
-		for _, n := range f.Notifiers {
-			if !slices.Contains(o.Notifiers, n) {
-				unknown = append(unknown, n)
-			}
+	for _, n := range f.Notifiers {
+		if !slices.Contains(o.Notifiers, n) {
+			unknown = append(unknown, n)
 		}
-		return out, unknown
 	}
-	l := Labels(f)
+	return out, unknown
+}
+
+// RoutesFor is Routes for an alert with labels l whose rule names no
+// notifiers: what `costbot route test` prints.
+func RoutesFor(l map[string]string, o Options) ([]Target, []string) {
+	var out []Target
+	var unknown []string
 	matched := false
 	for i, r := range o.Routes {
 		if !matches(r.Matchers, l) {
@@ -92,7 +96,9 @@ func Routes(f cost.Finding, o Options) ([]Target, []string) {
 		}
 	}
 	if !matched {
-		root(nil)
+		for _, n := range o.Notifiers {
+			out = append(out, Target{Notifier: n, Route: -1, RepeatInterval: o.RepeatInterval})
+		}
 	}
 	return out, unknown
 }
