@@ -228,33 +228,34 @@ func sends(ctx context.Context, q querier, fingerprints []string) ([]alert.Send,
 // SentAt and keeps the first message reference. The error wraps ErrNotFound
 // for an unknown alert.
 func (db *DB) RecordSend(ctx context.Context, s alert.Send) error {
-	if s.Status != cost.StatusFiring && s.Status != cost.StatusResolved {
-		return fmt.Errorf("record send of alert %q to %q: invalid status %v", s.Fingerprint, s.Notifier, s.Status)
-	}
 	if s.FirstSentAt.IsZero() {
 		s.FirstSentAt = s.SentAt
 	}
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		// The WHERE clause also disambiguates INSERT ... SELECT ... ON CONFLICT.
-		res, err := tx.ExecContext(ctx, `INSERT INTO sends (fingerprint, episode, notifier, status, first_sent_at,
-			sent_at, channel, ts) SELECT fingerprint, CASE WHEN ? > 0 THEN ? ELSE episode END, ?, ?, ?, ?, ?, ?
-			FROM alerts WHERE fingerprint = ?
-			ON CONFLICT (fingerprint, episode, notifier, status) DO UPDATE SET sent_at = excluded.sent_at,
-			channel = CASE WHEN sends.channel = '' AND sends.ts = '' THEN excluded.channel ELSE sends.channel END,
-			ts = CASE WHEN sends.channel = '' AND sends.ts = '' THEN excluded.ts ELSE sends.ts END`,
-			s.Episode, s.Episode, s.Notifier, s.Status.String(), fmtTime(s.FirstSentAt), fmtTime(s.SentAt), s.Channel, s.TS, s.Fingerprint)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
+	if err := db.tx(ctx, func(tx *sql.Tx) error { return recordSend(ctx, tx, s) }); err != nil {
 		return fmt.Errorf("record send of alert %q to %q: %w", s.Fingerprint, s.Notifier, err)
+	}
+	return nil
+}
+
+func recordSend(ctx context.Context, tx *sql.Tx, s alert.Send) error {
+	if s.Status != cost.StatusFiring && s.Status != cost.StatusResolved {
+		return fmt.Errorf("invalid status %v", s.Status)
+	}
+	// The WHERE clause also disambiguates INSERT ... SELECT ... ON CONFLICT.
+	res, err := tx.ExecContext(ctx, `INSERT INTO sends (fingerprint, episode, notifier, status, first_sent_at,
+		sent_at, channel, ts) SELECT fingerprint, CASE WHEN ? > 0 THEN ? ELSE episode END, ?, ?, ?, ?, ?, ?
+		FROM alerts WHERE fingerprint = ?
+		ON CONFLICT (fingerprint, episode, notifier, status) DO UPDATE SET sent_at = excluded.sent_at,
+		channel = CASE WHEN sends.channel = '' AND sends.ts = '' THEN excluded.channel ELSE sends.channel END,
+		ts = CASE WHEN sends.channel = '' AND sends.ts = '' THEN excluded.ts ELSE sends.ts END`,
+		s.Episode, s.Episode, s.Notifier, s.Status.String(), fmtTime(s.FirstSentAt), fmtTime(s.SentAt), s.Channel, s.TS, s.Fingerprint)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrNotFound
 	}
 	return nil
 }

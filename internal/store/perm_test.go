@@ -26,8 +26,16 @@ func TestOpen_FileMode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "state.db")
 			if tt.existing != 0 {
-				if err := os.WriteFile(path, nil, tt.existing); err != nil {
+				// An existing state (an empty file is refused: ErrEmptyFile).
+				db, err := Open(context.Background(), path)
+				if err != nil {
 					t.Fatal(err)
+				}
+				db.Close()
+				for _, name := range []string{path, path + "-wal", path + "-shm"} {
+					if err := os.Chmod(name, tt.existing); err != nil && !os.IsNotExist(err) {
+						t.Fatal(err)
+					}
 				}
 			}
 			db, err := Open(context.Background(), path)

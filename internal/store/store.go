@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -31,6 +32,10 @@ import (
 // It is alert.ErrNotFound, so errors.Is works with either name.
 var ErrNotFound = alert.ErrNotFound
 
+// ErrEmptyFile is returned (wrapped) by Open for a state file that exists
+// but holds nothing: a truncated or zeroed file, not a new state.
+var ErrEmptyFile = errors.New("state file is empty")
+
 //go:embed migrations/*.sql
 var migrations embed.FS
 
@@ -45,7 +50,8 @@ type DB struct {
 }
 
 // Open opens the SQLite database at path (creating it with mode 0600 if
-// needed; an existing file keeps its mode), in WAL mode
+// needed; an existing file keeps its mode; an existing empty file is refused
+// with ErrEmptyFile), in WAL mode
 // with a 5 s busy timeout and foreign keys on, and applies pending
 // migrations. It holds an exclusive lock on path+".lock" until Close: a
 // second process (or a second Open) on the same state fails with ErrLocked. Write transactions begin IMMEDIATE so concurrent writers wait
@@ -56,6 +62,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	lock, err := acquireLock(path)
 	if err != nil {
+		return nil, err
+	}
+	if err := refuseEmpty(path); err != nil {
+		lock.release()
 		return nil, err
 	}
 	if err := createPrivate(path); err != nil {
@@ -81,6 +91,22 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("migrate database %q: %w", path, err)
 	}
 	return db, nil
+}
+
+// refuseEmpty fails for an existing zero-length file with no write-ahead
+// log beside it: SQLite would take it for a new database, and the alert
+// state would start over and re-send every open alert. A fresh state is
+// created only where no file exists.
+func refuseEmpty(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > 0 {
+		return nil // a missing file is created; other errors surface in sql.Open
+	}
+	if wal, err := os.Stat(path + "-wal"); err == nil && wal.Size() > 0 {
+		return nil // the log holds the data; SQLite recovers it
+	}
+	return fmt.Errorf("open database %q: %w (0 bytes): refusing to start over and re-send every alert; "+
+		"restore the file from a backup, or delete it to start with a new state", path, ErrEmptyFile)
 }
 
 // Close closes the database and releases its lock.
