@@ -30,28 +30,61 @@ type budgetEval struct {
 	closed bool
 }
 
-// evalBudget evaluates b for one account. rows are all of the account's rows.
-// It returns nil, nil when there is nothing to evaluate (no data at all).
-func evalBudget(b *Budget, acct cost.Account, rows []cost.Usage, now time.Time) (*budgetEval, error) {
-	return evalBudgetAt(b, acct, rows, now, time.Time{})
+// budgets evaluates every budget for each account it applies to, in rule
+// then account order, from daily indexes built once for the call. It
+// returns the findings (the current period and, while the account's data
+// has not reached it, the previous one), the status of each budget in the
+// current period (what Set.Budgets reports) and the data problems.
+func (s *Set) budgets(ix *index, now time.Time) ([]cost.Finding, []cost.BudgetStatus, []error) {
+	var out []cost.Finding
+	var sts []cost.BudgetStatus
+	var errs []error
+	bi := newBudgetIndex(ix.rows, now)
+	for _, b := range s.BudgetRules {
+		for _, acct := range ix.accounts {
+			if !b.Scope.matchAccount(acct) {
+				continue
+			}
+			ad := bi.account(acct.ID)
+			ev, err := evalBudgetAt(b, acct, ad, now, time.Time{})
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if ev == nil {
+				continue
+			}
+			sts = append(sts, ev.status)
+			// Data lags about a day: until the last day of the previous
+			// period is in, that period is checked too, or a daily budget
+			// could never fire and a month's last-day overrun would be lost.
+			if !ev.last.IsZero() && ev.last.Before(ev.status.Period.Start) {
+				if prev, err := evalBudgetAt(b, acct, ad, now, ev.last); err != nil {
+					errs = append(errs, err)
+				} else if prev != nil {
+					out = append(out, prev.findings()...)
+				}
+			}
+			out = append(out, ev.findings()...)
+		}
+	}
+	return out, sts, errs
 }
 
-// evalBudgetAt evaluates the period containing the date label at (a closed
-// period whose last days are still arriving), or the current one when at is
-// zero.
-func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.Time) (*budgetEval, error) {
+// evalBudgetAt evaluates b for one account from its index: the period
+// containing the date label at (a closed period whose last days are still
+// arriving), or the current one when at is zero. It returns nil, nil when
+// there is nothing to evaluate (no data at all).
+func evalBudgetAt(b *Budget, acct cost.Account, ad *acctDays, now, at time.Time) (*budgetEval, error) {
 	scope := cost.Scope{Account: acct.ID, AccountName: acct.Name, Family: b.Scope.Family, Service: b.Scope.Service, Zone: b.Scope.Zone}
 	fail := func(c Cause, p cost.Period, format string, args ...any) error {
 		return &DataError{Rule: b.Name, Scope: scope, Msg: fmt.Sprintf(format, args...), Cause: c, Period: p}
 	}
-	if len(rows) == 0 {
+	if len(ad.rows) == 0 {
 		return nil, nil
 	}
-	check := matching(rows, b.Scope.matchRow)
-	if len(check) == 0 {
-		check = rows
-	}
-	if bad := otherCurrencies(check, b.Currency); len(bad) > 0 {
+	sd := ad.scope(b.Scope)
+	if bad := otherCurrencyNames(sd.curs, b.Currency); len(bad) > 0 {
 		return nil, fail(CauseCurrency, cost.Period{}, "currency mismatch: rule is in %s, data is in %s; budget skipped", b.Currency, strings.Join(bad, ", "))
 	}
 
@@ -60,11 +93,11 @@ func evalBudgetAt(b *Budget, acct cost.Account, rows []cost.Usage, now, at time.
 	if !at.IsZero() {
 		ref = at
 	}
-	period, ok := budgetPeriod(b, rows, ref)
+	period, ok := periodFor(b, ad.periods, ref)
 	if !ok {
 		return nil, fail(CauseNoPeriod, cost.Period{}, "no billing period in the data for account %s", label(acct))
 	}
-	pr := Project(rows, b.Scope.matchRow, period, b.Period == PeriodBillingPeriod, now)
+	pr := ad.project(sd, period, b.Period == PeriodBillingPeriod, now)
 	if len(pr.Unknown) > 0 {
 		return nil, fail(CauseUnknownCost, period, "cost unknown for %s in %s; budget not evaluated", strings.Join(pr.Unknown, ", "), period)
 	}
@@ -390,6 +423,17 @@ func todayLabel(b *Budget, now time.Time) time.Time {
 // newest one (the first day of an invoice lags) it is rolled forward to
 // the period holding d on the same billing-cycle anchor.
 func budgetPeriod(b *Budget, rows []cost.Usage, d time.Time) (cost.Period, bool) {
+	var ps []cost.Period
+	if b.Period == PeriodBillingPeriod {
+		for _, u := range rows {
+			ps = append(ps, u.BillingPeriod)
+		}
+	}
+	return periodFor(b, ps, d)
+}
+
+// periodFor is budgetPeriod over the rows' billing periods.
+func periodFor(b *Budget, periods []cost.Period, d time.Time) (cost.Period, bool) {
 	switch b.Period {
 	case PeriodMonth:
 		s := time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC)
@@ -401,8 +445,7 @@ func budgetPeriod(b *Budget, rows []cost.Usage, d time.Time) (cost.Period, bool)
 		return cost.Period{Start: d, End: d.AddDate(0, 0, 1)}, true
 	}
 	var latest cost.Period
-	for _, u := range rows {
-		bp := u.BillingPeriod
+	for _, bp := range periods {
 		if bp.IsZero() || !bp.End.After(bp.Start) {
 			continue
 		}
@@ -425,14 +468,17 @@ func budgetPeriod(b *Budget, rows []cost.Usage, d time.Time) (cost.Period, bool)
 	return cost.Period{}, false
 }
 
-func otherCurrencies(rows []cost.Usage, want string) []string {
-	bad := map[string]bool{}
-	for _, u := range rows {
-		if u.Currency != "" && !strings.EqualFold(u.Currency, want) {
-			bad[u.Currency] = true
+// otherCurrencyNames returns, sorted, the currencies in curs that are not
+// want (compared without case).
+func otherCurrencyNames(curs []string, want string) []string {
+	var bad []string
+	for _, c := range curs {
+		if c != "" && !strings.EqualFold(c, want) {
+			bad = append(bad, c)
 		}
 	}
-	return sortedKeys(bad)
+	sort.Strings(bad)
+	return bad
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -118,34 +118,8 @@ func (s *Set) Run(in Input) Output {
 		return o
 	}
 	ix := newIndex(in)
-	var out []cost.Finding
-	var errs []error
-	for _, b := range s.BudgetRules {
-		for _, acct := range ix.accounts {
-			if !b.Scope.matchAccount(acct) {
-				continue
-			}
-			ev, err := evalBudget(b, acct, ix.rows[acct.ID], in.Now)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if ev == nil {
-				continue
-			}
-			// Data lags about a day: until the last day of the previous
-			// period is in, that period is checked too, or a daily budget
-			// could never fire and a month's last-day overrun would be lost.
-			if !ev.last.IsZero() && ev.last.Before(ev.status.Period.Start) {
-				if prev, err := evalBudgetAt(b, acct, ix.rows[acct.ID], in.Now, ev.last); err != nil {
-					errs = append(errs, err)
-				} else if prev != nil {
-					out = append(out, prev.findings()...)
-				}
-			}
-			out = append(out, ev.findings()...)
-		}
-	}
+	out, budgets, errs := s.budgets(ix, in.Now)
+	o.Budgets = budgets
 	o.Findings = out
 	for _, a := range s.AnomalyRules {
 		s.evalAnomaly(a, ix, in, &o)
@@ -168,18 +142,7 @@ func (s *Set) Budgets(in Input) []cost.BudgetStatus {
 	if s == nil {
 		return nil
 	}
-	ix := newIndex(in)
-	var out []cost.BudgetStatus
-	for _, b := range s.BudgetRules {
-		for _, acct := range ix.accounts {
-			if !b.Scope.matchAccount(acct) {
-				continue
-			}
-			if ev, err := evalBudget(b, acct, ix.rows[acct.ID], in.Now); err == nil && ev != nil {
-				out = append(out, ev.status)
-			}
-		}
-	}
+	_, out, _ := s.budgets(newIndex(in), in.Now)
 	return out
 }
 

@@ -37,6 +37,10 @@ type Output struct {
 	// Problems are data problems (*DataError) that kept a rule from being
 	// evaluated for some scope.
 	Problems []error
+	// Budgets is where every budget stands for each matching account in the
+	// period containing Input.Now: what Set.Budgets returns for the same
+	// Input, so a caller that ran the rules need not evaluate them again.
+	Budgets []cost.BudgetStatus
 	// Judged is the anomaly state to keep for the next cycle, for every
 	// series judged this cycle (keyed by JudgedKey). Series not judged keep
 	// their old state.
