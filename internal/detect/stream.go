@@ -44,8 +44,9 @@ const (
 	recentN     = 8    // fallback baseline: median of the last 8 points
 	episodeGap  = 3    // an episode ends after max(3, season) points in a row that are not anomalous
 	sigmaToMAD  = 1.2533
-	logK        = 1.2       // a rise's z is 1.2 x log(observed/expected) in robust log sigmas (tuning family)
-	logFloor    = 0.005     // log sigma floor (0.5%)
+	logK        = 1.3   // a rise's z is 1.3 x log(observed/expected) in robust log sigmas (tuning family)
+	logFloor    = 0.005 // log sigma floor (0.5%)
+	gateK       = 2.0
 	biasA       = 1.0 / 112 // cusum input is z minus its bias over ~16 weeks (warm-started)
 	lowA        = 1.0 / 56  // rate of the near-zero share
 	lowTail     = 0.002     // an outage needs a near-zero run this unlikely given the share
@@ -601,7 +602,14 @@ func (d *Detector) stepCost(v float64) Result {
 	if !judged {
 		score = 0
 	}
-	gated := math.Abs(r) < d.opts.MinImpact || math.Abs(r) < d.opts.MinChange*math.Abs(exp)
+	// a rise must clear MinImpact by one robust sigma: a noisy $10 service's
+	// ordinary $4 wobble plus a $2 bump is not a $5 anomaly (an outage's
+	// impact is not noise)
+	margin := 0.0
+	if !outage && !d.legacy {
+		margin = gateK * sig
+	}
+	gated := math.Abs(r)-margin < d.opts.MinImpact || math.Abs(r) < d.opts.MinChange*math.Abs(exp)
 	if gated && score >= 0.5 {
 		score = 0.49
 	}
