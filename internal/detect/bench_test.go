@@ -83,15 +83,3 @@ func BenchmarkStep(b *testing.B) {
 		d.Step(data[i%len(data)])
 	}
 }
-
-// BenchmarkMetricsStep is BenchmarkStep in metrics mode on a 5-minute
-// metric (compare the two in one run): zero allocations per Step too.
-func BenchmarkMetricsStep(b *testing.B) {
-	data := metricSeries(20000, 15000)
-	d, _ := detect.New(metricsOpts())
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		d.Step(data[i%len(data)])
-	}
-}

@@ -158,22 +158,7 @@ type Options struct {
 	// anomaly. When zero, a rise like one 28..31 points earlier (>= 2 sigmas,
 	// 0.5x..2x the relative size) counts as recurring instead.
 	Start time.Time
-	// Mode picks the detector family: ModeCost (the default, the seasonal
-	// ensemble above, built for daily cost) or ModeMetrics (contextual
-	// novelty plus anomaly likelihood, for sub-daily machine metrics; the
-	// Method, Sensitivity, Direction, MinChange and Start fields are ignored).
-	Mode Mode
 }
-
-// Mode selects the detector family; see Options.Mode.
-type Mode int
-
-const (
-	// ModeCost is the seasonal ensemble for daily cost series (the default).
-	ModeCost Mode = iota
-	// ModeMetrics is the contextual detector for sub-daily metrics.
-	ModeMetrics
-)
 
 // DefaultOptions returns the shipped defaults for daily cost series:
 // ensemble, medium sensitivity, direction up, at least 5 currency units per
@@ -211,9 +196,6 @@ func (o Options) Validate() error {
 	if math.IsNaN(o.MinChange) || o.MinChange < 0 || math.IsInf(o.MinChange, 0) {
 		errs = append(errs, fmt.Errorf("min change: %v must be a finite number >= 0", o.MinChange))
 	}
-	if o.Mode < ModeCost || o.Mode > ModeMetrics {
-		errs = append(errs, fmt.Errorf("mode: unknown value %d", int(o.Mode)))
-	}
 	if o.WarmUp < 0 {
 		errs = append(errs, fmt.Errorf("warm-up: %d must be >= 0", o.WarmUp))
 	}
@@ -238,8 +220,7 @@ type Result struct {
 	Sigma float64
 	// Impact is Observed-Expected in series units (currency per day for cost).
 	Impact float64
-	// Detector names the detector(s) that fired, joined by "+", e.g. "seasonal+esd";
-	// in metrics mode the deciding channel: context, seasonal, level or outage.
+	// Detector names the detector(s) that fired, joined by "+", e.g. "seasonal+esd".
 	Detector string
 	// Since is the index of the first point of the current anomalous episode,
 	// -1 when the point is not anomalous.

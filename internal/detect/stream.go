@@ -130,11 +130,6 @@ type Detector struct {
 	lastHeld int // last point a sustained shift held the episode open
 	adapt    int
 	nameBf   []byte
-	mx       *metricsState // metrics mode only
-	// legacy: metrics mode and its weekly baseline run the cost baseline as
-	// it was when their NAB figures were measured (the fixes for daily cost
-	// off, the former medium thresholds)
-	legacy bool
 }
 
 // New returns a Detector for opts, or an error naming every invalid field.
@@ -151,9 +146,6 @@ func New(opts Options) (*Detector, error) {
 		k = 16
 	}
 	d := &Detector{opts: opts, th: sensitivityThresholds[opts.Sensitivity], s: s, k: k, since: -1}
-	if opts.Mode == ModeMetrics {
-		d.th, d.legacy = sensitivityThresholds[SensitivityHigh], true // the thresholds metrics mode was measured with
-	}
 	d.phase = make([]float64, s*k)
 	d.phaseN = make([]int, s)
 	d.sorted = make([]float64, s*k)
@@ -169,11 +161,7 @@ func New(opts Options) (*Detector, error) {
 	w := float64(d.rampW)
 	d.rampSx = w * (w - 1) / 2
 	d.rampSS = w * (w*w - 1) / 12
-	sens := opts.Sensitivity
-	if opts.Mode == ModeMetrics {
-		sens = SensitivityHigh
-	}
-	c := criticalTable()[sens]
+	c := criticalTable()[opts.Sensitivity]
 	d.esdLam = c.esdLam
 	if d.rampW == c.rampW {
 		d.rampT = c.rampT
@@ -185,10 +173,6 @@ func New(opts Options) (*Detector, error) {
 		st := opts.Start.UTC()
 		d.dom, d.month, d.year = st.Day(), int(st.Month()), st.Year()
 		d.mdays = time.Date(d.year, time.Month(d.month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
-	}
-	if opts.Mode == ModeMetrics {
-		d.mx = newMetricsState(s)
-		d.opts.Direction, d.opts.MinChange = DirectionBoth, 0
 	}
 	return d, nil
 }
@@ -391,14 +375,6 @@ func EpisodeGap(s int) int {
 // Step judges the next point. v = NaN marks a missing point: nothing is
 // learned from it and it is never anomalous.
 func (d *Detector) Step(v float64) Result {
-	if d.mx != nil {
-		return d.stepMetrics(v)
-	}
-	return d.stepCost(v)
-}
-
-// stepCost is Step for the cost ensemble.
-func (d *Detector) stepCost(v float64) Result {
 	idx := d.t
 	d.t++
 	p := d.ph
@@ -413,7 +389,7 @@ func (d *Detector) stepCost(v float64) Result {
 		d.skipDay(true)
 		return Result{Expected: exp, Observed: math.NaN(), Since: -1, Sigma: math.NaN(), Impact: math.NaN()}
 	}
-	if ok && d.lowP >= interShare && v <= outageRatio*d.level && !d.legacy {
+	if ok && d.lowP >= interShare && v <= outageRatio*d.level {
 		if res, done := d.zeroDay(idx, v, exp); done {
 			return res
 		}
@@ -424,7 +400,7 @@ func (d *Detector) stepCost(v float64) Result {
 	r := v - exp
 	sig := d.sigma()
 	z := r / sig
-	if r > 0 && d.nRes >= 5 && !d.legacy {
+	if r > 0 && d.nRes >= 5 {
 		z = r / fmax(sig, sigmaToMAD*d.absUp) // upward deviations against the upward spread
 		if v > 0 && exp > 0 && !d.neg && d.nLog >= 5 {
 			// cost noise is multiplicative: on a positive series a rise is
@@ -493,8 +469,8 @@ func (d *Detector) stepCost(v float64) Result {
 	} else {
 		d.lowRun = 0
 	}
-	outage := exp > 0 && v <= outageRatio*exp && (z <= -outageZ || sig < exp && !d.legacy) && exp >= 0.5*d.level &&
-		(d.legacy || math.Pow(fmax(d.lowP, lowTail), float64(d.lowRun)) <= lowTail) // metrics mode keeps its NAB-measured test
+	outage := exp > 0 && v <= outageRatio*exp && (z <= -outageZ || sig < exp) && exp >= 0.5*d.level &&
+		math.Pow(fmax(d.lowP, lowTail), float64(d.lowRun)) <= lowTail
 	if outage {
 		eO = 1.5
 	}
@@ -583,9 +559,6 @@ func (d *Detector) stepCost(v float64) Result {
 			}
 		}
 	}
-	if d.legacy {
-		zNews = az // metrics mode keeps the novelty memory it was measured with
-	}
 	d.pushZ(z)
 	if d.s == 7 {
 		d.zHist[d.zHistPos], d.zsHist[d.zHistPos] = rel, z
@@ -614,7 +587,7 @@ func (d *Detector) stepCost(v float64) Result {
 		score = 0.49
 	}
 	anomaly := flagged && !gated
-	if anomaly && !d.legacy {
+	if anomaly {
 		zNews = 0 // an anomaly was news: it does not make the next one ordinary
 	}
 	d.zMax = fmax(fmin(zNews, 50), d.zMax*d.zDecay)
@@ -623,7 +596,7 @@ func (d *Detector) stepCost(v float64) Result {
 	if anomaly {
 		// a much stronger point after a quiet day is a new event, not the
 		// tail of a weaker (perhaps false) start
-		if d.since < 0 || idx-d.lastFlag > 1 && E >= reOnset*d.epPeak && !d.legacy {
+		if d.since < 0 || idx-d.lastFlag > 1 && E >= reOnset*d.epPeak {
 			d.since, d.epPeak = idx, 0
 		}
 		d.epPeak = fmax(d.epPeak, E)
@@ -631,7 +604,7 @@ func (d *Detector) stepCost(v float64) Result {
 		res.Since = d.since
 		res.Detector = d.names(eS, eC, eR, eO, eE)
 	} else if d.since >= 0 {
-		if !d.legacy && d.sustained(zb) {
+		if d.sustained(zb) {
 			d.lastHeld = idx
 		}
 		if idx-max(d.lastFlag, d.lastHeld) > d.gap {
@@ -644,10 +617,10 @@ func (d *Detector) stepCost(v float64) Result {
 	// (a point under MinImpact or MinChange is not an anomaly and is learned
 	// as it is, so a small real change becomes the normal)
 	stored := v
-	if anomaly || flagged && d.legacy {
+	if anomaly {
 		stored = exp + clip(r, 2*sig)
 	}
-	if judged && !flagged && !d.legacy {
+	if judged && !flagged {
 		d.nBias++
 		d.bias += fmax(1/float64(d.nBias), biasA) * (clip(z, 3) - d.bias)
 	}
@@ -794,7 +767,7 @@ func (d *Detector) readapt(sig float64) {
 		return
 	}
 	// an outage stays an outage: the level does not become (near) zero
-	if f := medianSmall(d.ratios[:]); !(f > outageRatio) && !d.neg && !d.legacy {
+	if f := medianSmall(d.ratios[:]); !(f > outageRatio) && !d.neg {
 		return
 	}
 	d.rebase(delta)
@@ -810,7 +783,7 @@ func (d *Detector) readapt(sig float64) {
 // the last three ratios are normal. Call it after stepping the last point
 // the mark covers; it allocates nothing.
 func (d *Detector) Rebase() {
-	if d.mx != nil || d.esdCnt == 0 {
+	if d.esdCnt == 0 {
 		return
 	}
 	n := min(d.esdCnt, 3)
@@ -826,7 +799,7 @@ func (d *Detector) rebase(delta float64) {
 	// positive series (cost) change multiplicatively: weekdays and weekends
 	// scale by the same factor
 	f := medianSmall(d.ratios[:])
-	if f > 0 || f == 0 && !d.neg && !d.legacy { // NaN fails
+	if f > 0 || f == 0 && !d.neg { // NaN fails
 		for i := range d.phase {
 			d.phase[i] *= f
 			d.sorted[i] *= f

@@ -1,6 +1,8 @@
 // Package detectcli implements `costbot detect`: it reads a two-column CSV
 // (timestamp, value) on stdin and writes `timestamp,score,anomaly` on stdout,
-// one row per input row, in order.
+// one row per input row, in order. --mode picks the detector: the cost
+// ensemble of package detect, or package metrics for sub-daily metrics
+// (auto: metrics when rows are less than 23 hours apart).
 package detectcli
 
 import (
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/costbot/costbot/internal/detect"
+	"github.com/costbot/costbot/internal/detect/metrics"
 )
 
 // Exit codes.
@@ -40,6 +43,18 @@ consecutive points. A decreasing timestamp is an error unless --allow-unsorted.
 
 flags:
 `
+
+// detector is what Main needs of the cost ensemble (*detect.Detector) and of
+// metrics mode (*metrics.Detector).
+type detector interface {
+	Index() int
+	Step(v float64) detect.Result
+}
+
+var (
+	_ detector = (*detect.Detector)(nil)
+	_ detector = (*metrics.Detector)(nil)
+)
 
 // Main runs `costbot detect` with args (without the subcommand name) and
 // returns the exit code.
@@ -113,18 +128,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		seasonN = AutoSeason(step)
 	}
 	opts.Season = seasonN
-	switch *mode {
-	case "cost":
-	case "metrics":
-		opts.Mode = detect.ModeMetrics
-	case "auto":
-		if step > 0 && step < 23*time.Hour {
-			opts.Mode = detect.ModeMetrics
-		}
-	}
+	metricsMode := *mode == "metrics" || *mode == "auto" && step > 0 && step < 23*time.Hour
 	if warmN < 0 {
 		warmN = AutoWarmUp(step, seasonN)
-		if opts.Mode == detect.ModeMetrics {
+		if metricsMode {
 			warmN = MetricsWarmUp
 		}
 	}
@@ -137,7 +144,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "costbot detect: %v\n", err)
 		return ExitBadInput
 	}
-	d, err := detect.New(opts)
+	var d detector
+	if metricsMode {
+		d, err = metrics.New(metrics.Options{Season: opts.Season, WarmUp: opts.WarmUp, MinImpact: opts.MinImpact,
+			Method: opts.Method, Start: opts.Start})
+	} else {
+		d, err = detect.New(opts)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "costbot detect: %v\n", err)
 		return ExitBadInput
@@ -324,7 +337,7 @@ func AutoSeason(step time.Duration) int {
 
 // MetricsWarmUp is the automatic warm-up in metrics mode: the points that
 // fix the quantization scale before anything is judged.
-const MetricsWarmUp = 150
+const MetricsWarmUp = metrics.DefaultWarmUp
 
 // AutoWarmUp is 28 points for daily data (four weeks) and otherwise two
 // seasons, at least 28 points.

@@ -1,13 +1,16 @@
-package detect
-
-import (
-	"math"
-)
-
-// Metrics mode (Options.Mode = ModeMetrics) is a contextual novelty detector
-// for sub-daily machine metrics (in the spirit of CAD OSE, implemented from
-// the idea), followed by an anomaly-likelihood post-processor (Numenta's
-// idea) and alert suppression. See README.md ("Metrics mode").
+// Package metrics is costbot's detector for sub-daily machine metrics
+// (`costbot detect --mode metrics`, chosen by --mode auto when rows are less
+// than 23 hours apart): a contextual novelty detector (in the spirit of CAD
+// OSE, implemented from the idea), followed by an anomaly-likelihood
+// post-processor (Numenta's idea) and alert suppression. Like package detect
+// it is strictly causal: the result for point t uses only points 0..t.
+//
+// It is frozen at its NAB figures (README.md: 75.4 tuned, 75.0 shipped): it
+// keeps a private copy of the cost baseline of package detect as it was
+// when they were measured (baseline.go), so changes to the cost ensemble
+// never move them, and it is not tuned any further.
+//
+// How it decides:
 //
 //  1. Quantize: bin = floor((v - c0) / w), where c0 is the running mean and
 //     w = mxBinWidth x the running mean absolute deviation, both frozen once
@@ -32,13 +35,13 @@ import (
 //  4. More channels, each against its own history, and e is the largest
 //     strength:
 //     - seasonal (with a season): |z| of the value against the median of the
-//     same phase over earlier seasons (the cost baseline), divided by
+//     same phase over earlier seasons (the frozen cost baseline), divided by
 //     mxSeasZ and clipped at 1, averaged over mxSeasShort points and judged
 //     by the same likelihood (long-run window mxSeasLong); only while the
 //     season explains the series (1 - (E|residual| / E|value - level|)^2 >=
 //     mxSeasStrength) and after mxSeasWarm seasons. It catches daily-pattern
 //     breaks inside the normal value range. The same again against the same
-//     phase of earlier weeks (a second cost baseline whose season is seven
+//     phase of earlier weeks (a second baseline whose season is seven
 //     days; |z| / mxWeekZ, gate mxWeekStrength, after three weeks) catches
 //     a weekday that looks like a Sunday: a holiday, or a weekly job that
 //     did not run. The seasonal strength is the larger of the two.
@@ -65,6 +68,145 @@ import (
 //     far) multiplies the context strength by mxRecord: on NAB such alerts
 //     were right about four times in five, alerts on a novel sequence of
 //     familiar values about one time in four.
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/costbot/costbot/internal/detect"
+)
+
+// DefaultWarmUp is the default Options.WarmUp: the points that fix the
+// quantization scale before anything is judged.
+const DefaultWarmUp = 150
+
+// Options configures a Detector. Start from DefaultOptions.
+type Options struct {
+	// Season is the number of points per day (288 for 5-minute points, 24
+	// for hourly ones), or 1 for none; at most detect.MaxSeason. A season
+	// opens the phase context and the seasonal channels.
+	Season int
+	// WarmUp is how many points fix the quantization scale before anything
+	// is judged.
+	WarmUp int
+	// MinImpact is the baseline's minimum |observed-expected| in series
+	// units: a point below it is learned as normal instead of clipped. It
+	// never gates an alert itself.
+	MinImpact float64
+	// Method selects the baseline's detectors as detect.Options.Method does
+	// (the default, ensemble, is what NAB measured). They decide only what
+	// the baseline learns, never an alert.
+	Method detect.Method
+	// Start is the UTC day of the first point (optional). Only with a
+	// Season of 7 (daily data) does the baseline use it, to recognise
+	// recurring monthly events as detect.Options.Start documents.
+	Start time.Time
+}
+
+// DefaultOptions returns the options NAB was measured with for 5-minute
+// points: a season of 288, 150 points of warm-up, no minimum impact and the
+// ensemble baseline.
+func DefaultOptions() Options {
+	return Options{Season: 288, WarmUp: DefaultWarmUp, Method: detect.MethodEnsemble}
+}
+
+// Validate reports every invalid field, naming it and its value.
+func (o Options) Validate() error {
+	var errs []error
+	if o.Season < 1 || o.Season > detect.MaxSeason {
+		errs = append(errs, fmt.Errorf("season: %d must be in 1..%d", o.Season, detect.MaxSeason))
+	}
+	if o.WarmUp < 0 {
+		errs = append(errs, fmt.Errorf("warm-up: %d must be >= 0", o.WarmUp))
+	}
+	if math.IsNaN(o.MinImpact) || o.MinImpact < 0 || math.IsInf(o.MinImpact, 0) {
+		errs = append(errs, fmt.Errorf("min impact: %v must be a finite number >= 0", o.MinImpact))
+	}
+	if o.Method < detect.MethodEnsemble || o.Method > detect.MethodESD {
+		errs = append(errs, fmt.Errorf("method: unknown value %d", int(o.Method)))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid metrics options: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Detector judges one metric point by point. Step allocates nothing; memory
+// is O(season) plus fixed hash tables.
+type Detector struct {
+	opts     Options
+	base     *baseline             // the cost baseline over the season (Expected, Sigma, outage test)
+	nSeen    int                   // non-missing points stepped
+	c0, w0   float64               // quantization centre and bin width
+	grids    [len(mxGrids)]grid    // context channel quantizations
+	shorts   [len(mxShorts)]window // mean raw score of the last mxShorts[i] points
+	lks      [len(mxShorts)]ewmv   // their long-run means and variances
+	lastAl   [2]int                // last alert of the context channel, of the seasonal or level channel
+	daily    seasonal              // seasonal channel against the same phase of earlier days
+	week     *baseline             // the cost baseline over a week of points (nil without a daily season)
+	weekly   seasonal              // seasonal channel against the same phase of earlier weeks
+	v2, mL   float64               // EWMAs of |value - mL| and of the value (mL)
+	dL       float64               // level channel: the level
+	dLong    ewmv                  // its long-run mean and variance (n = points seen)
+	nCtxAl   int                   // context-channel alerts so far
+	bHi, bLo int64                 // highest and lowest bin seen so far
+	dHi, dLo float64               // level channel: highest and lowest level so far
+}
+
+// New returns a Detector for opts, or an error naming every invalid field.
+func New(opts Options) (*Detector, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	s := opts.Season
+	d := &Detector{opts: opts, lastAl: [2]int{math.MinInt / 2, math.MinInt / 2},
+		daily: seasonal{short: newWindow(mxSeasShort)}, weekly: seasonal{short: newWindow(mxSeasShort)}}
+	// both directions and no minimum change: a metric may fall as well as rise
+	d.base = newBaseline(baselineOptions{season: s, warmUp: opts.WarmUp, minImpact: opts.MinImpact,
+		dir: detect.DirectionBoth, method: opts.Method, start: opts.Start})
+	if s > 1 && 7*s <= detect.MaxSeason {
+		// the cost defaults of the time: up only, 5 units and 20% minimum
+		// change, 28 points of warm-up
+		d.week = newBaseline(baselineOptions{season: 7 * s, warmUp: 28, minImpact: 5, minChange: 0.2,
+			dir: detect.DirectionUp, method: detect.MethodEnsemble})
+	}
+	for i := range d.grids {
+		g := &d.grids[i]
+		g.phase = newCtxTable()
+		for o := range g.seq {
+			g.seq[o], g.seqH[o] = newCtxTable(), newCtxTable()
+		}
+	}
+	for i, k := range mxShorts {
+		d.shorts[i] = newWindow(k)
+	}
+	return d, nil
+}
+
+// Series judges every point of values with a fresh Detector. Result i uses
+// values[:i+1] only. NaN marks a missing point. It panics on invalid options;
+// call Options.Validate first for user input.
+func Series(values []float64, opts Options) []detect.Result {
+	d, err := New(opts)
+	if err != nil {
+		panic(err)
+	}
+	out := make([]detect.Result, len(values))
+	for i, v := range values {
+		out[i] = d.Step(v)
+	}
+	return out
+}
+
+// Index returns the index the next Step judges (points stepped so far).
+func (d *Detector) Index() int { return d.base.t }
+
+// Season returns the season length in use.
+func (d *Detector) Season() int { return d.base.s }
+
 const (
 	mxBinWidth = 2.0        // bin width in running mean absolute deviations
 	mxLongA    = 1.0 / 3125 // likelihood: floor of the long-run EWMA rate
@@ -169,48 +311,6 @@ func (g *grid) novel(x float64, n int, ph int64) float64 {
 	return raw
 }
 
-type metricsState struct {
-	nSeen    int
-	c0, w0   float64               // quantization centre and bin width
-	grids    [len(mxGrids)]grid    // context channel quantizations
-	shorts   [len(mxShorts)]window // mean raw score of the last mxShorts[i] points
-	lks      [len(mxShorts)]ewmv   // their long-run means and variances
-	lastAl   [2]int                // last alert of the context channel, of the seasonal or level channel
-	daily    seasonal              // seasonal channel against the same phase of earlier days
-	week     *Detector             // the cost baseline over a week of points (nil without a daily season)
-	weekly   seasonal              // seasonal channel against the same phase of earlier weeks
-	v2, mL   float64               // EWMAs of |value - mL| and of the value (mL)
-	dL       float64               // level channel: the level
-	dLong    ewmv                  // its long-run mean and variance (n = points seen)
-	nCtxAl   int                   // context-channel alerts so far
-	bHi, bLo int64                 // highest and lowest bin seen so far
-	dHi, dLo float64               // level channel: highest and lowest level so far
-}
-
-func newMetricsState(season int) *metricsState {
-	m := &metricsState{lastAl: [2]int{math.MinInt / 2, math.MinInt / 2},
-		daily: seasonal{short: newWindow(mxSeasShort)}, weekly: seasonal{short: newWindow(mxSeasShort)}}
-	if season > 1 && 7*season <= MaxSeason {
-		o := DefaultOptions()
-		o.Season, o.Sensitivity = 7*season, SensitivityHigh // the former medium, as measured on NAB
-		if w, err := New(o); err == nil {                   // valid options: it cannot fail
-			w.legacy = true
-			m.week = w
-		}
-	}
-	for i := range m.grids {
-		g := &m.grids[i]
-		g.phase = newCtxTable()
-		for o := range g.seq {
-			g.seq[o], g.seqH[o] = newCtxTable(), newCtxTable()
-		}
-	}
-	for i, k := range mxShorts {
-		m.shorts[i] = newWindow(k)
-	}
-	return m
-}
-
 // window is the running mean of the last len(buf) values (of fewer at the
 // start); its buffer is allocated once.
 type window struct {
@@ -305,105 +405,106 @@ func mix(a, b uint64) uint64 {
 	return a * 0xff51afd7ed558ccd
 }
 
-// stepMetrics judges v in metrics mode. The seasonal baseline still runs (it
-// fills Expected, Sigma and Impact, and lends its z and outage test); its
-// own detectors do not decide.
-func (d *Detector) stepMetrics(v float64) Result {
-	m := d.mx
-	idx := d.t
-	res := d.stepCost(v) // advances d.t and the running mean / dispersion
+// Step judges the next point. v = NaN marks a missing point: nothing is
+// learned from it and it is never anomalous. Expected, Sigma and Impact come
+// from the seasonal baseline; Detector names the deciding channel (context,
+// seasonal, level or outage) and Since is the alert's own index.
+func (d *Detector) Step(v float64) detect.Result {
+	b := d.base
+	idx := b.t
+	res := b.step(v)     // advances b.t and the running mean / dispersion
 	outage := res.Outage // near zero, far below the baseline; judged below with the new low
 	res.Score, res.Anomaly, res.Since, res.Outage, res.Detector = 0, false, -1, false, ""
-	var rw Result // the weekly baseline, stepped on missing points too so its phase stays aligned
-	if m.week != nil {
-		rw = m.week.stepCost(v)
+	var rw detect.Result // the weekly baseline, stepped on missing points too so its phase stays aligned
+	if d.week != nil {
+		rw = d.week.step(v)
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return res
 	}
-	m.nSeen++
+	d.nSeen++
 	// seasonal channel: residual against the same phase of earlier days
 	var eS float64
-	a := 1 / float64(mxSeasRate*d.s) // rate of the EWMAs behind "the season explains"
-	if d.s > 1 && d.phaseN[(d.t-1)%d.s] >= 3 {
-		open := m.nSeen > mxSeasWarm*d.s && m.daily.explains(m.v2, mxSeasStrength)
-		eS = m.daily.judge(res.Sigma, mxSeasZ, open)
-		m.daily.learn(v-res.Expected, a)
-		if m.mL == 0 {
-			m.mL = v
+	a := 1 / float64(mxSeasRate*b.s) // rate of the EWMAs behind "the season explains"
+	if b.s > 1 && b.phaseN[(b.t-1)%b.s] >= 3 {
+		open := d.nSeen > mxSeasWarm*b.s && d.daily.explains(d.v2, mxSeasStrength)
+		eS = d.daily.judge(res.Sigma, mxSeasZ, open)
+		d.daily.learn(v-res.Expected, a)
+		if d.mL == 0 {
+			d.mL = v
 		}
-		m.mL += a * (v - m.mL)
-		dv := v - m.mL
-		m.v2 += a * (math.Abs(dv) - m.v2)
+		d.mL += a * (v - d.mL)
+		dv := v - d.mL
+		d.v2 += a * (math.Abs(dv) - d.v2)
 	}
 	// the same against the same phase of earlier weeks: a holiday looks like a
 	// Sunday, which no daily baseline finds strange
-	if w := m.week; w != nil && w.phaseN[(w.t-1)%w.s] >= 3 && !math.IsNaN(rw.Sigma) {
-		m.weekly.learn(v-rw.Expected, a)
-		eS = fmax(eS, m.weekly.judge(rw.Sigma, mxWeekZ, m.weekly.explains(m.v2, mxWeekStrength)))
+	if w := d.week; w != nil && w.phaseN[(w.t-1)%w.s] >= 3 && !math.IsNaN(rw.Sigma) {
+		d.weekly.learn(v-rw.Expected, a)
+		eS = fmax(eS, d.weekly.judge(rw.Sigma, mxWeekZ, d.weekly.explains(d.v2, mxWeekStrength)))
 	}
-	if m.nSeen <= d.opts.WarmUp || m.w0 == 0 {
-		m.c0, m.w0 = d.mean, fmax(d.disp*mxBinWidth, 1e-9*fmax(math.Abs(d.mean), 1))
+	if d.nSeen <= d.opts.WarmUp || d.w0 == 0 {
+		d.c0, d.w0 = b.mean, fmax(b.disp*mxBinWidth, 1e-9*fmax(math.Abs(b.mean), 1))
 	}
-	b := int64(math.Floor((v - m.c0) / m.w0))
-	if m.nSeen == 1 {
-		m.bHi, m.bLo = b, b
+	bin := int64(math.Floor((v - d.c0) / d.w0))
+	if d.nSeen == 1 {
+		d.bHi, d.bLo = bin, bin
 	}
-	record := b > m.bHi || b < m.bLo
-	outage = outage && b < m.bLo // a drop to near zero below every value so far
-	m.bHi, m.bLo = max(m.bHi, b), min(m.bLo, b)
+	record := bin > d.bHi || bin < d.bLo
+	outage = outage && bin < d.bLo // a drop to near zero below every value so far
+	d.bHi, d.bLo = max(d.bHi, bin), min(d.bLo, bin)
 	den, ph := float64(mxOrders), int64(-1)
-	if d.s > 1 {
-		ph = int64((d.t-1)%d.s) * mxPhases / int64(d.s)
+	if b.s > 1 {
+		ph = int64((b.t-1)%b.s) * mxPhases / int64(b.s)
 		den++
 	}
 	raw := 0.0
 	for i, gs := range mxGrids {
-		raw += m.grids[i].novel((v-m.c0)/(m.w0*gs.scale)+gs.off, m.nSeen, ph)
+		raw += d.grids[i].novel((v-d.c0)/(d.w0*gs.scale)+gs.off, d.nSeen, ph)
 	}
-	raw /= den * float64(len(m.grids))
+	raw /= den * float64(len(d.grids))
 
 	// likelihood of the short-window means against their own long-run
 	// distributions; the strength is the mean over the short windows
 	var e float64
-	judged := m.nSeen > d.opts.WarmUp
-	for i := range m.shorts {
-		short := m.shorts[i].push(raw)
-		lk := &m.lks[i]
+	judged := d.nSeen > d.opts.WarmUp
+	for i := range d.shorts {
+		short := d.shorts[i].push(raw)
+		lk := &d.lks[i]
 		if judged {
 			e += lk.above(short, 1e-4, mxLog)
 		}
 		lk.add(short, mxLongA)
 	}
-	e /= float64(len(m.shorts))
+	e /= float64(len(d.shorts))
 	// level channel: a 30-point EWMA of the value against its own long-run distribution
 	var eD float64
-	if m.dLong.n == 0 {
-		m.dL = v
+	if d.dLong.n == 0 {
+		d.dL = v
 	}
-	m.dL += (v - m.dL) / mxDriftW
-	if judged && m.dLong.n > int(2*mxDriftW) {
-		sd := math.Sqrt(fmax(m.dLong.v, 1e-12*m.dLong.mean*m.dLong.mean+1e-300))
-		if y := math.Abs(m.dL-m.dLong.mean) / sd; y > 0 {
+	d.dL += (v - d.dL) / mxDriftW
+	if judged && d.dLong.n > int(2*mxDriftW) {
+		sd := math.Sqrt(fmax(d.dLong.v, 1e-12*d.dLong.mean*d.dLong.mean+1e-300))
+		if y := math.Abs(d.dL-d.dLong.mean) / sd; y > 0 {
 			eD = strength(math.Erfc(y/math.Sqrt2), mxDriftLog) // two-sided
 		}
-		if m.dL > m.dHi || m.dL < m.dLo {
+		if d.dL > d.dHi || d.dL < d.dLo {
 			eD *= mxLevelRecord // a level never reached before
 		}
 	}
-	if m.dLong.n == 0 {
-		m.dHi, m.dLo = m.dL, m.dL
+	if d.dLong.n == 0 {
+		d.dHi, d.dLo = d.dL, d.dL
 	}
-	if m.dLong.n > int(2*mxDriftW) {
-		m.dHi, m.dLo = fmax(m.dHi, m.dL), fmin(m.dLo, m.dL)
+	if d.dLong.n > int(2*mxDriftW) {
+		d.dHi, d.dLo = fmax(d.dHi, d.dL), fmin(d.dLo, d.dL)
 	}
-	m.dLong.add(m.dL, 1/mxDriftLong)
+	d.dLong.add(d.dL, 1/mxDriftLong)
 	if !judged {
 		return res
 	}
 	// alert budget: a series that keeps raising context alerts needs stronger
 	// novelty for the next one
-	e /= 1 + mxCtxBudge*float64(m.nCtxAl)
+	e /= 1 + mxCtxBudge*float64(d.nCtxAl)
 	if record {
 		e *= mxRecord // a value beyond every bin seen so far is rarely noise
 	}
@@ -419,14 +520,14 @@ func (d *Detector) stepMetrics(v float64) Result {
 	}
 	res.Score = e * e / (1 + e*e)
 	if res.Score >= 0.5 {
-		if idx-m.lastAl[ch] > max(mxRest, int(mxRestFrac*float64(m.nSeen))) && idx-m.lastAl[1-ch] > mxRest {
-			m.lastAl[ch] = idx
+		if idx-d.lastAl[ch] > max(mxRest, int(mxRestFrac*float64(d.nSeen))) && idx-d.lastAl[1-ch] > mxRest {
+			d.lastAl[ch] = idx
 			if ch == 0 {
-				m.nCtxAl++
+				d.nCtxAl++
 			}
 			res.Anomaly, res.Since, res.Detector = true, idx, name
 			// the alert reported v: a level rising towards it is not news
-			m.dHi, m.dLo = fmax(m.dHi, v), fmin(m.dLo, v)
+			d.dHi, d.dLo = fmax(d.dHi, v), fmin(d.dLo, v)
 		} else {
 			res.Score *= 0.49
 		}

@@ -1,4 +1,4 @@
-package detect_test
+package metrics_test
 
 import (
 	"fmt"
@@ -6,14 +6,11 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/costbot/costbot/internal/detect"
+	"github.com/costbot/costbot/internal/detect/metrics"
 )
 
-func metricsOpts() detect.Options {
-	o := detect.DefaultOptions()
-	o.Mode, o.Season, o.WarmUp, o.MinImpact = detect.ModeMetrics, 288, 150, 0
-	return o
-}
+// metricsOpts are the options NAB measured, for 5-minute points.
+func metricsOpts() metrics.Options { return metrics.DefaultOptions() }
 
 // metricSeries is a noisy 5-minute metric with a daily cycle and a level
 // jump at jump.
@@ -31,9 +28,9 @@ func metricSeries(n, jump int) []float64 {
 	return v
 }
 
-func TestMetrics_DetectsJumpAndIsCausal(t *testing.T) {
+func TestSeries_DetectsJumpAndIsCausal(t *testing.T) {
 	v := metricSeries(3000, 2500)
-	full := detect.Series(v, metricsOpts())
+	full := metrics.Series(v, metricsOpts())
 	first := -1
 	for i, r := range full {
 		if r.Anomaly {
@@ -47,7 +44,7 @@ func TestMetrics_DetectsJumpAndIsCausal(t *testing.T) {
 		t.Errorf("last alert before/at the jump: %d, want the jump at 2500..2510", first)
 	}
 	for _, n := range []int{151, 1000, 2501} {
-		pre := detect.Series(v[:n], metricsOpts())
+		pre := metrics.Series(v[:n], metricsOpts())
 		for i := range pre {
 			if pre[i].Score != full[i].Score || pre[i].Anomaly != full[i].Anomaly {
 				t.Fatalf("prefix %d: point %d differs", n, i)
@@ -56,8 +53,8 @@ func TestMetrics_DetectsJumpAndIsCausal(t *testing.T) {
 	}
 }
 
-func TestMetrics_StepAllocs(t *testing.T) {
-	d, err := detect.New(metricsOpts())
+func TestDetector_StepAllocatesNothing(t *testing.T) {
+	d, err := metrics.New(metricsOpts())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,14 +65,14 @@ func TestMetrics_StepAllocs(t *testing.T) {
 		i++
 	})
 	if allocs > 0 {
-		t.Errorf("Step allocates %.2f times per call in metrics mode", allocs)
+		t.Errorf("Step allocates %.2f times per call", allocs)
 	}
 }
 
-// TestMetrics_NewHighAlerts: at the daily peak of a quiet metric, a value
+// TestSeries_NewHighAlerts: at the daily peak of a quiet metric, a value
 // just above every value seen so far lands in a bin never reached before
 // and alerts; the previous high at the same point does not.
-func TestMetrics_NewHighAlerts(t *testing.T) {
+func TestSeries_NewHighAlerts(t *testing.T) {
 	const at = 72 + 9*288 // a daily peak of metricSeries
 	base := metricSeries(3000, math.MaxInt)
 	hi := math.Inf(-1)
@@ -96,7 +93,7 @@ func TestMetrics_NewHighAlerts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			v := append([]float64(nil), base...)
 			v[at] = tc.value
-			r := detect.Series(v, metricsOpts())[at]
+			r := metrics.Series(v, metricsOpts())[at]
 			if r.Anomaly != tc.want {
 				t.Errorf("value %.2f (high so far %.2f): anomaly %v, score %.3f; want anomaly %v", tc.value, hi, r.Anomaly, r.Score, tc.want)
 			}
@@ -104,11 +101,11 @@ func TestMetrics_NewHighAlerts(t *testing.T) {
 	}
 }
 
-// TestMetrics_NewLevelAlerts: from point 3000 a metric draws only from the
+// TestSeries_NewLevelAlerts: from point 3000 a metric draws only from the
 // top fifth of the range it always had, so no value and no sequence of
 // values is new, but its level is higher than ever: the level channel
 // alerts, once, within a few hours (5-minute points).
-func TestMetrics_NewLevelAlerts(t *testing.T) {
+func TestSeries_NewLevelAlerts(t *testing.T) {
 	v := make([]float64, 4000)
 	x := uint64(11)
 	for i := range v {
@@ -122,7 +119,7 @@ func TestMetrics_NewLevelAlerts(t *testing.T) {
 	o := metricsOpts()
 	o.Season = 1
 	var alerts []int
-	for i, r := range detect.Series(v, o) {
+	for i, r := range metrics.Series(v, o) {
 		if r.Anomaly && i >= 3000 {
 			alerts = append(alerts, i)
 			if r.Detector != "level" {
@@ -153,12 +150,12 @@ func officeSeries(weeks, holiday int) []float64 {
 	return v
 }
 
-// TestMetrics_HolidayAlerts: a Wednesday as quiet as a Sunday brings no
+// TestSeries_HolidayAlerts: a Wednesday as quiet as a Sunday brings no
 // value, sequence or hour-of-day pair that the weekends did not show, so
 // only the weekly baseline (the same hour of earlier weeks) finds it; it
 // alerts once, on that day, from the seasonal channel, and the same weeks
 // without the holiday stay quiet.
-func TestMetrics_HolidayAlerts(t *testing.T) {
+func TestSeries_HolidayAlerts(t *testing.T) {
 	const holiday = 7*5 + 2 // the sixth week's Wednesday
 	o := metricsOpts()
 	o.Season = 24
@@ -172,7 +169,7 @@ func TestMetrics_HolidayAlerts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := detect.Series(officeSeries(7, tt.holiday), o)
+			res := metrics.Series(officeSeries(7, tt.holiday), o)
 			var alerts []int
 			for i, r := range res {
 				if r.Anomaly && i >= 4*7*24 {
@@ -212,11 +209,11 @@ func noisySeries(n int, drop float64, drops ...int) []float64 {
 	return v
 }
 
-// TestMetrics_OutageAlerts: an hour at zero in a busy metric that never went
+// TestSeries_OutageAlerts: an hour at zero in a busy metric that never went
 // below 45 is an outage (near zero, far below the baseline, and below every
 // value so far) and is reported as one; a second hour at zero is not news,
 // and a dip to 10 is a new low but no outage.
-func TestMetrics_OutageAlerts(t *testing.T) {
+func TestSeries_OutageAlerts(t *testing.T) {
 	o := metricsOpts()
 	o.Season = 24
 	tests := []struct {
@@ -231,7 +228,7 @@ func TestMetrics_OutageAlerts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := detect.Series(noisySeries(2000, tt.drop, tt.drops...), o)
+			res := metrics.Series(noisySeries(2000, tt.drop, tt.drops...), o)
 			var got []string
 			for i, r := range res[500:] {
 				if r.Anomaly {
