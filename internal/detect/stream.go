@@ -579,7 +579,7 @@ func (d *Detector) Step(v float64) Result {
 	// ordinary $4 wobble plus a $2 bump is not a $5 anomaly (an outage's
 	// impact is not noise)
 	margin := 0.0
-	if !outage && !d.legacy {
+	if !outage {
 		margin = gateK * sig
 	}
 	gated := math.Abs(r)-margin < d.opts.MinImpact || math.Abs(r) < d.opts.MinChange*math.Abs(exp)
