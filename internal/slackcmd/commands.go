@@ -94,7 +94,7 @@ func (h *Handler) commandJSON(ctx context.Context, sc slack.SlashCommand) ([]byt
 	c := parseCommand(sc.Text)
 	snap, now := h.snap.Load(), h.now()
 	var key string
-	if snap != nil && len(sc.Text) <= maxCachedText {
+	if snap != nil && len(sc.Text) <= maxCachedText && !writesSilences(c.Name) {
 		key = c.cacheKey(now)
 		if b := snap.cache.get(key); b != nil {
 			return b, nil
@@ -113,6 +113,9 @@ func (h *Handler) commandJSON(ctx context.Context, sc slack.SlashCommand) ([]byt
 
 // run answers the parsed command c; ok is false when the reply reports an error.
 func (h *Handler) run(ctx context.Context, sc slack.SlashCommand, c command, snap *snapshot, now time.Time) (_ reply, ok bool) {
+	if writesSilences(c.Name) {
+		return h.silenceCommand(ctx, sc, now), true
+	}
 	f, known := subcommands[c.Name]
 	if !known {
 		f = cmdHelp

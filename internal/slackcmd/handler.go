@@ -43,6 +43,7 @@ type Action struct {
 type Options struct {
 	SigningSecret string
 	Actions       Actions
+	Silences      Silences         // /costbot silence and silences; nil: unavailable
 	Now           func() time.Time // default time.Now
 	Logger        *slog.Logger     // default slog.Default()
 	HTTPClient    *http.Client     // for response_url; default 10 s timeout
