@@ -20,6 +20,46 @@ import (
 type Job struct {
 	Notifier string // notifier name, see Notifier.Name
 	Alert    cost.Alert
+	// ID identifies the message on every attempt and after restarts (the
+	// outbox's delivery id); "" when it has none. The notifier reads it,
+	// with Unsure, from its context (DeliveryOf).
+	ID string
+	// Unsure says an earlier attempt may have delivered the message
+	// already (a crash or a failed record after it went out).
+	Unsure bool
+}
+
+// Delivery is what a Notifier learns about the message it sends from its
+// context (DeliveryOf): its id, and whether it may be out already, so a
+// channel that can look for its own messages (Slack) does so first.
+type Delivery struct {
+	ID string
+	// Unsure is Job.Unsure, or true from the second attempt on (a timed-out
+	// attempt may have been delivered).
+	Unsure bool
+}
+
+type deliveryKey struct{}
+
+// WithDelivery returns ctx carrying d, for Notify.
+func WithDelivery(ctx context.Context, d Delivery) context.Context {
+	return context.WithValue(ctx, deliveryKey{}, d)
+}
+
+// DeliveryOf returns the Delivery ctx carries; ok is false when the send
+// has no id.
+func DeliveryOf(ctx context.Context) (d Delivery, ok bool) {
+	d, ok = ctx.Value(deliveryKey{}).(Delivery)
+	return d, ok && d.ID != ""
+}
+
+// Hooks are called around each job's send by DispatchHooks.
+type Hooks struct {
+	// Claim, when non-nil, is called before a job's first attempt; an error
+	// skips the job (Result.Err wraps it, Attempts is 0) and nothing is sent.
+	Claim func(context.Context, Job) error
+	// Record is Dispatch's record.
+	Record func(context.Context, Job, *cost.MessageRef) error
 }
 
 // Result is the outcome of one Job.
@@ -205,6 +245,12 @@ func (d *Dispatcher) disable(name string, err error) bool {
 // KindNotifier alert saying so goes to every notifier still enabled (not
 // recorded, not retried next cycle), and Disabled lists the notifier.
 func (d *Dispatcher) Dispatch(ctx context.Context, jobs []Job, record func(context.Context, Job, *cost.MessageRef) error) []Result {
+	return d.DispatchHooks(ctx, jobs, Hooks{Record: record})
+}
+
+// DispatchHooks is Dispatch with a claim before each send as well as the
+// record after it (Hooks).
+func (d *Dispatcher) DispatchHooks(ctx context.Context, jobs []Job, h Hooks) []Result {
 	results := make([]Result, len(jobs))
 	byNotifier := make(map[string][]int)
 	var order []string
@@ -226,7 +272,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, jobs []Job, record func(conte
 		wg.Go(func() {
 			for _, i := range idx {
 				// Each goroutine writes only its own indexes.
-				results[i] = d.deliver(ctx, n, jobs[i], record)
+				results[i] = d.deliver(ctx, n, jobs[i], h)
 			}
 		})
 	}
@@ -257,7 +303,7 @@ func (d *Dispatcher) announce(ctx context.Context, name string) {
 		}
 		n := d.notifiers[other]
 		wg.Go(func() {
-			res := d.deliver(ctx, n, Job{Notifier: other, Alert: a}, nil)
+			res := d.deliver(ctx, n, Job{Notifier: other, Alert: a}, Hooks{})
 			if res.Err != nil {
 				d.opts.Logger.ErrorContext(ctx, "tell a notifier that another is disabled", "notifier", other, "disabled", name, "error", res.Err)
 			}
@@ -292,13 +338,20 @@ func DisabledAlert(dn DisabledNotifier) cost.Alert {
 	}
 }
 
-func (d *Dispatcher) deliver(ctx context.Context, n Notifier, job Job, record func(context.Context, Job, *cost.MessageRef) error) Result {
+func (d *Dispatcher) deliver(ctx context.Context, n Notifier, job Job, h Hooks) Result {
 	res := Result{Job: job}
 	if dn, off := d.isDisabled(job.Notifier); off {
 		res.Disabled = true
 		res.Err = fmt.Errorf("notifier %q: %w since %s: %v", job.Notifier, ErrDisabled, dn.Since.UTC().Format(time.RFC3339), dn.Err)
 		return res
 	}
+	if h.Claim != nil {
+		if err := h.Claim(ctx, job); err != nil {
+			res.Err = fmt.Errorf("notifier %q: not sent: %w", job.Notifier, err)
+			return res
+		}
+	}
+	record := h.Record
 	log := d.opts.Logger.With("notifier", job.Notifier, "fingerprint", job.Alert.Fingerprint, "rule", job.Alert.Rule)
 	bo := &backoff.ExponentialBackOff{
 		InitialInterval:     d.opts.MinWait,
@@ -316,7 +369,11 @@ func (d *Dispatcher) deliver(ctx context.Context, n Notifier, job Job, record fu
 			return res
 		}
 		res.Attempts++
-		ref, err := d.attempt(ctx, n, job.Alert)
+		actx := ctx
+		if job.ID != "" {
+			actx = WithDelivery(ctx, Delivery{ID: job.ID, Unsure: job.Unsure || res.Attempts > 1})
+		}
+		ref, err := d.attempt(actx, n, job.Alert)
 		if err == nil {
 			res.Sent, res.Ref, res.Err, res.Retryable = true, ref, nil, false
 			if record != nil {

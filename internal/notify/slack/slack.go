@@ -108,7 +108,11 @@ func New(opts Options) (*Notifier, error) {
 // Name returns the notifier name.
 func (n *Notifier) Name() string { return n.name }
 
-// Notify posts a and returns the posted message (channel ID and ts). When
+// Notify posts a and returns the posted message (channel ID and ts). A
+// send with an id (notify.DeliveryOf) carries it in the message metadata
+// (Metadata); when the send is unsure (an earlier attempt may have gone
+// out) Notify first looks for that id in the channel (findPosted) and, when
+// found, returns that message instead of posting again. When
 // a.Thread is set (and names this notifier or none) the alert is posted as a reply in that thread (broadcast
 // to the channel when it escalates to critical), then the thread's root
 // message is updated to show the current state; a failed update is logged,
@@ -130,6 +134,23 @@ func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, 
 	} else {
 		thread = nil
 	}
+	if d, ok := notify.DeliveryOf(ctx); ok {
+		opts = append(opts, slackapi.MsgOptionMetadata(Metadata(d.ID, a.Fingerprint)))
+		if d.Unsure {
+			threadTS := ""
+			if thread != nil {
+				threadTS = thread.TS
+			}
+			if ts, found := n.findPosted(ctx, channel, threadTS, d.ID); found {
+				n.log.InfoContext(ctx, "message already in the channel; not posting again", "notifier", n.name,
+					"fingerprint", a.Fingerprint, "delivery", d.ID, "channel", channel, "ts", ts)
+				if thread != nil {
+					n.updateRoot(ctx, a, thread.Channel, thread.TS)
+				}
+				return &cost.MessageRef{Notifier: n.name, Channel: channel, TS: ts}, nil
+			}
+		}
+	}
 	ch, ts, err := n.post(ctx, channel, text, blocks, opts)
 	if err != nil {
 		return nil, err
@@ -145,6 +166,55 @@ func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, 
 		n.uploadChart(ctx, a, ch, root)
 	}
 	return &cost.MessageRef{Notifier: n.name, Channel: ch, TS: ts}, nil
+}
+
+// MetadataEventType is the event_type of the message metadata every alert
+// carries: its payload holds "delivery_id" (the outbox row, the same on
+// every attempt) and "fingerprint".
+const MetadataEventType = "costbot_alert"
+
+// historyLimit is how many recent messages findPosted reads: a re-send
+// follows its lost attempt within a cycle or a restart.
+const historyLimit = 200
+
+// Metadata is the message metadata of delivery id of the alert fp.
+func Metadata(id, fp string) slackapi.SlackMetadata {
+	return slackapi.SlackMetadata{EventType: MetadataEventType,
+		EventPayload: map[string]any{"delivery_id": id, "fingerprint": fp}}
+}
+
+// findPosted looks for delivery id among the channel's recent messages
+// (conversations.history), or the thread's replies when threadTS is set
+// (conversations.replies), both with include_all_metadata, and returns the
+// message's ts. A failed look-up is logged and reports not found: the
+// message is then posted, at worst a second time.
+func (n *Notifier) findPosted(ctx context.Context, channel, threadTS, id string) (string, bool) {
+	var (
+		msgs []slackapi.Message
+		err  error
+	)
+	if threadTS != "" {
+		msgs, _, _, err = n.client.GetConversationRepliesContext(ctx, &slackapi.GetConversationRepliesParameters{
+			ChannelID: channel, Timestamp: threadTS, Limit: historyLimit, IncludeAllMetadata: true})
+	} else {
+		var res *slackapi.GetConversationHistoryResponse
+		res, err = n.client.GetConversationHistoryContext(ctx, &slackapi.GetConversationHistoryParameters{
+			ChannelID: channel, Limit: historyLimit, IncludeAllMetadata: true})
+		if res != nil {
+			msgs = res.Messages
+		}
+	}
+	if err != nil {
+		n.log.WarnContext(ctx, "look for an earlier send in the channel failed; posting", "notifier", n.name,
+			"delivery", id, "channel", channel, "error", err)
+		return "", false
+	}
+	for _, m := range msgs {
+		if m.Metadata.EventType == MetadataEventType && m.Metadata.EventPayload["delivery_id"] == id {
+			return m.Timestamp, true
+		}
+	}
+	return "", false
 }
 
 // scopeCodes are the upload errors that mean the token may not upload files
