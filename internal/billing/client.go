@@ -235,6 +235,7 @@ func (c *Client) payGo(ctx context.Context, acct cost.Account, days cost.Period)
 		if err != nil {
 			return nil, annotate(err, acct.ID, path)
 		}
+		rows = c.dropRejected(ctx, rows, acct.ID, path)
 		for _, r := range rows {
 			if !days.Contains(r.Day) {
 				continue
@@ -274,6 +275,7 @@ func (c *Client) focus(ctx context.Context, acct cost.Account, days cost.Period)
 		if err != nil {
 			return nil, annotate(err, acct.ID, path)
 		}
+		rows = c.dropRejected(ctx, rows, acct.ID, path)
 		for _, r := range rows {
 			if days.Contains(r.Day) && dd.keep(r, req) {
 				out = append(out, r.usage(acct.ID))
@@ -326,11 +328,24 @@ func (c *Client) Fetch(ctx context.Context, acct cost.Account, source Source, da
 		if ctx.Err() != nil {
 			return cost.Snapshot{}, err
 		}
-		c.log.WarnContext(ctx, "billing profile unavailable", "account", acct.ID, "err", err)
+		c.log.WarnContext(ctx, "billing profile unavailable", "account", acct.ID, "error", err)
 		card = nil
 	}
 	rng, _ := wholeDays(days)
 	return cost.Snapshot{Account: acct, FetchedAt: c.now().UTC(), Range: rng, Usage: usage, Card: card}, nil
+}
+
+// dropRejected returns rows without the rejected ones (a cost that is not
+// finite or beyond ±MaxAbsCost), logging each at Warn with its row and
+// field; the rest of the response is kept.
+func (c *Client) dropRejected(ctx context.Context, rows []row, account, path string) []row {
+	rows, bad := validRows(rows)
+	for _, e := range bad {
+		e.Account, e.Path = account, path
+		c.log.WarnContext(ctx, "billing row rejected", "account", account, "path", path,
+			"row", e.Row, "field", e.Field, "error", e)
+	}
+	return rows
 }
 
 func annotate(err error, account, path string) error {
@@ -446,7 +461,7 @@ func (c *Client) do(ctx context.Context, path string, q url.Values) (json.RawMes
 		backoff.WithMaxTries(uint(c.maxRetries)+1),
 		backoff.WithMaxElapsedTime(0),
 		backoff.WithNotify(func(err error, wait time.Duration) {
-			c.log.WarnContext(ctx, "billing request failed, retrying", "path", path, "wait", wait, "err", err)
+			c.log.WarnContext(ctx, "billing request failed, retrying", "path", path, "wait", wait, "error", err)
 		}),
 	)
 	if err != nil && ctx.Err() != nil && last != nil && !errors.Is(err, last) {

@@ -34,7 +34,16 @@ type row struct {
 	Unit        string
 	Class       string
 	Category    string
+	// Rejected says why the row is dropped (a cost that is not finite or
+	// beyond MaxAbsCost); the other rows of the response are kept.
+	Rejected *DecodeError
 }
+
+// MaxAbsCost is the largest cost magnitude a usage row may carry, in the
+// bill's currency. A row beyond it (or with a cost that is not a finite
+// number) is dropped with a warning: sums of such rows turn into ±Inf and
+// every message built from them breaks.
+const MaxAbsCost = 1e12
 
 // key identifies a row for de-duplication across requests.
 func (r row) key() string {
@@ -96,26 +105,37 @@ func (f fields) str(name string) (string, bool, error) {
 }
 
 func (f fields) num(name string) (float64, bool, error) {
+	x, ok, _, err := f.number(name)
+	return x, ok, err
+}
+
+// number is num that also reports, with a nil error, a value that is a
+// number but not a finite one (NaN, ±Inf, or out of float64 range like
+// 1e400) as nonFinite.
+func (f fields) number(name string) (x float64, ok, nonFinite bool, err error) {
 	v, ok := f.raw(name)
 	if !ok {
-		return 0, false, nil
+		return 0, false, false, nil
 	}
 	text := string(v)
 	if v[0] == '"' {
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
-			return 0, false, f.fail(name, err)
+			return 0, false, false, f.fail(name, err)
 		}
 		text = strings.TrimSpace(s)
 		if text == "" {
-			return 0, false, nil
+			return 0, false, false, nil
 		}
 	}
-	x, err := strconv.ParseFloat(text, 64)
-	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0, false, f.fail(name, fmt.Errorf("want a finite number, got %.40s", v))
+	x, perr := strconv.ParseFloat(text, 64)
+	if (perr == nil || errors.Is(perr, strconv.ErrRange)) && (math.IsNaN(x) || math.IsInf(x, 0)) {
+		return 0, false, true, f.fail(name, fmt.Errorf("want a finite number, got %.40s", v))
 	}
-	return x, true, nil
+	if perr != nil {
+		return 0, false, false, f.fail(name, fmt.Errorf("want a finite number, got %.40s", v))
+	}
+	return x, true, false, nil
 }
 
 var timeLayouts = []string{
@@ -169,8 +189,9 @@ func objects(result json.RawMessage) ([]fields, error) {
 
 // decoder collects the first error of a sequence of field reads.
 type decoder struct {
-	f   fields
-	err error
+	f      fields
+	err    error
+	reject *DecodeError // why the row is dropped; see row.Rejected
 }
 
 func (d *decoder) str(name string) string {
@@ -183,6 +204,31 @@ func (d *decoder) num(name string) (float64, bool) {
 	x, ok, err := d.f.num(name)
 	d.keep(err)
 	return x, ok
+}
+
+// cost reads a cost field. A value that is not a finite number or is beyond
+// ±MaxAbsCost rejects the row (see row.Rejected) instead of failing the
+// response; any other bad value fails it as num does.
+func (d *decoder) cost(name string) (float64, bool) {
+	x, ok, nonFinite, err := d.f.number(name)
+	switch {
+	case nonFinite:
+		d.rejectRow(err.(*DecodeError))
+		return 0, false
+	case err != nil:
+		d.keep(err)
+		return 0, false
+	case ok && math.Abs(x) > MaxAbsCost:
+		d.rejectRow(d.f.fail(name, fmt.Errorf("%g is beyond ±%g", x, MaxAbsCost)).(*DecodeError))
+		return 0, false
+	}
+	return x, ok
+}
+
+func (d *decoder) rejectRow(e *DecodeError) {
+	if d.reject == nil {
+		d.reject = e
+	}
 }
 
 func (d *decoder) time(name string) time.Time {
@@ -204,7 +250,9 @@ func (d *decoder) require(name string, present bool) {
 }
 
 // decodeRows decodes every object of a usage result: the FOCUS-style columns
-// both API versions share are read here, the version's own by one.
+// both API versions share are read here, the version's own by one. A bad
+// required or malformed field fails the whole result; a row whose cost is
+// out of range comes back with Rejected set (see validRows).
 func decodeRows(result json.RawMessage, one func(d *decoder, r *row)) ([]row, error) {
 	objs, err := objects(result)
 	if err != nil {
@@ -227,6 +275,7 @@ func decodeRows(result json.RawMessage, one func(d *decoder, r *row)) ([]row, er
 		if d.err != nil {
 			return nil, d.err
 		}
+		r.Rejected = d.reject
 		r.Day = cost.Day(r.Day)
 		rows = append(rows, r)
 	}
@@ -243,13 +292,12 @@ func decodeV1Rows(result json.RawMessage) ([]row, error) {
 		r.Family = d.str("ServiceFamilyName")
 		r.Zone = d.str("ZoneName")
 		r.ZoneID = d.str("ZoneId")
-		contracted, okC := d.num("ContractedCost")
-		billed, okB := d.num("BilledCost")
-		switch {
-		case okC:
+		// BilledCost is read only when ContractedCost is absent, so it
+		// rejects the row only when it is the cost used.
+		if contracted, ok := d.cost("ContractedCost"); ok {
 			r.Cost, r.CostKnown = contracted, true
-		case okB:
-			r.Cost, r.CostKnown = billed, true
+		} else if d.reject == nil {
+			r.Cost, r.CostKnown = d.cost("BilledCost")
 		}
 		if !r.PeriodStart.IsZero() {
 			r.PeriodStart = cost.Day(r.PeriodStart)
@@ -273,7 +321,7 @@ func decodeV2Rows(result json.RawMessage) ([]row, error) {
 		r.ZoneID = d.str("x_ZoneId")
 		r.Region = d.str("RegionId")
 		r.SubAccount = d.str("SubAccountId")
-		r.Cost, r.CostKnown = d.num("BilledCost")
+		r.Cost, r.CostKnown = d.cost("BilledCost")
 	})
 }
 
@@ -362,4 +410,19 @@ func decodeAnchor(result json.RawMessage) (time.Time, error) {
 		return time.Time{}, &DecodeError{Row: -1, Field: "billing_cycle_anchor_timestamp", Err: errors.New("no subscription has a billing-cycle anchor")}
 	}
 	return first, nil
+}
+
+// validRows returns the rows that were not rejected, and the reasons for the
+// others, each naming its row and field.
+func validRows(rows []row) ([]row, []*DecodeError) {
+	var bad []*DecodeError
+	out := rows[:0:0]
+	for _, r := range rows {
+		if r.Rejected != nil {
+			bad = append(bad, r.Rejected)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, bad
 }
