@@ -273,7 +273,7 @@ func (es Errors) Error() string {
 
 // Load reads and strictly decodes the file, then validates it.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path, MaxConfigFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
@@ -285,7 +285,7 @@ func Load(path string) (*Config, error) {
 // config whenever the file decoded, even together with errors, so that the
 // caller can go on to check the rules it names.
 func LoadCheck(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path, MaxConfigFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
@@ -384,7 +384,7 @@ func (c *Config) expand(lookup func(string) (string, bool)) Errors {
 			es = append(es, &Error{File: c.File, Line: line, Col: col, Field: field + "_file", Msg: "set " + field[strings.LastIndexByte(field, '.')+1:] + " or its _file, not both"})
 			return
 		}
-		b, err := os.ReadFile(c.Path(file))
+		b, err := ReadFile(c.Path(file), MaxSecretFileSize)
 		if err != nil {
 			// The path is not secret; the error says which file and why.
 			es = append(es, &Error{File: c.File, Line: line, Col: col, Field: field + "_file", Msg: err.Error()})
@@ -438,7 +438,7 @@ func (c *Config) Validate() error {
 	cf := c.Cloudflare
 	// The billing client compares the scheme prefix case-sensitively.
 	if u, err := url.Parse(cf.BaseURL); err != nil || (!strings.HasPrefix(cf.BaseURL, "http://") && !strings.HasPrefix(cf.BaseURL, "https://")) || u.Host == "" {
-		bad("cloudflare.base_url", "must be an http(s) URL, got %q", cf.BaseURL)
+		bad("cloudflare.base_url", "must be an http(s) URL, got %q", RedactURL(cf.BaseURL))
 	}
 	// A credential given as an unset ${VAR} still counts as given: the
 	// environment, not the file, is what lacks it.
@@ -498,7 +498,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if u, err := url.Parse(c.Slack.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.HasSuffix(c.Slack.APIURL, "/") {
-		bad("slack.api_url", "must be an http(s) URL ending in /, got %q", c.Slack.APIURL)
+		bad("slack.api_url", "must be an http(s) URL ending in /, got %q", RedactURL(c.Slack.APIURL))
 	}
 	if c.Slack.AppToken != "" && !strings.HasPrefix(c.Slack.AppToken.Value(), "xapp-") {
 		bad("slack.app_token", "must be an app-level token starting with xapp-")
