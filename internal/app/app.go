@@ -190,6 +190,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.cmds = slackcmd.New(slackcmd.Options{
 		SigningSecret: cfg.Slack.SigningSecret.Value(),
 		Actions:       actions{a},
+		Silences:      a.db,
 		Now:           a.now,
 		Logger:        a.log.With("component", "slackcmd"),
 		HTTPClient:    a.http,
@@ -337,6 +338,9 @@ func (x actions) Apply(ctx context.Context, act slackcmd.Action) error {
 	st, err := x.a.db.Alert(ctx, act.Fingerprint)
 	if err != nil {
 		return fmt.Errorf("%s alert %q: %w", kind, act.Fingerprint, err)
+	}
+	if kind == alert.ActionSnooze {
+		return x.snooze(ctx, st, act.User, at, act.Until)
 	}
 	ac, err := alert.CheckAction(st, alert.Action{Fingerprint: act.Fingerprint, Kind: kind, User: act.User, At: at, Until: act.Until})
 	if err != nil {

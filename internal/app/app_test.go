@@ -519,12 +519,20 @@ func TestApp_SlackEndpoints(t *testing.T) {
 		t.Fatalf("click: %d %s", resp.StatusCode, body)
 	}
 	a.cmds.Close() // wait for the click to be applied
-	acts, err := a.db.Actions(ctx, alert.ActionFilter{})
+	// The snooze is a silence on the alert's identity labels, by the user.
+	sils, err := a.db.Silences(ctx, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(acts) != 1 || acts[0].Fingerprint != fp || acts[0].Kind != alert.ActionSnooze || !acts[0].Until.Equal(now.Add(24*time.Hour)) {
-		t.Errorf("stored actions = %+v, want one 24 h snooze of %s", acts, fp)
+	st, err := a.db.Alert(ctx, fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sils) != 1 || sils[0].CreatedBy != "U1" || !sils[0].EndsAt.Equal(now.Add(24*time.Hour)) || !sils[0].Matches(alert.Labels(st.Finding)) {
+		t.Errorf("stored silences = %+v, want one 24 h silence of %s by U1", sils, fp)
+	}
+	if acts, err := a.db.Actions(ctx, alert.ActionFilter{}); err != nil || len(acts) != 0 {
+		t.Errorf("stored actions = %+v, %v; want none (a snooze is a silence)", acts, err)
 	}
 }
 

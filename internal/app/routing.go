@@ -75,3 +75,18 @@ func (a *App) logHeld(ctx context.Context, ds []alert.Decision) {
 		a.log.InfoContext(ctx, "alert held", args...)
 	}
 }
+
+// snooze is the Slack Snooze button: a silence on the alert st's identity
+// labels (alert.SnoozeSilence) from at until until, by user. An expired or
+// expiring silence releases the alert like any other.
+func (x actions) snooze(ctx context.Context, st alert.State, user string, at, until time.Time) error {
+	s, err := alert.SnoozeSilence(st, user, at, until)
+	if err != nil {
+		return err
+	}
+	if s, err = x.a.db.AddSilence(ctx, s); err != nil {
+		return fmt.Errorf("snooze alert %q: %w", st.Fingerprint, err)
+	}
+	x.a.log.InfoContext(ctx, "alert snoozed", "fingerprint", st.Fingerprint, "silence", s.ID, "user", user, "ends_at", s.EndsAt)
+	return nil
+}
