@@ -122,12 +122,12 @@ func (c *Client) authName() string {
 
 // String describes the client without secrets.
 func (c *Client) String() string {
-	return fmt.Sprintf("billing.Client{base_url=%s auth=%s}", c.base, c.authName())
+	return fmt.Sprintf("billing.Client{base_url=%s auth=%s}", redactURL(c.base), c.authName())
 }
 
 // LogValue logs the client without secrets.
 func (c *Client) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("base_url", c.base), slog.String("auth", c.authName()))
+	return slog.GroupValue(slog.String("base_url", redactURL(c.base)), slog.String("auth", c.authName()))
 }
 
 // Usage returns the normalized usage rows of acct whose charge day lies in

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -142,7 +143,7 @@ func (o Options) Validate() error {
 		errs = append(errs, errors.New("auth: api_email and api_key must be set together"))
 	}
 	if o.BaseURL != "" && !strings.HasPrefix(o.BaseURL, "http://") && !strings.HasPrefix(o.BaseURL, "https://") {
-		errs = append(errs, fmt.Errorf("base_url: %q must be an http(s) URL", o.BaseURL))
+		errs = append(errs, fmt.Errorf("base_url: %q must be an http(s) URL", redactURL(o.BaseURL)))
 	}
 	if o.MaxRetryWait < 0 {
 		errs = append(errs, fmt.Errorf("max_retry_wait: %s must not be negative", o.MaxRetryWait))
@@ -151,6 +152,18 @@ func (o Options) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// redactURL hides a password in a base URL ("https://u:pw@host" prints as
+// "https://u:xxxxx@host").
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		return "REDACTED" + s[i:]
+	}
+	return s
 }
 
 func redact(s string) string {
@@ -163,7 +176,7 @@ func redact(s string) string {
 // String describes the options with secrets redacted.
 func (o Options) String() string {
 	return fmt.Sprintf("billing.Options{BaseURL:%q APIToken:%q APIEmail:%q APIKey:%q MaxRetries:%d MaxRetryWait:%s}",
-		o.BaseURL, redact(o.APIToken), o.APIEmail, redact(o.APIKey), o.MaxRetries, o.MaxRetryWait)
+		redactURL(o.BaseURL), redact(o.APIToken), o.APIEmail, redact(o.APIKey), o.MaxRetries, o.MaxRetryWait)
 }
 
 // GoString is String, so %#v does not print secrets either.
@@ -172,7 +185,7 @@ func (o Options) GoString() string { return o.String() }
 // LogValue logs the options with secrets redacted.
 func (o Options) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("base_url", o.BaseURL),
+		slog.String("base_url", redactURL(o.BaseURL)),
 		slog.String("api_token", redact(o.APIToken)),
 		slog.String("api_email", o.APIEmail),
 		slog.String("api_key", redact(o.APIKey)),

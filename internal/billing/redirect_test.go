@@ -102,3 +102,23 @@ func TestClient_Redirect(t *testing.T) {
 func globalKey(o *billing.Options) {
 	o.APIToken, o.APIEmail, o.APIKey = "", "ops@example.com", "global-key"
 }
+
+// TestClient_String_RedactsBaseURLPassword: a base_url with a password
+// never prints or logs it.
+func TestClient_String_RedactsBaseURLPassword(t *testing.T) {
+	o := billing.Options{BaseURL: "https://ops:hunter2@api.example.com/v4", APIToken: "tok"}
+	c := billing.New(o)
+	for name, s := range map[string]string{
+		"Options.String":   o.String(),
+		"Options.LogValue": o.LogValue().String(),
+		"Client.String":    c.String(),
+		"Client.LogValue":  c.LogValue().String(),
+	} {
+		if strings.Contains(s, "hunter2") {
+			t.Errorf("%s leaks a secret: %s", name, s)
+		}
+		if !strings.Contains(s, "api.example.com") {
+			t.Errorf("%s lost the host: %s", name, s)
+		}
+	}
+}
