@@ -55,6 +55,49 @@ func LoadFS(fsys fs.FS, dir string) (*Set, error) {
 	return loadFS(fsys, dir, func(name string) string { return path.Join(dir, name) })
 }
 
+// MaxRuleFileSize bounds one rule file (4 MiB).
+const MaxRuleFileSize = 4 << 20
+
+// readRuleFile reads a regular file of at most MaxRuleFileSize. It checks
+// the type before opening, so a named pipe (whose open blocks until a
+// writer comes) or a device such as /dev/zero is refused, not read.
+func readRuleFile(fsys fs.FS, name string) ([]byte, error) {
+	fi, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		kind := "a directory"
+		switch m := fi.Mode(); {
+		case m&fs.ModeNamedPipe != 0:
+			kind = "a named pipe"
+		case m&fs.ModeDevice != 0:
+			kind = "a device"
+		case m&fs.ModeSocket != 0:
+			kind = "a socket"
+		case !m.IsDir():
+			kind = "type " + m.Type().String()
+		}
+		return nil, fmt.Errorf("not a regular file (%s)", kind)
+	}
+	if fi.Size() > MaxRuleFileSize {
+		return nil, fmt.Errorf("%d bytes is over the limit of 4 MiB", fi.Size())
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxRuleFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxRuleFileSize {
+		return nil, errors.New("over the limit of 4 MiB")
+	}
+	return data, nil
+}
+
 func loadFS(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
@@ -73,7 +116,7 @@ func loadFS(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 	sort.Strings(names)
 	l := newLoader()
 	for _, n := range names {
-		data, err := fs.ReadFile(fsys, path.Join(dir, n))
+		data, err := readRuleFile(fsys, path.Join(dir, n))
 		if err != nil {
 			return nil, fmt.Errorf("read rule file %q: %w", display(n), err)
 		}
@@ -352,6 +395,31 @@ func (l *loader) num(n *yaml.Node, field string) (float64, bool) {
 	return f, true
 }
 
+// Bounds of every money amount in a rule file (budget and threshold
+// amounts), in the rule's currency: at least one cent, at most 1e12. Beyond
+// them sums and percentages lose meaning (1e308 printed "+Inf%") and an
+// amount like 1e-320 is a typo, not a budget.
+const (
+	MinAmount = 0.01
+	MaxAmount = 1e12
+)
+
+// amount reports whether f, read from n, is a sane money amount, and
+// records the error at n when it is not.
+func (l *loader) amount(n *yaml.Node, field string, f float64) bool {
+	switch {
+	case f <= 0:
+		l.errf(n, field, "must be positive, got %s", n.Value)
+	case f < MinAmount:
+		l.errf(n, field, "must be at least %g, got %s", MinAmount, n.Value)
+	case f > MaxAmount:
+		l.errf(n, field, "must be at most %g, got %s", float64(MaxAmount), n.Value)
+	default:
+		return true
+	}
+	return false
+}
+
 // integer decodes an integer scalar.
 func (l *loader) integer(n *yaml.Node, field string) (int, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
@@ -466,9 +534,7 @@ func (l *loader) budget(_ int, n *yaml.Node) {
 		case "amount":
 			amountNode = v
 			if f, ok := l.num(v, key); ok {
-				if f <= 0 {
-					l.errf(v, key, "must be positive, got %s", v.Value)
-				}
+				l.amount(v, key, f)
 				b.Amount = f
 			}
 		case "currency":
@@ -580,8 +646,7 @@ func (l *loader) thresholds(n *yaml.Node, field string) []Threshold {
 				switch {
 				case !good:
 					ok = false
-				case a <= 0:
-					l.errf(v, ff, "must be positive, got %s", v.Value)
+				case !l.amount(v, ff, a):
 					ok = false
 				default:
 					t.Amount = a
@@ -667,8 +732,11 @@ func (l *loader) anomaly(_ int, n *yaml.Node) {
 			}
 		case "min_impact":
 			if f, ok := l.num(v, key); ok {
-				if f < 0 {
+				switch {
+				case f < 0:
 					l.errf(v, key, "must not be negative, got %s", v.Value)
+				case f > MaxAmount:
+					l.errf(v, key, "must be at most %g, got %s", float64(MaxAmount), v.Value)
 				}
 				a.MinImpact = f
 			}
