@@ -1,6 +1,9 @@
 package alert
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/prometheus/alertmanager/pkg/labels"
 
 	"github.com/costbot/costbot/internal/cost"
@@ -40,35 +43,56 @@ func DefaultInhibitRules() []InhibitRule {
 }
 
 // inhibitedBy returns the fingerprint of a firing alert that inhibits st
-// under rules, or "".
+// under the inhibition rules, or "".
 func (c *cycle) inhibitedBy(st *State) string {
 	if len(c.o.InhibitRules) == 0 {
 		return ""
 	}
+	if c.sources == nil {
+		c.indexSources()
+	}
 	tl := c.labels(st)
-	for _, r := range c.o.InhibitRules {
+	for i, r := range c.o.InhibitRules {
 		if !matches(r.TargetMatchers, tl) {
 			continue
 		}
-		for _, src := range c.sorted() {
-			if src == st || src.Status != StatusFiring {
-				continue
-			}
-			sl := c.labels(src)
-			if !matches(r.SourceMatchers, sl) {
-				continue
-			}
-			same := true
-			for _, k := range r.Equal {
-				if sl[k] != tl[k] {
-					same = false
-					break
-				}
-			}
-			if same {
-				return src.Fingerprint
+		for _, fp := range c.sources[i][equalKey(r.Equal, tl)] {
+			if fp != st.Fingerprint {
+				return fp
 			}
 		}
 	}
 	return ""
+}
+
+// indexSources lists, per rule, the firing alerts matching its source
+// matchers by the values of its equal labels, in sorted order. Decisions,
+// which use it, change no status.
+func (c *cycle) indexSources() {
+	c.sources = make([]map[string][]string, len(c.o.InhibitRules))
+	for i := range c.sources {
+		c.sources[i] = map[string][]string{}
+	}
+	for _, src := range c.sorted() {
+		if src.Status != StatusFiring {
+			continue
+		}
+		sl := c.labels(src)
+		for i, r := range c.o.InhibitRules {
+			if matches(r.SourceMatchers, sl) {
+				k := equalKey(r.Equal, sl)
+				c.sources[i][k] = append(c.sources[i][k], src.Fingerprint)
+			}
+		}
+	}
+}
+
+// equalKey joins the values of the labels names in l ("" when missing).
+func equalKey(names []string, l map[string]string) string {
+	var b strings.Builder
+	for _, n := range names {
+		b.WriteString(strconv.Quote(l[n]))
+		b.WriteByte(0)
+	}
+	return b.String()
 }

@@ -283,6 +283,7 @@ type cycle struct {
 	moved     map[string]bool     // changed status or started an episode
 	unknownNs map[RuleNotifier]bool
 	lbls      map[string]map[string]string // Labels by fingerprint
+	sources   []map[string][]string        // per inhibit rule: equal-label key -> firing source fingerprints
 }
 
 // labels returns Labels(st.Finding), computed once per alert.
