@@ -19,9 +19,16 @@ import (
 type seriesData struct {
 	key      cost.SeriesKey
 	currency string
-	first    time.Time
-	sum      map[time.Time]float64
-	unknown  map[time.Time]bool
+	first    time.Time // its first day with a row (UTC midnight)
+	at       int       // first as an index into the account's days
+	points   []point   // its rows in input order
+}
+
+// point is one usage row of a series.
+type point struct {
+	at    int // index of its day into the account's days
+	cost  float64
+	known bool
 }
 
 // episode is one anomalous episode of a judged series: the points the
@@ -88,8 +95,7 @@ func (s *Set) evalAnomaly(a *Anomaly, ix *index, in Input, out *Output) {
 	}
 	forEach(len(jobs), in.workers(), func(i int) {
 		aa, sd := accts[jobs[i].acct], accts[jobs[i].acct].series[jobs[i].series]
-		aa.judged[jobs[i].series] = judgeSeries(a, aa.acct, sd, aa.hasData, aa.last, aa.provisional, lookback, in,
-			in.Judged[JudgedKey(a.Name, sd.key)], run)
+		aa.judged[jobs[i].series] = judgeSeries(a, aa, sd, lookback, in, in.Judged[JudgedKey(a.Name, sd.key)], run)
 	})
 	for _, aa := range accts {
 		aa.collect(a, out)
@@ -97,73 +103,97 @@ func (s *Set) evalAnomaly(a *Anomaly, ix *index, in Input, out *Output) {
 }
 
 // anomalyAccount is one account's share of an anomaly rule's evaluation:
-// its series, read from the rows, and their judgements.
+// its series, read from the rows, and their judgements. Its days run from
+// the account's first day with data to its last.
 type anomalyAccount struct {
 	acct        cost.Account
-	hasData     map[time.Time]bool // days with any data for the account
-	last        time.Time          // the account's last day with data
-	provisional bool               // last is not settled yet
-	series      []*seriesData      // by cost.SeriesKey.String()
-	judged      []seriesJudgement  // judged[i] is of series[i]
+	hasData     []bool            // hasData[i]: the account has data on its day i
+	last        time.Time         // the account's last day with data (UTC midnight)
+	provisional bool              // last is not settled yet
+	series      []*seriesData     // by cost.SeriesKey.String()
+	judged      []seriesJudgement // judged[i] is of series[i]
 }
 
 // planAnomaly gathers the series rule a judges, account by account in
-// index order; accounts without a matching series are left out. The result
-// is only read while the series are judged.
+// index order (the accounts on up to in.workers() goroutines); accounts
+// without a matching series are left out. The result is only read while
+// the series are judged.
 func planAnomaly(a *Anomaly, ix *index, in Input) []*anomalyAccount {
 	settle := in.Settle
 	if settle <= 0 {
 		settle = DefaultSettle
 	}
-	var accts []*anomalyAccount
+	var matched []cost.Account
 	for _, acct := range ix.accounts {
-		if !a.Scope.matchAccount(acct) {
-			continue
+		if a.Scope.matchAccount(acct) {
+			matched = append(matched, acct)
 		}
-		var last time.Time
-		hasData := map[time.Time]bool{}
-		series := map[cost.SeriesKey]*seriesData{}
-		for _, u := range ix.rows[acct.ID] {
-			d := cost.Day(u.Day)
-			if u.Correction || !d.Before(in.Now) {
-				continue
-			}
-			hasData[d] = true
-			if d.After(last) {
-				last = d
-			}
-			if !a.Scope.matchRow(u) {
-				continue
-			}
-			sd := series[u.Key()]
-			if sd == nil {
-				sd = &seriesData{key: u.Key(), first: d, sum: map[time.Time]float64{}, unknown: map[time.Time]bool{}}
-				series[u.Key()] = sd
-			}
-			if d.Before(sd.first) {
-				sd.first = d
-			}
-			if sd.currency == "" {
-				sd.currency = u.Currency
-			}
-			if u.CostKnown {
-				sd.sum[d] += u.Cost
-			} else {
-				sd.unknown[d] = true
-			}
-		}
-		if len(series) == 0 {
-			continue
-		}
-		aa := &anomalyAccount{acct: acct, hasData: hasData, last: last, provisional: in.Now.Before(last.Add(day + settle))}
-		for _, sd := range series {
-			aa.series = append(aa.series, sd)
-		}
-		sort.Slice(aa.series, func(i, j int) bool { return aa.series[i].key.String() < aa.series[j].key.String() })
-		accts = append(accts, aa)
 	}
-	return accts
+	accts := make([]*anomalyAccount, len(matched))
+	forEach(len(matched), in.workers(), func(i int) {
+		accts[i] = planAccount(a, matched[i], ix.rows[matched[i].ID], in.Now, settle)
+	})
+	return slices.DeleteFunc(accts, func(aa *anomalyAccount) bool { return aa == nil })
 }
+
+// planAccount gathers the series of one account that rule a judges from its
+// rows: every row before now that is not a correction counts as account
+// data. It returns nil when no series matches.
+func planAccount(a *Anomaly, acct cost.Account, rows []cost.Usage, now time.Time, settle time.Duration) *anomalyAccount {
+	const skip = math.MinInt64
+	dayOf := make([]int64, len(rows)) // Unix day of each row, or skip
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for i := range rows {
+		u := &rows[i]
+		d := cost.Day(u.Day)
+		if u.Correction || !d.Before(now) {
+			dayOf[i] = skip
+			continue
+		}
+		k := d.Unix() / secondsPerDay
+		dayOf[i] = k
+		lo, hi = min(lo, k), max(hi, k)
+	}
+	if lo > hi {
+		return nil
+	}
+	from := time.Unix(lo*secondsPerDay, 0).UTC()
+	aa := &anomalyAccount{acct: acct, hasData: make([]bool, hi-lo+1), last: time.Unix(hi*secondsPerDay, 0).UTC()}
+	aa.provisional = now.Before(aa.last.Add(day + settle))
+	series := map[cost.SeriesKey]*seriesData{}
+	for i := range rows {
+		if dayOf[i] == skip {
+			continue
+		}
+		u := &rows[i]
+		at := int(dayOf[i] - lo)
+		aa.hasData[at] = true
+		if !a.Scope.matchRow(*u) {
+			continue
+		}
+		sd := series[u.Key()]
+		if sd == nil {
+			sd = &seriesData{key: u.Key(), at: at}
+			series[u.Key()] = sd
+		}
+		sd.at = min(sd.at, at)
+		if sd.currency == "" {
+			sd.currency = u.Currency
+		}
+		sd.points = append(sd.points, point{at: at, cost: u.Cost, known: u.CostKnown})
+	}
+	if len(series) == 0 {
+		return nil
+	}
+	for _, sd := range series {
+		sd.first = from.Add(time.Duration(sd.at) * day)
+		aa.series = append(aa.series, sd)
+	}
+	sort.Slice(aa.series, func(i, j int) bool { return aa.series[i].key.String() < aa.series[j].key.String() })
+	return aa
+}
+
+const secondsPerDay = 24 * 60 * 60
 
 // collect appends the account's findings and judged state to out, in series
 // order, with the late episodes one by one or in a catch-up summary.
@@ -253,20 +283,30 @@ func forEach(n, workers int, f func(i int)) {
 }
 
 // judgeSeries judges one series: see evalAnomaly.
-func judgeSeries(a *Anomaly, acct cost.Account, sd *seriesData, hasData map[time.Time]bool, last time.Time,
-	provisional bool, lookback int, in Input, prev Judged, run DetectFunc) seriesJudgement {
+func judgeSeries(a *Anomaly, aa *anomalyAccount, sd *seriesData, lookback int, in Input, prev Judged, run DetectFunc) seriesJudgement {
+	acct, last, provisional := aa.acct, aa.last, aa.provisional
 	start := sd.first
-	n := int(last.Sub(start)/day) + 1
+	n := len(aa.hasData) - sd.at
 	days := make([]time.Time, n)
 	values := make([]float64, n)
+	sum := make([]float64, n)
+	seen := make([]bool, n) // a row with a known cost
+	unknown := make([]bool, n)
+	for _, p := range sd.points {
+		if i := p.at - sd.at; p.known {
+			sum[i] += p.cost
+			seen[i] = true
+		} else {
+			unknown[i] = true
+		}
+	}
 	for i := range values {
-		d := start.Add(time.Duration(i) * day)
-		days[i] = d
-		switch v, ok := sd.sum[d]; {
-		case sd.unknown[d] || !hasData[d]:
+		days[i] = start.Add(time.Duration(i) * day)
+		switch {
+		case unknown[i] || !aa.hasData[sd.at+i]:
 			values[i] = math.NaN()
-		case ok:
-			values[i] = v
+		case seen[i]:
+			values[i] = sum[i]
 		case provisional && i == n-1:
 			values[i] = math.NaN() // not in yet: unknown, never 0
 		default:
