@@ -171,10 +171,22 @@ func newIndex(in Input) *index {
 		ix.byID[id] = cost.Account{ID: id}
 		extra = append(extra, id)
 	}
-	for _, u := range in.Usage {
+	// Sized first: growing the slices row by row copies the whole history
+	// several times over, which dominated a Run over a large fleet.
+	counts := map[string]int{}
+	for i := range in.Usage {
+		counts[in.Usage[i].Account]++
+	}
+	for id, n := range counts {
+		if !stale(id) {
+			ix.rows[id] = make([]cost.Usage, 0, n)
+		}
+	}
+	for i := range in.Usage {
+		u := &in.Usage[i]
 		addID(u.Account)
-		if !stale(u.Account) {
-			ix.rows[u.Account] = append(ix.rows[u.Account], u)
+		if rows, ok := ix.rows[u.Account]; ok {
+			ix.rows[u.Account] = append(rows, *u)
 		}
 	}
 	for _, c := range in.Cards {
