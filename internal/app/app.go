@@ -91,6 +91,9 @@ type App struct {
 	// evaluation instant (--now).
 	wall func() time.Time
 	hist history // the stored usage in memory; guarded by jobs
+	// unmarked holds sends that went out but could not be recorded
+	// (outbox.go), by delivery id; guarded by jobs.
+	unmarked map[string]unmarkedSend
 	// evalClock marks an App given an evaluation clock (Options.Now: once
 	// --now, demo, replays, tests). Only such an App moves a cycle earlier
 	// than its state onto a throwaway copy; a daemon on the wall clock whose

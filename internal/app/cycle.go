@@ -182,7 +182,7 @@ func (a *App) cycle(ctx context.Context, db *store.DB, now time.Time, rep *Repor
 		return err
 	}
 	if live && !a.replay {
-		a.publish(ctx, in, findings)
+		a.publish(ctx, in, out.Budgets, findings)
 	}
 	return a.prune(ctx, db, now)
 }
@@ -362,10 +362,15 @@ func (a *App) deliver(ctx context.Context, findings []cost.Finding, usage map[st
 	return a.deliverAt(ctx, a.db, findings, alert.Freshness{Usage: usage}, a.now())
 }
 
-// deliverAt is the alert stage of a cycle at now: it loads the alert state
-// for findings from db, plans (alert.Plan), saves the changes in one
-// transaction, sends, and records each success at once.
+// deliverAt is the alert stage of a cycle at now: it records sends an
+// earlier cycle could not, loads the alert state for findings from db,
+// plans (alert.Plan), saves the changes and an outbox row per delivery in
+// one transaction, then sends what the outbox holds and marks each row
+// done with its send record (sendOutbox; see outbox.go).
 func (a *App) deliverAt(ctx context.Context, db *store.DB, findings []cost.Finding, fresh alert.Freshness, now time.Time) ([]notify.Result, error) {
+	if err := a.recordUnmarked(ctx, db); err != nil {
+		return nil, err
+	}
 	snap, err := db.AlertSnapshot(ctx, alert.Groups(findings))
 	if err != nil {
 		return nil, fmt.Errorf("plan alerts: %w", err)
@@ -379,8 +384,8 @@ func (a *App) deliverAt(ctx context.Context, db *store.DB, findings []cost.Findi
 	for _, u := range ch.UnknownNotifiers {
 		a.log.WarnContext(ctx, "finding names an unknown notifier", "rule", u.Rule, "notifier", u.Notifier)
 	}
-	if len(ch.Alerts) > 0 {
-		if err := db.SaveAlerts(ctx, ch.Alerts); err != nil {
+	if plan := alert.Deliveries(ds); len(ch.Alerts) > 0 || len(plan) > 0 {
+		if err := db.SavePlan(ctx, ch.Alerts, plan, now); err != nil {
 			return nil, fmt.Errorf("plan alerts: %w", err)
 		}
 	}
@@ -401,28 +406,7 @@ func (a *App) deliverAt(ctx context.Context, db *store.DB, findings []cost.Findi
 		a.log.DebugContext(ctx, "alert decision", "fingerprint", d.Fingerprint, "notifier", d.Notifier,
 			"reason", string(d.Reason), "send", d.Delivery != nil)
 	}
-	plan := alert.Deliveries(ds)
-	if len(plan) == 0 {
-		return nil, nil
-	}
-	jobs := make([]notify.Job, len(plan))
-	for i, d := range plan {
-		jobs[i] = notify.Job{Notifier: d.Notifier, Alert: d.Alert}
-	}
-	record := func(ctx context.Context, j notify.Job, ref *cost.MessageRef) error {
-		s, err := alert.SendOf(alert.Delivery{Notifier: j.Notifier, Alert: j.Alert}, ref, now)
-		if err != nil {
-			return err
-		}
-		return db.RecordSend(ctx, s)
-	}
-	res := a.dispatcher.Dispatch(ctx, jobs, record)
-	for _, r := range res {
-		if r.Err != nil {
-			a.log.WarnContext(ctx, "send failed; will retry next cycle", "notifier", r.Job.Notifier, "fingerprint", r.Job.Alert.Fingerprint, "error", r.Err)
-		}
-	}
-	return res, nil
+	return a.sendOutbox(ctx, db, now)
 }
 
 // recordCycle keeps how the last cycle went for /healthz, /readyz and
@@ -467,8 +451,9 @@ func problemsOf(fs []cost.Finding) []cost.Finding {
 	return out
 }
 
-// publish hands the slash-command handler a fresh snapshot.
-func (a *App) publish(ctx context.Context, in rules.Input, findings []cost.Finding) {
+// publish hands the slash-command handler a fresh snapshot; budgets are the
+// statuses the cycle's rules.Run returned (Output.Budgets).
+func (a *App) publish(ctx context.Context, in rules.Input, budgets []cost.BudgetStatus, findings []cost.Finding) {
 	states, err := a.db.Alerts(ctx, nil)
 	if err != nil {
 		a.log.WarnContext(ctx, "read open alerts", "error", err)
@@ -484,7 +469,7 @@ func (a *App) publish(ctx context.Context, in rules.Input, findings []cost.Findi
 		Accounts:  in.Accounts,
 		Usage:     in.Usage,
 		Cards:     in.Cards,
-		Budgets:   a.rules.Budgets(in),
+		Budgets:   budgets,
 		Problems:  problemsOf(findings),
 		Open:      open,
 		FetchedAt: fetched,
