@@ -2,11 +2,9 @@ package slackcmd
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/costbot/costbot/internal/cost"
 )
@@ -223,7 +221,7 @@ func (s *snapshot) lookup(q string) lookupResult {
 	case len(partial) > 1:
 		return lookupResult{candidates: partial}
 	}
-	return lookupResult{suggestions: s.suggest(q, want)}
+	return lookupResult{suggestions: s.fuzzy.suggest(s.named, q, want)}
 }
 
 // wordPrefixes reports whether every query word is a prefix of a name word,
@@ -240,60 +238,4 @@ func wordPrefixes(q, words []string) bool {
 		j++
 	}
 	return true
-}
-
-// suggest returns up to three names closest to q by edit distance, against
-// the whole name and each of its words.
-func (s *snapshot) suggest(q string, want scopeKind) []*series {
-	type cand struct {
-		x *series
-		d int
-	}
-	var cs []cand
-	for _, x := range s.named {
-		if want != scopeAll && x.kind != want {
-			continue
-		}
-		d := editDistance(q, x.lower)
-		for _, w := range x.words {
-			d = min(d, editDistance(q, w)+1)
-		}
-		if d <= max(2, utf8.RuneCountInString(q)/2) {
-			cs = append(cs, cand{x, d})
-		}
-	}
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
-	var out []*series
-	for i := 0; i < len(cs) && i < 3; i++ {
-		out = append(out, cs[i].x)
-	}
-	return out
-}
-
-// editDistance is the Levenshtein distance over runes, capped input length.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 64 {
-		ra = ra[:64]
-	}
-	if len(rb) > 64 {
-		rb = rb[:64]
-	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			c := 1
-			if ra[i-1] == rb[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

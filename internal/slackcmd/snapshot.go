@@ -78,8 +78,9 @@ type snapshot struct {
 	mixed    bool      // more than one currency in the usage
 	currs    []string  // every currency in the usage, sorted
 	total    *series
-	named    []*series // accounts, families, services: the lookup index
-	services []*series // services merged over accounts
+	named    []*series  // accounts, families, services: the lookup index
+	fuzzy    *nameIndex // "did you mean" index of named
+	services []*series  // services merged over accounts
 	accounts map[string]string
 	rows     map[string][]cost.Usage // every row of each account, for forecasts
 	cache    replyCache
@@ -261,6 +262,7 @@ func newSnapshot(d Data) *snapshot {
 		}
 		return s.named[i].name < s.named[j].name
 	})
+	s.fuzzy = newNameIndex(s.named)
 	sortByName(s.services)
 	for _, x := range all {
 		sort.SliceStable(x.children, func(i, j int) bool {

@@ -1,0 +1,268 @@
+package slackcmd
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/costbot/costbot/internal/cost"
+)
+
+// suggestScan is the linear scan the name index replaced, kept as the
+// baseline of its tests and benchmarks. It returns up to three names closest to q by edit distance, against
+// the whole name and each of its words.
+func (s *snapshot) suggestScan(q string, want scopeKind) []*series {
+	type cand struct {
+		x *series
+		d int
+	}
+	var cs []cand
+	for _, x := range s.named {
+		if want != scopeAll && x.kind != want {
+			continue
+		}
+		d := editDistance(q, x.lower)
+		for _, w := range x.words {
+			d = min(d, editDistance(q, w)+1)
+		}
+		if d <= max(2, utf8.RuneCountInString(q)/2) {
+			cs = append(cs, cand{x, d})
+		}
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
+	var out []*series
+	for i := 0; i < len(cs) && i < 3; i++ {
+		out = append(out, cs[i].x)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance over runes, capped input length.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) > 64 {
+		ra = ra[:64]
+	}
+	if len(rb) > 64 {
+		rb = rb[:64]
+	}
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			c := 1
+			if ra[i-1] == rb[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// manyNames is Data with n distinct service names over 3 accounts, built
+// like real Cloudflare names ("Workers Standard Requests 17"), a day each.
+func manyNames(n int) Data {
+	fams := []string{"Workers", "R2", "D1", "Queues", "Images", "Stream", "Argo", "Load Balancing", "Vectorize", "Durable Objects"}
+	kinds := []string{"Standard", "Unbound", "Class A", "Class B", "Paid", "Infrequent Access", "Regional", "Global"}
+	units := []string{"Requests", "CPU ms", "Storage GB-month", "Operations", "Rows Read", "Rows Written", "Minutes Delivered", "Egress GB"}
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	d := Data{Accounts: []cost.Account{{ID: "acct0", Name: "production"}, {ID: "acct1", Name: "staging"}, {ID: "acct2", Name: "dev"}}}
+	for i := range n {
+		f := fams[i%len(fams)]
+		name := fmt.Sprintf("%s %s %s %d", f, kinds[(i/len(fams))%len(kinds)], units[(i/len(fams)/len(kinds))%len(units)], i)
+		d.Usage = append(d.Usage, cost.Usage{Account: fmt.Sprintf("acct%d", i%3), Family: f, Service: name, Day: day,
+			BillingPeriod: cost.Period{Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+			Cost:          float64(i%97) + 0.25, CostKnown: true, Currency: "USD"})
+	}
+	return d
+}
+
+// typo misspells s: a rune dropped, doubled, swapped with the next or
+// replaced, chosen by r.
+func typo(r *rand.Rand, s string) string {
+	rs := []rune(s)
+	if len(rs) < 2 {
+		return s + "x"
+	}
+	i := r.IntN(len(rs) - 1)
+	switch r.IntN(4) {
+	case 0:
+		rs = append(rs[:i], rs[i+1:]...)
+	case 1:
+		rs = append(rs[:i+1], rs[i:]...)
+	case 2:
+		rs[i], rs[i+1] = rs[i+1], rs[i]
+	default:
+		rs[i] = 'a' + rune(r.IntN(26))
+	}
+	return string(rs)
+}
+
+// typos are the hand-picked queries of the tests and benchmarks: a word
+// misspelt, a whole name misspelt, names no series is near, short and
+// long queries.
+var typos = []string{
+	"wrokers", "workres standard", "r3", "d11", "qeueus", "imagse unbound requests 17", "strem paid",
+	"argo global egress gb 9999", "vectorise", "durable objcts class a", "load balancng", "zzzzqqqq", "x",
+	"productoin", "stagign", "devv", "storage gb-mnth", "rows raed", "minutes delivred 4242",
+	"workers standard requests 10000", strings.Repeat("workers ", 12), "ŵörkérs", "",
+}
+
+func TestNameIndex_Suggest(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 10))
+	for _, n := range []int{0, 30, 10_000} {
+		s := newSnapshot(manyNames(n))
+		queries := append([]string(nil), typos...)
+		random := 200
+		if n > 1000 {
+			random = 30 // the scan takes ~15 ms a query
+		}
+		for range random {
+			if len(s.named) == 0 {
+				break
+			}
+			x := s.named[r.IntN(len(s.named))]
+			q := typo(r, x.lower)
+			if ws := x.words; len(ws) > 1 && r.IntN(2) == 0 {
+				q = typo(r, ws[r.IntN(len(ws))])
+			}
+			queries = append(queries, q)
+		}
+		for _, q := range queries {
+			kinds := []scopeKind{scopeAll, scopeAccount, scopeFamily, scopeService}
+			if n > 1000 {
+				kinds = kinds[:1]
+			}
+			for _, want := range kinds {
+				t.Run(fmt.Sprintf("OK/%d names/%s/%q", n, kindLabel[want], q), func(t *testing.T) {
+					got, exp := s.fuzzy.suggest(s.named, q, want), s.suggestScan(q, want)
+					if fmt.Sprint(labelsOf(got)) != fmt.Sprint(labelsOf(exp)) {
+						t.Errorf("suggest %q = %q, the scan gives %q", q, labelsOf(got), labelsOf(exp))
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestBoundedDistance(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	words := []string{"", "a", "workers", "wrokers", "requests", "ŵörkérs", "r2", "d1", "storage gb-month", strings.Repeat("ab", 40), strings.Repeat("ba", 41)}
+	for range 200 {
+		words = append(words, typo(r, words[r.IntN(len(words))]))
+	}
+	var buf []int
+	for _, a := range words {
+		for _, b := range words {
+			exact := editDistance(a, b)
+			ta, tb := newTerm(a), newTerm(b)
+			if lb := max(lowerBound(&ta, &tb), histBound(&ta, &tb)); lb > exact {
+				t.Fatalf("lowerBound(%q, %q) = %d above the distance %d", a, b, lb, exact)
+			}
+			for k := range 6 {
+				got := boundedDistance(&ta, &tb, k, &buf)
+				if (exact <= k && got != exact) || (exact > k && got <= k) {
+					t.Fatalf("boundedDistance(%q, %q, %d) = %d, distance %d", a, b, k, got, exact)
+				}
+			}
+		}
+	}
+}
+
+func labelsOf(xs []*series) []string {
+	var out []string
+	for _, x := range xs {
+		out = append(out, x.label())
+	}
+	return out
+}
+
+// BenchmarkSuggest compares the name index with the linear scan it
+// replaced on 10,000 distinct service names, one typo per op. Run:
+//
+//	go test -run '^$' -bench 'Suggest|Lookup|NewSnapshot' -benchmem ./internal/slackcmd/
+func BenchmarkSuggest(b *testing.B) {
+	s := newSnapshot(manyNames(10_000))
+	qs := benchTypos(s)
+	b.Run("scan", func(b *testing.B) {
+		b.ReportAllocs()
+		i, cpu := 0, cpuTime()
+		for b.Loop() {
+			s.suggestScan(qs[i%len(qs)], scopeAll)
+			i++
+		}
+		reportCPU(b, cpu)
+	})
+	b.Run("index", func(b *testing.B) {
+		b.ReportAllocs()
+		i, cpu := 0, cpuTime()
+		for b.Loop() {
+			s.fuzzy.suggest(s.named, qs[i%len(qs)], scopeAll)
+			i++
+		}
+		reportCPU(b, cpu)
+	})
+}
+
+// BenchmarkLookup_Typo is the whole lookup of a mistyped name (exact and
+// prefix passes, then suggestions) on 10,000 names.
+func BenchmarkLookup_Typo(b *testing.B) {
+	s := newSnapshot(manyNames(10_000))
+	qs := benchTypos(s)
+	b.ReportAllocs()
+	i, cpu := 0, cpuTime()
+	for b.Loop() {
+		s.lookup(qs[i%len(qs)])
+		i++
+	}
+	reportCPU(b, cpu)
+}
+
+// BenchmarkNewSnapshot is what SetData costs on 10,000 names; /index_only
+// is the name index's part of it.
+func BenchmarkNewSnapshot(b *testing.B) {
+	d := manyNames(10_000)
+	b.Run("all", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu := cpuTime()
+		for b.Loop() {
+			newSnapshot(d)
+		}
+		reportCPU(b, cpu)
+	})
+	s := newSnapshot(d)
+	b.Run("index_only", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu := cpuTime()
+		for b.Loop() {
+			newNameIndex(s.named)
+		}
+		reportCPU(b, cpu)
+	})
+}
+
+// benchTypos are typos and random misspellings of s's names that lookup
+// answers with suggestions.
+func benchTypos(s *snapshot) []string {
+	r := rand.New(rand.NewPCG(7, 7))
+	qs := append([]string(nil), typos...)
+	for range 200 {
+		qs = append(qs, typo(r, s.named[r.IntN(len(s.named))].lower))
+	}
+	return qs
+}
+
+// reportCPU reports the CPU time per op since start as cpu-ns/op.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
