@@ -2,7 +2,9 @@ package slackcmd
 
 import (
 	"math/bits"
+	"slices"
 	"sort"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -116,11 +118,23 @@ type nameIndex struct {
 	names []term
 	words [][]int32 // per name
 	terms []term    // distinct words
+
+	// exact maps each lower-case name and alias to its names, ascending.
+	exact map[string][]int32
+	// byLower and byAlias are the names (with an alias) sorted by their
+	// lower-case name and by their alias.
+	byLower, byAlias []int32
+	// sorted are the distinct words in order, posts[i] the names holding
+	// sorted[i] (ascending) and cum[i] the sum of len(posts[:i]).
+	sorted []string
+	posts  [][]int32
+	cum    []int
 }
 
 func newNameIndex(named []*series) *nameIndex {
 	ix := &nameIndex{names: make([]term, len(named)), words: make([][]int32, len(named))}
 	at := map[string]int32{}
+	var strs []string // the distinct words, by id
 	for i, x := range named {
 		ix.names[i] = newTerm(x.lower)
 		ws := make([]int32, len(x.words))
@@ -130,12 +144,100 @@ func newNameIndex(named []*series) *nameIndex {
 				id = int32(len(ix.terms))
 				at[w] = id
 				ix.terms = append(ix.terms, newTerm(w))
+				strs = append(strs, w)
 			}
 			ws[j] = id
 		}
 		ix.words[i] = ws
 	}
+	ix.exact = map[string][]int32{}
+	for i, x := range named {
+		ix.exact[x.lower] = append(ix.exact[x.lower], int32(i))
+		if x.alias != "" && x.alias != x.lower {
+			ix.exact[x.alias] = append(ix.exact[x.alias], int32(i))
+		}
+		ix.byLower = append(ix.byLower, int32(i))
+		if x.alias != "" {
+			ix.byAlias = append(ix.byAlias, int32(i))
+		}
+	}
+	sort.SliceStable(ix.byLower, func(a, b int) bool { return named[ix.byLower[a]].lower < named[ix.byLower[b]].lower })
+	sort.SliceStable(ix.byAlias, func(a, b int) bool { return named[ix.byAlias[a]].alias < named[ix.byAlias[b]].alias })
+	order := make([]int32, len(ix.terms))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	word := func(id int32) string { return strs[id] }
+	sort.Slice(order, func(a, b int) bool { return word(order[a]) < word(order[b]) })
+	rank := make([]int32, len(ix.terms))
+	ix.sorted = make([]string, len(order))
+	for r, id := range order {
+		rank[id] = int32(r)
+		ix.sorted[r] = word(id)
+	}
+	ix.posts = make([][]int32, len(order))
+	for i, ws := range ix.words {
+		for _, id := range ws {
+			p := &ix.posts[rank[id]]
+			if n := len(*p); n == 0 || (*p)[n-1] != int32(i) {
+				*p = append(*p, int32(i))
+			}
+		}
+	}
+	ix.cum = make([]int, len(order)+1)
+	for r, p := range ix.posts {
+		ix.cum[r+1] = ix.cum[r] + len(p)
+	}
 	return ix
+}
+
+// prefixRange is the range of xs (sorted by key) whose key starts with p.
+func prefixRange(n int, key func(int) string, p string) (int, int) {
+	lo := sort.Search(n, func(i int) bool { return key(i) >= p })
+	hi := lo + sort.Search(n-lo, func(i int) bool { return !strings.HasPrefix(key(lo+i), p) })
+	return lo, hi
+}
+
+// matches returns what a scan of named in order would collect for the
+// lower-case, trimmed query q (words qw): the names equal to q (name or
+// alias) and, when there are none, the names q is a prefix of or whose
+// words the query words are prefixes of, in order. want narrows the kind.
+func (ix *nameIndex) matches(named []*series, q string, qw []string, want scopeKind) (exact, partial []*series) {
+	ok := func(x *series) bool { return want == scopeAll || x.kind == want }
+	for _, i := range ix.exact[q] {
+		if x := named[i]; ok(x) {
+			exact = append(exact, x)
+		}
+	}
+	if len(exact) > 0 {
+		return exact, nil
+	}
+	var cand []int32
+	lo, hi := prefixRange(len(ix.byLower), func(i int) string { return named[ix.byLower[i]].lower }, q)
+	cand = append(cand, ix.byLower[lo:hi]...)
+	lo, hi = prefixRange(len(ix.byAlias), func(i int) string { return named[ix.byAlias[i]].alias }, q)
+	cand = append(cand, ix.byAlias[lo:hi]...)
+	// Every query word starts some word of a partial name: take the names
+	// of the query word whose words hold the fewest.
+	best, blo, bhi := -1, 0, 0
+	for _, w := range qw {
+		lo, hi := prefixRange(len(ix.sorted), func(i int) string { return ix.sorted[i] }, w)
+		if n := ix.cum[hi] - ix.cum[lo]; best < 0 || n < best {
+			best, blo, bhi = n, lo, hi
+		}
+	}
+	for r := blo; r < bhi; r++ {
+		cand = append(cand, ix.posts[r]...)
+	}
+	slices.Sort(cand)
+	cand = slices.Compact(cand)
+	for _, i := range cand {
+		x := named[i]
+		if ok(x) && (strings.HasPrefix(x.lower, q) || (x.alias != "" && strings.HasPrefix(x.alias, q)) || wordPrefixes(qw, x.words)) {
+			partial = append(partial, x)
+		}
+	}
+	return nil, partial
 }
 
 // suggest returns up to three names closest to q by edit distance against

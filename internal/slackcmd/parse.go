@@ -199,18 +199,7 @@ func (s *snapshot) lookup(q string) lookupResult {
 	if len(qw) == 0 {
 		return lookupResult{hit: s.total}
 	}
-	var exact, partial []*series
-	for _, x := range s.named {
-		if want != scopeAll && x.kind != want {
-			continue
-		}
-		switch {
-		case x.lower == q || x.alias == q:
-			exact = append(exact, x)
-		case strings.HasPrefix(x.lower, q) || (x.alias != "" && strings.HasPrefix(x.alias, q)) || wordPrefixes(qw, x.words):
-			partial = append(partial, x)
-		}
-	}
+	exact, partial := s.fuzzy.matches(s.named, q, qw, want)
 	switch {
 	case len(exact) == 1:
 		return lookupResult{hit: exact[0]}
