@@ -320,3 +320,20 @@ func TestTarget_NextUnmuted(t *testing.T) {
 		t.Errorf("next unmuted %v %v, want %v", got, ok, want)
 	}
 }
+
+func TestSnoozeSilence(t *testing.T) {
+	st := alert.State{Fingerprint: "fp", Finding: catalogue()["b80"]}
+	s, err := alert.SnoozeSilence(st, "U1", t0, t0.Add(24*time.Hour+30*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{alertname="CostbotBudget",rule="monthly",account_id="` + acct + `",threshold="actual>=80%",period_start="2026-11-01T00:00:00Z"}`; s.Matchers.String() != want {
+		t.Errorf("matchers %s, want %s", s.Matchers, want)
+	}
+	if s.Comment != "snoozed from Slack for 24h30m: spend crossed actual>=80%" || s.CreatedBy != "U1" {
+		t.Errorf("comment %q by %q", s.Comment, s.CreatedBy)
+	}
+	if b90 := alert.Labels(catalogue()["b90"]); s.Matches(b90) {
+		t.Error("a snooze of 80% silences 90% too")
+	}
+}
