@@ -1,0 +1,199 @@
+//go:build unix
+
+package app
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/costbot/costbot/internal/billing/fakecf"
+	"github.com/costbot/costbot/internal/config"
+	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/notify"
+	"github.com/costbot/costbot/internal/rules"
+)
+
+// The size of every account in BenchmarkCycle; the account counts are
+// fixed (1, 10, 100) so that ns/op of neighbouring sizes read as a ratio.
+var (
+	benchServices = flag.Int("cycle.services", 200, "BenchmarkCycle: services per account")
+	benchDays     = flag.Int("cycle.days", 90, "BenchmarkCycle: days of history per account (history_days)")
+	benchAccounts = flag.String("cycle.accounts", "1,10,100", "BenchmarkCycle: account counts, comma-separated")
+)
+
+// benchRules is a small realistic rule set: a billing-period budget per
+// account, a family budget by month and the anomaly rule over every series.
+const benchRules = `budgets:
+  - {name: monthly, amount: 1000000, currency: USD, thresholds: [{percent: 80}, {percent: 100, on: forecast}]}
+  - {name: workers, scope: {family: "Workers*"}, period: month, amount: 50000, currency: USD, thresholds: [{percent: 80}]}
+anomalies:
+  - {name: spikes, direction: up, severity: warning}
+`
+
+// BenchmarkCycle measures one cycle of the daemon end to end (fetch from
+// a fake Cloudflare over loopback HTTP, decode, store in SQLite, rules and
+// anomaly detection, alert planning, the slash-command snapshot) for 1, 10
+// and 100 accounts of -cycle.services services over -cycle.days days:
+// first is the first cycle on an empty state file (the backfill), hourly
+// a later cycle an hour after the previous one. Besides ns/op, B/op and
+// allocs/op it reports cpu-ns/op, the process CPU time per cycle, which a
+// busy machine does not inflate. Run:
+//
+//	go test -run '^$' -bench 'Cycle' -benchmem -benchtime 3x -timeout 2h ./internal/app/
+//	go test -run '^$' -bench 'Cycle/accounts=(1|10)/' -benchmem -benchtime 3x ./internal/app/ -cycle.services 50
+func BenchmarkCycle(b *testing.B) {
+	for _, f := range strings.Split(*benchAccounts, ",") {
+		var n int
+		if _, err := fmt.Sscan(f, &n); err != nil || n < 1 {
+			b.Fatalf("-cycle.accounts: bad count %q", f)
+		}
+		end := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+		srv := httptest.NewServer(benchFleet(n, *benchServices, *benchDays, end))
+		now := end.Add(34 * time.Hour) // the day after the last data, 10:00
+		b.Run(fmt.Sprintf("accounts=%d/first", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				a := newBenchApp(b, srv.URL, n)
+				b.StartTimer()
+				start := processCPU()
+				benchCycle(b, a, now)
+				cpu += processCPU() - start
+				b.StopTimer()
+				a.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+		})
+		b.Run(fmt.Sprintf("accounts=%d/hourly", n), func(b *testing.B) {
+			a := newBenchApp(b, srv.URL, n)
+			defer a.Close()
+			benchCycle(b, a, now)
+			t := now
+			b.ReportAllocs()
+			start := processCPU()
+			for b.Loop() {
+				t = t.Add(time.Hour)
+				benchCycle(b, a, t)
+			}
+			b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+		})
+		srv.Close()
+	}
+}
+
+func benchCycle(b *testing.B, a *benchApp, now time.Time) {
+	a.now = now
+	rep, err := a.Cycle(context.Background(), now)
+	if err == nil {
+		err = rep.Err()
+	}
+	if err != nil {
+		b.Fatalf("cycle at %s: %v", now.Format(time.RFC3339), err)
+	}
+}
+
+// benchFleet is a fake Cloudflare with accounts accounts of services
+// services, each billed every one of the days days ending with end: a
+// smooth weekly pattern per service, no anomalies.
+func benchFleet(accounts, services, days int, end time.Time) *fakecf.Server {
+	fams := []string{"Workers", "R2", "D1", "Queues", "Images", "Stream", "Argo", "Load Balancing"}
+	var accts []fakecf.Account
+	for a := range accounts {
+		acct := fakecf.Account{ID: benchAccountID(a), Name: fmt.Sprintf("acct-%d", a)}
+		acct.Days = make([]fakecf.Day, 0, services*days)
+		for d := range days {
+			day := end.AddDate(0, 0, d-days+1)
+			for s := range services {
+				base := 1 + float64((a*31+s*7)%50)
+				acct.Days = append(acct.Days, fakecf.Day{
+					Service: fmt.Sprintf("%s Service %d", fams[s%len(fams)], s), Family: fams[s%len(fams)],
+					Day: day, Cost: math.Round(100*base*(1+0.1*math.Sin(float64(d+s)*2*math.Pi/7))) / 100,
+					Quantity: float64(1000 * (s + 1)), Unit: "requests",
+				})
+			}
+		}
+		accts = append(accts, acct)
+	}
+	return fakecf.New(accts...)
+}
+
+func benchAccountID(i int) string { return fmt.Sprintf("%032x", 0xbe0c0000+i) }
+
+// benchApp is an App whose clock reads the time of the cycle it runs.
+type benchApp struct {
+	*App
+	now time.Time
+}
+
+// newBenchApp is an App on a fresh state file for the first accounts of
+// benchFleet, with benchRules and a notifier that keeps nothing.
+func newBenchApp(b *testing.B, url string, accounts int) *benchApp {
+	b.Helper()
+	dir := b.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rules", "r.yaml"), []byte(benchRules), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	var accts []string
+	for i := range accounts {
+		accts = append(accts, fmt.Sprintf("{id: %s, name: acct-%d, source: paygo}", benchAccountID(i), i))
+	}
+	yml := fmt.Sprintf(`cloudflare:
+  base_url: %s
+  api_token: test-token
+  accounts: [%s]
+  max_retry_wait: 1ms
+  history_days: %d
+notifiers:
+  - name: team
+    console: {}
+rules: rules
+state: costbot.db
+`, url, strings.Join(accts, ", "), max(28, *benchDays))
+	path := filepath.Join(dir, "config.yaml")
+	cfg, err := config.Parse(path, []byte(yml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		b.Fatal(err)
+	}
+	set, err := rules.LoadDir(cfg.Path(cfg.Rules))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ba := &benchApp{}
+	a, err := New(context.Background(), Options{Config: cfg, Rules: set, Now: func() time.Time { return ba.now },
+		Notifiers: []notify.Notifier{discard{}}, RetryWait: time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ba.App = a
+	return ba
+}
+
+// discard is a notifier that forgets what it is sent.
+type discard struct{}
+
+func (discard) Name() string { return "team" }
+
+func (discard) Notify(context.Context, cost.Alert) (*cost.MessageRef, error) { return nil, nil }
+
+// processCPU is the CPU time (user and system) the process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
