@@ -33,8 +33,10 @@ import (
 // failed mark followed by a restart) is claimed and pending after the
 // restart, so it is sent again at most once per such crash: the Slack
 // notifier first looks for the row's id in the channel's history
-// (message metadata) and records what it finds instead of posting again,
-// and webhooks carry the id as an idempotency key.
+// (message metadata) and records what it finds instead of posting again;
+// a webhook re-send carries the same webhook-id (webhook.MessageID), so
+// its receiver can drop it. The kill -9 loop (crashloop_test.go) measures
+// this: go test ./internal/app -run TestCrashLoop -crashloop.n=100 -v
 
 // ErrUnrecorded is returned (wrapped) by a cycle whose sends went out but
 // could not be recorded in the state file: sending stopped until they are.
