@@ -11,14 +11,9 @@ import (
 	"github.com/costbot/costbot/internal/cost"
 )
 
-// Outcomes of an outbox row once it is done.
-const (
-	// OutcomeSent: the message went out and its send is recorded.
-	OutcomeSent = "sent"
-	// OutcomeFound: an earlier send whose fate was unknown was found in the
-	// channel (Slack history) and is recorded without posting again.
-	OutcomeFound = "found"
-)
+// OutcomeSent is the outcome of a row whose message went out (or, after a
+// restart, was found in the channel) and whose send is recorded.
+const OutcomeSent = "sent"
 
 // Delivery is one outbox row: a message planned for one notifier, sent
 // (perhaps after a restart) until it is marked done.
@@ -198,8 +193,8 @@ func (db *DB) ClaimDelivery(ctx context.Context, id string, at time.Time) error 
 	return nil
 }
 
-// CompleteDelivery marks the pending row id done with outcome (OutcomeSent
-// or OutcomeFound) and records its send s (as RecordSend), in one
+// CompleteDelivery marks the pending row id done with outcome (OutcomeSent)
+// and records its send s (as RecordSend), in one
 // transaction: either both are kept or neither. The error wraps
 // ErrNotFound when no pending row has the id.
 func (db *DB) CompleteDelivery(ctx context.Context, id, outcome string, s alert.Send) error {

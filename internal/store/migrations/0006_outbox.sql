@@ -5,8 +5,8 @@
 -- repeat reminders get 2, 3, .... claims counts the sends started for the
 -- row (claimed_at the latest): a pending row with claims > 0 may already
 -- have gone out. done_at is set, with outcome "sent" (the send is in sends,
--- written in the same transaction), "found" (Slack already had it), or
--- "dropped: ..." (never sent), once the row needs nothing more.
+-- written in the same transaction) or "dropped: ..." (never sent), once the
+-- row needs nothing more.
 
 CREATE TABLE outbox (
 	id           TEXT    PRIMARY KEY,
