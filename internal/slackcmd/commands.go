@@ -178,11 +178,12 @@ const helpText = "*costbot* answers from its last fetch. Add `--share` to post t
 	"• `/costbot forecast [scope]` forecast for the billing period, as budgets compute it\n" +
 	"• `/costbot anomalies` open anomalies\n" +
 	"• `/costbot card` payment card expiry per account\n" +
+	"• `/costbot silences`, `/costbot silence add [4h] matcher... comment`, `/costbot silence expire ID` hold alerts (Alertmanager matchers: `service=~\"R2.*\"`)\n" +
 	"Periods: `mtd` (default), `today`, `yesterday`, `7d`, `30d`, `last-month`; they count complete days only, so `7d` ends yesterday. " +
 	"Names are fuzzy: `workers req` finds _Workers Standard Requests_; narrow with `service:`, `family:`, `account:`."
 
 func cmdHelp(*env) (reply, error) {
-	return reply{Text: "costbot commands: spend, top, budgets, forecast, anomalies, card", Blocks: []slack.Block{section(helpText)}}, nil
+	return reply{Text: "costbot commands: spend, top, budgets, forecast, anomalies, card, silences", Blocks: []slack.Block{section(helpText)}}, nil
 }
 
 // scopeArgs splits args into a scope name and an optional period word
