@@ -28,6 +28,9 @@ func sign(secret, ts, body string) string {
 }
 
 func body(text string, i int) string {
+	if strings.Contains(text, "%d") {
+		text = fmt.Sprintf(text, i)
+	}
 	return url.Values{"command": {"/costbot"}, "text": {text}, "user_id": {"U1"}, "channel_id": {"C1"}, "trigger_id": {strconv.Itoa(i)}}.Encode()
 }
 
@@ -36,7 +39,7 @@ func main() {
 	secret := flag.String("secret", "load-secret", "signing secret")
 	rate := flag.Int("rate", 1000, "requests per second")
 	dur := flag.Duration("d", 20*time.Second, "duration")
-	text := flag.String("text", "spend", "slash command text")
+	text := flag.String("text", "spend", "slash command text; a %d in it is replaced by the request's number, so every request asks something else")
 	file := flag.String("file", "", "write N pre-signed requests (ts sig body per line) here and exit")
 	n := flag.Int("n", 300000, "requests for -file")
 	flag.Parse()

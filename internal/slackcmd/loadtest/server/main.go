@@ -1,5 +1,6 @@
 // Command server runs slackcmd.Handler on loopback with synthetic data
-// (3 accounts × 15 services × 120 days) for load tests.
+// (3 accounts × 15 services × 120 days; -services, -days and -distinct
+// change it) for load tests.
 package main
 
 import (
@@ -20,17 +21,24 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8931", "listen address")
 	secret := flag.String("secret", "load-secret", "signing secret")
+	services := flag.Int("services", 15, "services per account")
+	days := flag.Int("days", 120, "days of usage per service")
+	distinct := flag.Bool("distinct", false, "number services across accounts, so every account's names differ (3 × -services distinct names)")
 	flag.Parse()
 	h := slackcmd.New(slackcmd.Options{SigningSecret: *secret, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	now := time.Now().UTC()
 	var usage []cost.Usage
 	fams := []string{"Workers", "R2", "Argo", "Images", "Stream"}
 	for a := 0; a < 3; a++ {
-		for s := 0; s < 15; s++ {
-			for d := 1; d <= 120; d++ {
+		for s := 0; s < *services; s++ {
+			n := s
+			if *distinct {
+				n = a**services + s
+			}
+			for d := 1; d <= *days; d++ {
 				day := cost.Day(now).AddDate(0, 0, -d)
 				usage = append(usage, cost.Usage{
-					Account: fmt.Sprintf("acct%d", a), Service: fmt.Sprintf("%s Service %d", fams[s%5], s), Family: fams[s%5],
+					Account: fmt.Sprintf("acct%d", a), Service: fmt.Sprintf("%s Service %d", fams[s%5], n), Family: fams[s%5],
 					Day: day, Cost: 10 + 5*math.Sin(float64(d+s)), CostKnown: true, Currency: "USD",
 				})
 			}
