@@ -81,7 +81,8 @@ func (n *Notifier) Payload(a cost.Alert) Message {
 
 // groupLabelNames are the labels that make an alert group: the alert's
 // identity (kind, rule, scope, period) without threshold and severity.
-var groupLabelNames = []string{"alertname", "rule", "account", "family", "service", "zone", "period_start"}
+// The account is grouped by its id, so a rename keeps the group.
+var groupLabelNames = []string{"alertname", "rule", "account_id", "family", "service", "zone", "period_start"}
 
 // GroupLabels returns the subset of an alert's labels (see Labels) that names
 // its group: alertname, rule, the scope labels and period_start, those that
@@ -140,45 +141,12 @@ func GeneratorURL(externalURL, fingerprint string) string {
 	return strings.TrimRight(externalURL, "/") + "/alerts/" + url.PathEscape(fingerprint)
 }
 
-// AlertName returns the Alertmanager alertname for a kind, e.g.
-// "CostbotBudget", "CostbotCardExpiry".
-func AlertName(k cost.Kind) string {
-	var b strings.Builder
-	b.WriteString("Costbot")
-	for part := range strings.SplitSeq(k.String(), "_") {
-		if part != "" {
-			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-		}
-	}
-	return b.String()
-}
+// AlertName returns the Alertmanager alertname for a kind (cost.AlertName).
+func AlertName(k cost.Kind) string { return cost.AlertName(k) }
 
 // Labels returns the labels that identify a on their own, as its Fingerprint
-// does: alertname and kind, rule, severity, the scope (account, service,
-// family, zone), threshold and period_start, the start of the alert's period
-// (RFC 3339, UTC): the budget period, the first day of an anomaly episode,
-// the card's expiry month or the digest's day. Empty values are omitted.
-func Labels(a cost.Alert) map[string]string {
-	l := map[string]string{}
-	set := func(k, v string) {
-		if v != "" {
-			l[k] = v
-		}
-	}
-	set("alertname", AlertName(a.Kind))
-	set("kind", a.Kind.String())
-	set("rule", a.Rule)
-	set("severity", a.Severity.String())
-	set("account", a.Scope.Account)
-	set("service", a.Scope.Service)
-	set("family", a.Scope.Family)
-	set("zone", a.Scope.Zone)
-	set("threshold", a.Threshold)
-	if !a.Period.IsZero() {
-		set("period_start", a.Period.Start.UTC().Format(time.RFC3339))
-	}
-	return l
-}
+// does: cost.Labels, the set silences, inhibition rules and routes match.
+func Labels(a cost.Alert) map[string]string { return cost.Labels(a.Finding) }
 
 // Annotations returns the human text and the figures of a; amounts are
 // decimal strings in the alert's currency, dates RFC 3339 / YYYY-MM-DD (UTC).
