@@ -31,7 +31,9 @@ import (
 	"github.com/costbot/costbot/internal/httpx"
 )
 
-// maxBody bounds how much of a response is read.
+// maxBody bounds how much of a response is read into memory: every
+// response but a 2xx usage body, which is decoded as it arrives (see
+// MaxUsageBody).
 const maxBody = 64 << 20
 
 // focusChunk is the span of one v2 request. The API allows 31 days but does
@@ -203,11 +205,11 @@ func (d *dedup) keep(r row, request int) bool {
 const dateLayout = "2006-01-02"
 
 func (c *Client) payGo(ctx context.Context, acct cost.Account, days cost.Period) ([]cost.Usage, error) {
-	res, path, err := c.get(ctx, epPayGoInfo, acct.ID, nil)
+	res, path, err := c.get(ctx, epPayGoInfo, acct.ID, nil, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read billing-cycle anchor: %w", err)
 	}
-	anchor, err := decodeAnchor(res)
+	anchor, err := decodeAnchor(res.raw)
 	if err != nil {
 		return nil, annotate(err, acct.ID, path)
 	}
@@ -227,15 +229,11 @@ func (c *Client) payGo(ctx context.Context, acct cost.Account, days cost.Period)
 		q := url.Values{}
 		q.Set("from", p.Start.Format(dateLayout))
 		q.Set("to", last.AddDate(0, 0, -1).Format(dateLayout)) // v1 "to" is inclusive
-		res, path, err := c.get(ctx, epPayGo, acct.ID, q)
+		res, path, err := c.get(ctx, epPayGo, acct.ID, q, schemaV1)
 		if err != nil {
 			return nil, err
 		}
-		rows, err := decodeV1Rows(res)
-		if err != nil {
-			return nil, annotate(err, acct.ID, path)
-		}
-		rows = c.dropRejected(ctx, rows, acct.ID, path)
+		rows := c.dropRejected(ctx, res.rows, acct.ID, path)
 		for _, r := range rows {
 			if !days.Contains(r.Day) {
 				continue
@@ -267,15 +265,11 @@ func (c *Client) focus(ctx context.Context, acct cost.Account, days cost.Period)
 		q := url.Values{}
 		q.Set("from", from.Format(dateLayout))
 		q.Set("to", to.Format(dateLayout))
-		res, path, err := c.get(ctx, epFocus, acct.ID, q)
+		res, path, err := c.get(ctx, epFocus, acct.ID, q, schemaV2)
 		if err != nil {
 			return nil, err
 		}
-		rows, err := decodeV2Rows(res)
-		if err != nil {
-			return nil, annotate(err, acct.ID, path)
-		}
-		rows = c.dropRejected(ctx, rows, acct.ID, path)
+		rows := c.dropRejected(ctx, res.rows, acct.ID, path)
 		for _, r := range rows {
 			if days.Contains(r.Day) && dd.keep(r, req) {
 				out = append(out, r.usage(acct.ID))
@@ -293,11 +287,11 @@ func (c *Client) Card(ctx context.Context, acct cost.Account) (*cost.Card, error
 	if c.err != nil {
 		return nil, c.err
 	}
-	res, path, err := c.get(ctx, epProfile, acct.ID, nil)
+	res, path, err := c.get(ctx, epProfile, acct.ID, nil, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read billing profile for account %q: %w", acct.ID, err)
 	}
-	p, err := decodeProfile(res)
+	p, err := decodeProfile(res.raw)
 	if err != nil {
 		return nil, annotate(err, acct.ID, path)
 	}
@@ -356,9 +350,17 @@ func annotate(err error, account, path string) error {
 	return err
 }
 
+// answer is what a successful call returns: the envelope's result, or the
+// decoded rows of a usage response.
+type answer struct {
+	raw  json.RawMessage
+	rows []row
+}
+
 // get calls endpoint ep for the account, trying path templates in order
-// (starting with the one that last worked) while they answer 404.
-func (c *Client) get(ctx context.Context, ep endpoint, account string, q url.Values) (json.RawMessage, string, error) {
+// (starting with the one that last worked) while they answer 404. With a
+// schema, a 2xx body is decoded into rows as it arrives.
+func (c *Client) get(ctx context.Context, ep endpoint, account string, q url.Values, sc schema) (answer, string, error) {
 	tmpls := c.paths[ep]
 	c.mu.Lock()
 	first := c.working[ep]
@@ -373,8 +375,8 @@ func (c *Client) get(ctx context.Context, ep endpoint, account string, q url.Val
 	var err error
 	for n, i := range order {
 		path := strings.ReplaceAll(tmpls[i], "{account_id}", url.PathEscape(account))
-		var res json.RawMessage
-		res, err = c.do(ctx, path, q)
+		var res answer
+		res, err = c.do(ctx, path, q, sc)
 		if err == nil {
 			c.mu.Lock()
 			c.working[ep] = i
@@ -382,13 +384,13 @@ func (c *Client) get(ctx context.Context, ep endpoint, account string, q url.Val
 			return res, path, nil
 		}
 		if !errors.Is(err, ErrNotFound) || ctx.Err() != nil {
-			return nil, path, annotate(err, account, path)
+			return answer{}, path, annotate(err, account, path)
 		}
 		if n < len(order)-1 {
 			c.log.DebugContext(ctx, "billing path not found, trying next", "path", path)
 		}
 	}
-	return nil, "", err
+	return answer{}, "", err
 }
 
 // retryPolicy is exponential backoff that prefers the server's Retry-After,
@@ -429,15 +431,15 @@ func newExp() *backoff.ExponentialBackOff {
 }
 
 // do sends one GET with retries for transport errors, 429 and 5xx.
-func (c *Client) do(ctx context.Context, path string, q url.Values) (json.RawMessage, error) {
+func (c *Client) do(ctx context.Context, path string, q url.Values, sc schema) (answer, error) {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
 	policy := &retryPolicy{ctx: ctx, exp: newExp(), max: c.maxWait}
 	var last error
-	op := func() (json.RawMessage, error) {
-		res, err := c.attempt(ctx, u, path)
+	op := func() (answer, error) {
+		res, err := c.attempt(ctx, u, path, sc)
 		if err == nil {
 			return res, nil
 		}
@@ -445,16 +447,16 @@ func (c *Client) do(ctx context.Context, path string, q url.Values) (json.RawMes
 		var ae *APIError
 		if errors.As(err, &ae) {
 			if !ae.Temporary() {
-				return nil, backoff.Permanent(err)
+				return answer{}, backoff.Permanent(err)
 			}
 			policy.hint = ae.RetryAfter
-			return nil, err
+			return answer{}, err
 		}
 		var de *DecodeError
 		if errors.As(err, &de) || errors.Is(err, httpx.ErrRedirect) || ctx.Err() != nil {
-			return nil, backoff.Permanent(err)
+			return answer{}, backoff.Permanent(err)
 		}
-		return nil, err // transport error
+		return answer{}, err // transport error
 	}
 	res, err := backoff.Retry(ctx, op,
 		backoff.WithBackOff(policy),
@@ -465,15 +467,15 @@ func (c *Client) do(ctx context.Context, path string, q url.Values) (json.RawMes
 		}),
 	)
 	if err != nil && ctx.Err() != nil && last != nil && !errors.Is(err, last) {
-		return nil, fmt.Errorf("%w (last attempt: %w)", err, last)
+		return answer{}, fmt.Errorf("%w (last attempt: %w)", err, last)
 	}
 	return res, err
 }
 
-func (c *Client) attempt(ctx context.Context, u, path string) (json.RawMessage, error) {
+func (c *Client) attempt(ctx context.Context, u, path string, sc schema) (answer, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, backoff.Permanent(fmt.Errorf("build request %s: %w", path, err))
+		return answer{}, backoff.Permanent(fmt.Errorf("build request %s: %w", path, err))
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "costbot")
@@ -489,16 +491,27 @@ func (c *Client) attempt(ctx context.Context, u, path string) (json.RawMessage, 
 		if errors.Is(err, httpx.ErrRedirect) && errors.As(err, &ue) {
 			// The policy's error names origins only; the *url.Error
 			// around it names the redirect target, which is not ours.
-			return nil, fmt.Errorf("GET %s: %w", path, ue.Err)
+			return answer{}, fmt.Errorf("GET %s: %w", path, ue.Err)
 		}
-		return nil, fmt.Errorf("GET %s: %s", path, scrub(err.Error(), c.secrets()))
+		return answer{}, fmt.Errorf("GET %s: %s", path, scrub(err.Error(), c.secrets()))
 	}
 	defer resp.Body.Close()
+	if sc != 0 && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// A usage body is decoded as it arrives: no copy of it is held,
+		// and it may be far larger than maxBody (MaxUsageBody).
+		rows, err := decodeUsage(resp.Body, MaxUsageBody, sc, resp.StatusCode, resp.Header, path, c.now, c.secrets())
+		var re *readError
+		if errors.As(err, &re) {
+			return answer{}, fmt.Errorf("read %s: %s", path, scrub(re.Error(), c.secrets()))
+		}
+		return answer{rows: rows}, err
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %s", path, scrub(err.Error(), c.secrets()))
+		return answer{}, fmt.Errorf("read %s: %s", path, scrub(err.Error(), c.secrets()))
 	}
-	return checkResponse(resp.StatusCode, resp.Header, body, path, c.now(), c.secrets())
+	res, err := checkResponse(resp.StatusCode, resp.Header, body, path, c.now(), c.secrets())
+	return answer{raw: res}, err
 }
 
 func (c *Client) secrets() []string {
