@@ -83,15 +83,27 @@ var colNames = [numCols]string{
 	colSubAccountID:       "SubAccountId",
 }
 
-// colIndex maps a row key (exact, case-sensitive, as map keys were) to its
-// column. It is never written after initialization.
-var colIndex = func() map[string]int {
-	m := make(map[string]int, numCols)
+// colsByLen lists the columns by the length of their key, for matching a
+// row key (exact, case-sensitive, as map keys were) with at most three
+// comparisons. It is never written after initialization.
+var colsByLen = func() (t [32][]int) {
 	for i, n := range colNames {
-		m[n] = i
+		t[len(n)] = append(t[len(n)], i)
 	}
-	return m
+	return t
 }()
+
+func colOf(key string) int {
+	if len(key) >= len(colsByLen) {
+		return -1
+	}
+	for _, i := range colsByLen[len(key)] {
+		if colNames[i] == key {
+			return i
+		}
+	}
+	return -1
+}
 
 // Envelope members (matched case-insensitively, as encoding/json matches
 // struct fields).
@@ -117,7 +129,11 @@ type usageStream struct {
 	errs    [][]byte
 	typeErr error // the first member of the wrong type, as encoding/json reports it
 
+	// rows are decoded into chunks of rowChunk, joined once at the end:
+	// growing one slice row by row allocates about five times its final
+	// size (append grows large slices by 1.25x) and copies it as often.
 	rows      []row
+	chunks    [][]row
 	resultErr error // result is not an array or a row is not an object
 	rowErr    error // the first bad field
 }
@@ -223,6 +239,10 @@ func (se scanError) Error() string {
 	return "scan error"
 }
 
+// rowChunk is the largest number of rows per chunk (about 1.2 MB); chunks
+// start at 64 rows and double.
+const rowChunk = 4096
+
 func (u *usageStream) finish() ([]row, error) {
 	if u.resultErr != nil {
 		return nil, u.resultErr
@@ -230,11 +250,26 @@ func (u *usageStream) finish() ([]row, error) {
 	if u.rowErr != nil {
 		return nil, u.rowErr
 	}
-	if u.rows == nil {
-		u.rows = []row{}
+	if len(u.chunks) == 0 {
+		if u.rows == nil {
+			return []row{}, nil
+		}
+		return u.rows, nil
 	}
-	return u.rows, nil
+	n := len(u.rows)
+	for _, c := range u.chunks {
+		n += len(c)
+	}
+	out := make([]row, 0, n)
+	for i, c := range u.chunks {
+		out = append(out, c...)
+		u.chunks[i] = nil // let the chunk go as soon as it is copied
+	}
+	return append(out, u.rows...), nil
 }
+
+// resetRows drops the rows decoded so far.
+func (u *usageStream) resetRows() { u.rows, u.chunks = nil, nil }
 
 // envelope scans the whole body.
 func (u *usageStream) envelope() {
@@ -453,7 +488,8 @@ func (u *usageStream) messages(keep bool) {
 // later result member replaces an earlier one, as in encoding/json.
 func (u *usageStream) result(c byte) {
 	s := u.s
-	u.rows, u.resultErr, u.rowErr = nil, nil, nil
+	u.resetRows()
+	u.resultErr, u.rowErr = nil, nil
 	switch c {
 	case 'n':
 		s.literal("null")
@@ -478,7 +514,7 @@ func (u *usageStream) result(c byte) {
 		case c != '{':
 			if u.resultErr == nil {
 				u.resultErr = &DecodeError{Row: i, Err: errors.New("want a JSON object")}
-				u.rows = nil
+				u.resetRows()
 			}
 			s.skipValue(c)
 		case u.resultErr != nil || u.rowErr != nil:
@@ -506,6 +542,7 @@ func (u *usageStream) row(i int) {
 	s, f := u.s, &u.f
 	s.keep()
 	f.span = [numCols][2]int{}
+	f.plain = 0
 	f.row = i
 	s.push('{')
 	s.pos++
@@ -528,7 +565,15 @@ func (u *usageStream) row(i int) {
 			s.pos++
 			c = s.next()
 			from := s.off()
-			s.skipValue(c)
+			if c == '"' {
+				if s.skipString() && col >= 0 {
+					f.plain |= 1 << col
+				} else if col >= 0 {
+					f.plain &^= 1 << col
+				}
+			} else {
+				s.skipValue(c)
+			}
 			if col >= 0 {
 				f.span[col] = [2]int{from, s.off()}
 			}
@@ -546,39 +591,40 @@ func (u *usageStream) row(i int) {
 		}
 	}
 	d := decoder{f: f}
-	r := d.decode(u.schema)
+	if len(u.rows) == cap(u.rows) {
+		if len(u.rows) > 0 {
+			u.chunks = append(u.chunks, u.rows)
+		}
+		u.rows = make([]row, 0, min(max(2*cap(u.rows), 64), rowChunk))
+	}
+	u.rows = append(u.rows, row{})
+	d.decode(u.schema, &u.rows[len(u.rows)-1])
 	s.release()
 	if d.err != nil {
-		u.rowErr, u.rows = d.err, nil
-		return
+		u.rowErr = d.err
+		u.resetRows()
 	}
-	u.rows = append(u.rows, r)
 }
 
 // rowFields reads the values of one scanned row leniently: unknown keys are
 // ignored, and a missing key, null and the text "NULL" all mean absent.
 type rowFields struct {
-	s    *scanner
-	span [numCols][2]int // stream offsets of each column's value; {0, 0} when absent
-	row  int
-	in   interner
+	s     *scanner
+	span  [numCols][2]int // stream offsets of each column's value; {0, 0} when absent
+	plain uint32          // bit c: column c is a string with no escapes, all ASCII
+	row   int
+	in    interner
+	last  [numCols]string // column c's text in the previous row, reused when equal
 }
 
 // column returns the column a quoted key names, or -1.
 func (f *rowFields) column(quoted []byte, simple bool) int {
-	key := quoted[1 : len(quoted)-1]
 	if !simple {
 		var k string
 		_ = json.Unmarshal(quoted, &k) // valid: just scanned
-		if i, ok := colIndex[k]; ok {
-			return i
-		}
-		return -1
+		return colOf(k)
 	}
-	if i, ok := colIndex[string(key)]; ok {
-		return i
-	}
-	return -1
+	return colOf(string(quoted[1 : len(quoted)-1]))
 }
 
 func (f *rowFields) fail(c int, err error) error {
@@ -597,11 +643,16 @@ func (f *rowFields) raw(c int) ([]byte, bool) {
 	return v, true
 }
 
-// text is the value of the JSON string v (quotes included).
-func (f *rowFields) text(v []byte) string {
+// text is the value of the JSON string v (quotes included) of column c.
+func (f *rowFields) text(c int, v []byte) string {
 	inner := v[1 : len(v)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return f.in.str(inner)
+	if f.plain&(1<<c) != 0 || bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		if f.last[c] == string(inner) {
+			return f.last[c]
+		}
+		s := f.in.str(inner)
+		f.last[c] = s
+		return s
 	}
 	var s string
 	_ = json.Unmarshal(v, &s) // valid: scanned
@@ -616,7 +667,7 @@ func (f *rowFields) str(c int) (string, bool, error) {
 	if v[0] != '"' {
 		return "", false, f.fail(c, fmt.Errorf("want a string, got %.40s", v))
 	}
-	return f.text(v), true, nil
+	return f.text(c, v), true, nil
 }
 
 // number reads a number or a string holding one. A value that is a number
@@ -629,7 +680,7 @@ func (f *rowFields) number(c int) (x float64, ok, nonFinite bool, err error) {
 	}
 	var perr error
 	if v[0] == '"' {
-		text := strings.TrimSpace(f.text(v))
+		text := strings.TrimSpace(f.text(c, v))
 		if text == "" {
 			return 0, false, false, nil
 		}
@@ -781,8 +832,7 @@ func (d *decoder) require(c int, present bool) {
 // first, then the version's own, in the order the errors are reported. A
 // bad required or malformed field fails the whole response (d.err); a cost
 // out of range sets Rejected (see validRows).
-func (d *decoder) decode(sc schema) row {
-	var r row
+func (d *decoder) decode(sc schema, r *row) {
 	r.Day = d.time(colChargePeriodStart)
 	d.require(colChargePeriodStart, !r.Day.IsZero())
 	r.ChargeEnd = d.time(colChargePeriodEnd)
@@ -825,5 +875,4 @@ func (d *decoder) decode(sc schema) row {
 	}
 	r.Rejected = d.reject
 	r.Day = cost.Day(r.Day)
-	return r
 }

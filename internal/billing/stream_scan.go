@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -252,6 +253,14 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+// special reports whether any of the 8 bytes in x is not plain (the SWAR
+// zero-byte test on x, x^'"' and x^'\\', and x<0x20 per byte).
+func special(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q, b := x^(lo*'"'), x^(lo*'\\')
+	return ((x-lo*0x20)&^x|(q-lo)&^q|(b-lo)&^b|x)&hi != 0
+}
+
 // skipString scans a string (the quotes included). simple reports that it
 // has no escapes and no non-ASCII bytes, so its text is its bytes.
 func (s *scanner) skipString() (simple bool) {
@@ -259,6 +268,9 @@ func (s *scanner) skipString() (simple bool) {
 	simple = true
 	for {
 		i := s.pos
+		for i+8 <= s.end && !special(binary.LittleEndian.Uint64(s.buf[i:])) {
+			i += 8
+		}
 		for i < s.end && plain[s.buf[i]] {
 			i++
 		}

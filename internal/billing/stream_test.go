@@ -98,6 +98,15 @@ func TestStream_MatchesReference(t *testing.T) {
 			}
 		}
 	})
+	t.Run("OK/ManyRows", func(t *testing.T) {
+		// Several row chunks (64, 128, ... 4096 rows).
+		body := benchBody(t, 9000)
+		want, wantErr := refDecode(body, schemaV2)
+		got, err := streamDecode(iotest.HalfReader(bytes.NewReader(body)), schemaV2)
+		if err != nil || wantErr != nil || len(got) != 9000 || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%d rows, err %v; want %d rows, err %v", len(got), err, len(want), wantErr)
+		}
+	})
 	t.Run("OK/Generated", func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		for range 3000 {

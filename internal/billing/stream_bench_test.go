@@ -1,0 +1,238 @@
+package billing
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// benchRows returns the rows of the v2 fixture with costs, compacted (the
+// API sends compact JSON), and the envelope's head and tail.
+func benchRows(tb testing.TB) (rows [][]byte, head, tail []byte) {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "billable-usage-v2.2026-06-25_2026-07-25.200.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var env struct{ Result []json.RawMessage }
+	if err := json.Unmarshal(b, &env); err != nil {
+		tb.Fatal(err)
+	}
+	for _, r := range env.Result {
+		var c bytes.Buffer
+		if err := json.Compact(&c, r); err != nil {
+			tb.Fatal(err)
+		}
+		rows = append(rows, c.Bytes())
+	}
+	return rows, []byte(`{"success":true,"errors":[],"messages":[],"result":[`), []byte(`]}`)
+}
+
+// benchBody is an envelope of n fixture rows, cycled.
+func benchBody(tb testing.TB, n int) []byte {
+	rows, head, tail := benchRows(tb)
+	body := bytes.Clone(head)
+	for i := range n {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, rows[i%len(rows)]...)
+	}
+	return append(body, tail...)
+}
+
+// bodyReader writes an envelope of n fixture rows as it is read, so a test
+// can decode a body that is never in memory.
+type bodyReader struct {
+	rows       [][]byte
+	head, tail []byte
+	n, i       int
+	pending    []byte
+	size       int64
+}
+
+func newBodyReader(tb testing.TB, n int) *bodyReader {
+	rows, head, tail := benchRows(tb)
+	return &bodyReader{rows: rows, head: head, tail: tail, n: n, pending: head}
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	total := 0
+	for len(p) > 0 {
+		if len(r.pending) == 0 {
+			switch {
+			case r.i < r.n:
+				r.pending = r.rows[r.i%len(r.rows)]
+				if r.i > 0 {
+					p[0] = ','
+					p, total = p[1:], total+1
+				}
+				r.i++
+				continue
+			case r.i == r.n:
+				r.pending, r.i = r.tail, r.i+1
+			default:
+				r.size += int64(total)
+				if total == 0 {
+					return 0, io.EOF
+				}
+				return total, nil
+			}
+		}
+		n := copy(p, r.pending)
+		r.pending, p, total = r.pending[n:], p[n:], total+n
+	}
+	r.size += int64(total)
+	return total, nil
+}
+
+// peakHeap samples the live heap until stop is called and returns the
+// largest value seen, in bytes.
+func peakHeap() (stop func() uint64) {
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() {
+		metrics.Read(sample)
+		if v := sample[0].Value.Uint64(); v > peak.Load() {
+			peak.Store(v)
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				read()
+			}
+		}
+	}()
+	return func() uint64 {
+		read()
+		close(done)
+		wg.Wait()
+		return peak.Load()
+	}
+}
+
+// smallRow is what plain encoding/json decodes in the baseline: the
+// columns costbot reads, with no leniency and no normalization.
+type smallRow struct {
+	ChargePeriodStart, ChargePeriodEnd, BillingPeriodStart, BillingPeriodEnd string
+	BillingCurrency, ConsumedUnit, ChargeCategory                            string
+	ChargeClass                                                              *string
+	ConsumedQuantity, BilledCost                                             float64
+	MetricID                                                                 string `json:"x_BillableMetricId"`
+	MetricName                                                               string `json:"x_BillableMetricName"`
+	Family                                                                   string `json:"x_ProductFamilyName"`
+	SubAccountID                                                             string `json:"SubAccountId"`
+}
+
+// BenchmarkDecode decodes a 20,000-row v2 body (16 MB) with the streaming
+// decoder, the decoder it replaced, plain encoding/json into a small struct
+// and a byte scan (bytes.Count of '{'), reporting rows/s and the peak heap
+// above the body itself per payload byte (heap/payload, sampled each ms).
+func BenchmarkDecode(b *testing.B) {
+	const n = 20000
+	body := benchBody(b, n)
+	cases := []struct {
+		name string
+		run  func(b *testing.B) int
+	}{
+		{"Stream", func(b *testing.B) int {
+			rows, err := decodeUsage(bytes.NewReader(body), MaxUsageBody, schemaV2, 200, http.Header{}, "/p", time.Now, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return len(rows)
+		}},
+		{"Reference", func(b *testing.B) int {
+			rows, err := refDecode(body, schemaV2)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return len(rows)
+		}},
+		{"PlainJSON", func(b *testing.B) int {
+			var env struct {
+				Success bool
+				Result  []smallRow
+			}
+			if err := json.Unmarshal(body, &env); err != nil {
+				b.Fatal(err)
+			}
+			return len(env.Result)
+		}},
+		{"ByteScan", func(b *testing.B) int {
+			return bytes.Count(body, []byte{'{'}) - 1
+		}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			// The peak of one decode from a collected heap, before
+			// timing (in the loop it would include earlier garbage).
+			runtime.GC()
+			base := heapObjects()
+			stop := peakHeap()
+			c.run(b)
+			peak := stop()
+			b.SetBytes(int64(len(body)))
+			b.ResetTimer()
+			rows := 0
+			for b.Loop() {
+				rows += c.run(b)
+			}
+			b.StopTimer()
+			if rows != n*b.N {
+				b.Fatalf("decoded %d rows, want %d", rows, n*b.N)
+			}
+			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(peak-min(base, peak))/float64(len(body)), "heap/payload")
+		})
+	}
+}
+
+func heapObjects() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// BenchmarkDecode_1MRows streams a body of 1,000,000 v2 rows (about 800 MB,
+// generated as it is read, never in memory) through the decoder and reports
+// the peak heap per payload byte: what is left is the decoded rows.
+func BenchmarkDecode_1MRows(b *testing.B) {
+	const n = 1_000_000
+	for b.Loop() {
+		r := newBodyReader(b, n)
+		runtime.GC()
+		base := heapObjects()
+		stop := peakHeap()
+		start := time.Now()
+		rows, err := decodeUsage(r, MaxUsageBody, schemaV2, 200, http.Header{}, "/p", time.Now, nil)
+		elapsed := time.Since(start)
+		peak := stop()
+		if err != nil || len(rows) != n {
+			b.Fatalf("decoded %d rows, err %v", len(rows), err)
+		}
+		b.ReportMetric(float64(r.size)/1e6, "payload-MB")
+		b.ReportMetric(float64(peak-min(base, peak))/float64(r.size), "heap/payload")
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "rows/s")
+		runtime.KeepAlive(rows)
+	}
+}
