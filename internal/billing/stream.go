@@ -118,8 +118,8 @@ const (
 // usageStream decodes one usage response in a single pass: the envelope,
 // then each row of result straight into a row, keeping only the raw bytes
 // of the row being read. Results and errors are those of checkResponse
-// followed by the row decoder before it (decode_ref_test.go), with one
-// exception: the text of a JSON syntax error is the scanner's own.
+// followed by the row decoder before it (decode_ref_test.go), the texts of
+// JSON syntax errors included: the scanner words them as encoding/json does.
 type usageStream struct {
 	s      *scanner
 	schema schema
@@ -176,7 +176,7 @@ func decodeResultRows(result []byte, sc schema) ([]row, error) {
 			return
 		}
 		u.result(c)
-		if _, ok := u.s.ws(); ok {
+		if c, ok := u.s.ws(); ok {
 			u.s.fail(c, "after top-level value")
 		}
 	})
@@ -338,7 +338,11 @@ func (u *usageStream) object() {
 					u.errs = nil
 				}
 			default:
-				u.wrongType(map[int]string{envErrors: "errors", envMessages: "messages"}[member], c)
+				name := "messages"
+				if member == envErrors {
+					name = "errors"
+				}
+				u.wrongType(name, c)
 				s.skipValue(c)
 			}
 		case envResult:

@@ -121,6 +121,11 @@ func (s *scanner) ws() (c byte, ok bool) {
 
 // next is ws that fails at the end of the body.
 func (s *scanner) next() byte {
+	if s.pos < s.end { // compact JSON: usually no whitespace
+		if c := s.buf[s.pos]; c > ' ' {
+			return c
+		}
+	}
 	c, ok := s.ws()
 	if !ok {
 		s.eofError()
@@ -366,6 +371,11 @@ func (s *scanner) skipNumber() {
 }
 
 func (s *scanner) digits() {
+	i := s.pos
+	for i < s.end && isDigit(s.buf[i]) {
+		i++
+	}
+	s.pos = i
 	for {
 		c, ok := s.peekRaw()
 		if !ok || !isDigit(c) {
