@@ -46,7 +46,10 @@ type BacktestOptions struct {
 
 // Backtest replays the live cycle once per day over [From, To] on history
 // read from the state (never written: a copy is read) or fetched from
-// Cloudflare, and returns the alert events it would have sent.
+// Cloudflare, and returns the alert events it would have sent. The days
+// run in order, each cycle on the state the one before left, and each
+// cycle judges its anomaly series on a pool of GOMAXPROCS workers (see
+// rules.Input.Workers); the events do not depend on the pool size.
 func Backtest(ctx context.Context, o BacktestOptions) ([]Event, error) {
 	from, to := cost.Day(o.From), cost.Day(o.To)
 	if to.Before(from) {

@@ -4,10 +4,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/costbot/costbot/internal/billing/fakecf"
 	"github.com/costbot/costbot/internal/config"
 	"github.com/costbot/costbot/internal/cost"
 	"github.com/costbot/costbot/internal/detect"
@@ -226,4 +231,96 @@ func BenchmarkBacktest(b *testing.B) {
 			}
 		}
 	})
+}
+
+// Backtest judges the series of each day's cycle on a pool of GOMAXPROCS
+// workers (rules.Input.Workers left at 0, as in the daemon); it sends what
+// it sends when they are judged one by one, whatever the pool size. The
+// history is three accounts of realistic services (spikes, shifts, ramps,
+// outages, month-start charges) from a fake Cloudflare over HTTP, with a
+// spike in each account and every service of one shifting at once.
+func TestBacktest_Workers(t *testing.T) {
+	ctx := context.Background()
+	from, to := day(2026, 8, 1), day(2026, 8, 28)
+	g := costgen.RealisticOptions()
+	g.Days = 190
+	first := to.AddDate(0, 0, -(g.Days - 2))
+	var accts []fakecf.Account
+	var cfgAccts []string
+	for a := range 3 {
+		id := fmt.Sprintf("%032x", 0xb0+a)
+		acct := fakecf.Account{ID: id, Name: fmt.Sprintf("acct-%d", a)}
+		for s := range 8 {
+			v := costgen.Realistic(costgen.Tuning, uint64(100*a+s), g).Values
+			zone := ""
+			if s%4 == 3 {
+				zone = "example.com"
+			}
+			for i, c := range v {
+				d := first.AddDate(0, 0, i)
+				switch {
+				case s == a && d.Equal(from.AddDate(0, 0, 4+7*a)):
+					c *= 6 // a spike in each account
+				case a == 1 && !d.Before(from.AddDate(0, 0, 14)):
+					c *= 3 // every service of one account shifts
+				}
+				acct.Days = append(acct.Days, fakecf.Day{Service: fmt.Sprintf("svc-%d", s), Family: []string{"Workers", "R2"}[s%2],
+					Zone: zone, Day: d, Cost: c, Quantity: 10 * c, Unit: "units"})
+			}
+		}
+		accts = append(accts, acct)
+		cfgAccts = append(cfgAccts, fmt.Sprintf("{id: %s, name: %s, source: paygo}", id, acct.Name))
+	}
+	srv := httptest.NewServer(fakecf.New(accts...))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	cfg, err := config.Parse(path, []byte(fmt.Sprintf(`cloudflare:
+  base_url: %s
+  api_token: test-token
+  accounts: [%s]
+  max_retry_wait: 1ms
+  history_days: 150
+notifiers:
+  - name: team
+    console: {}
+state: costbot.db
+`, srv.URL, strings.Join(cfgAccts, ", "))), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := rules.Parse("bt.yaml", []byte(`anomalies:
+  - {name: spikes, direction: up, notify: [team]}
+  - {name: r2, scope: {family: R2}, direction: both, min_impact: 1, notify: [team]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	backtest := func(procs int) []Event {
+		t.Helper()
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		evs, err := Backtest(ctx, BacktestOptions{Config: cfg, Rules: set, From: from, To: to, Source: HistoryCloudflare})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	want := backtest(1)
+	alerting := map[string]bool{}
+	for _, e := range want {
+		if e.Kind == "anomaly" {
+			alerting[e.Account] = true
+		}
+	}
+	if len(alerting) < 2 {
+		t.Fatalf("anomaly events in %d accounts (%d events); the scenario should alert in several", len(alerting), len(want))
+	}
+	t.Logf("one by one: %d events, anomalies in %d accounts", len(want), len(alerting))
+	for _, procs := range []int{2, 8} {
+		t.Run(fmt.Sprintf("OK/GOMAXPROCS=%d", procs), func(t *testing.T) {
+			if got := backtest(procs); !slices.Equal(got, want) {
+				t.Errorf("events differ from GOMAXPROCS=1\ngot:\n%s\nwant:\n%s", eventsText(got), eventsText(want))
+			}
+		})
+	}
 }
