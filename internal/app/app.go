@@ -21,6 +21,7 @@ import (
 	"github.com/costbot/costbot/internal/billing"
 	"github.com/costbot/costbot/internal/config"
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/httpx"
 	"github.com/costbot/costbot/internal/metrics"
 	"github.com/costbot/costbot/internal/notify"
 	"github.com/costbot/costbot/internal/notify/console"
@@ -122,9 +123,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	if a.http == nil {
-		a.http = &http.Client{Timeout: 30 * time.Second}
-	}
+	// every client built from it (Slack notifier, chat.update, Socket Mode,
+	// webhooks, billing) refuses redirects to another origin
+	a.http = httpx.Secure(a.http, 30*time.Second)
 	stdout := o.Stdout
 	if stdout == nil {
 		stdout = os.Stdout

@@ -205,3 +205,33 @@ func TestApp_AlertPage(t *testing.T) {
 		t.Errorf("unknown alert: %d, want 404", code)
 	}
 }
+
+// The daemon's own HTTP client refuses a redirect to another origin, so the
+// bot token Slack calls carry never reaches the other host.
+func TestApp_SlackRedirectToAnotherHostGetsNothing(t *testing.T) {
+	now := time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
+	e := newEnv(t, now)
+	var leaked atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true,"channel":"C0123456789","ts":"1.2"}`)
+	}))
+	defer other.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer redirect.Close()
+	e.cfg.Slack.APIURL = redirect.URL + "/"
+	a := e.app(t, now)
+	rep, err := a.Cycle(context.Background(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Err() == nil {
+		t.Error("Slack sends through a cross-origin redirect succeeded")
+	}
+	if n := leaked.Load(); n != 0 {
+		t.Errorf("the other host got %d Slack calls (with the bot token)", n)
+	}
+}
