@@ -254,15 +254,9 @@ func (a *App) fetch(ctx context.Context, db *store.DB, acc cost.Account, now tim
 // gives the same answer. The account then counts as not fresh, like a
 // failed fetch, and goes stale after alerts.stale_after.
 func (a *App) admit(ctx context.Context, db *store.DB, acc cost.Account, snap cost.Snapshot) error {
-	rows, err := db.Usage(ctx, snap.Range.Start, snap.Range.End)
+	stored, err := db.UsageOf(ctx, acc.ID, snap.Range.Start, snap.Range.End)
 	if err != nil {
 		return fmt.Errorf("read stored rows to check the answer: %w", err)
-	}
-	stored := rows[:0]
-	for _, u := range rows {
-		if u.Account == acc.ID {
-			stored = append(stored, u)
-		}
 	}
 	confirmed, err := a.plausible.Admit(acc.ID, stored, snap.Usage)
 	if err != nil {
