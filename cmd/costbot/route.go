@@ -87,7 +87,7 @@ func writeRouteTest(w io.Writer, labels map[string]string, o alert.Options, now 
 		}
 		repeat := "repeat never"
 		if t.RepeatInterval > 0 {
-			repeat = "repeat every " + shortDuration(t.RepeatInterval)
+			repeat = "repeat every " + alert.ShortDuration(t.RepeatInterval)
 		}
 		when := "sent at once"
 		if muted, by := t.Muted(o.TimeIntervals, now); muted {
@@ -100,17 +100,4 @@ func writeRouteTest(w io.Writer, labels map[string]string, o alert.Options, now 
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Notifier, route, repeat, when)
 	}
 	tw.Flush()
-}
-
-// shortDuration is d.String() without zero minutes and seconds: "24h",
-// "1h30m", "90s".
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
 }

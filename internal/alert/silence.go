@@ -154,7 +154,7 @@ func SnoozeSilence(st State, user string, at, until time.Time) (Silence, error) 
 		StartsAt:  at,
 		EndsAt:    until,
 		CreatedBy: user,
-		Comment:   fmt.Sprintf("snoozed from Slack for %s: %s", shortDuration(until.Sub(at).Round(time.Minute)), st.Finding.Title),
+		Comment:   fmt.Sprintf("snoozed from Slack for %s: %s", ShortDuration(until.Sub(at).Round(time.Minute)), st.Finding.Title),
 	}, at)
 }
 
@@ -169,9 +169,9 @@ func silencedBy(ss []Silence, l map[string]string, now time.Time) []string {
 	return out
 }
 
-// shortDuration is d.String() without zero minutes and seconds: "24h",
+// ShortDuration is d.String() without zero minutes and seconds: "24h",
 // "1h30m", "90s".
-func shortDuration(d time.Duration) string {
+func ShortDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = s[:len(s)-2]

@@ -17,38 +17,6 @@ func d(s string) time.Time {
 	return t
 }
 
-func TestBillingPeriod(t *testing.T) {
-	tests := []struct {
-		day        string
-		anchor     int
-		start, end string
-	}{
-		{"2026-07-15", 1, "2026-07-01", "2026-08-01"},
-		{"2026-07-01", 1, "2026-07-01", "2026-08-01"},
-		{"2026-07-14", 15, "2026-06-15", "2026-07-15"},
-		{"2026-07-15", 15, "2026-07-15", "2026-08-15"},
-		// Anchors on 29-31 clamp to month end and come back afterwards.
-		{"2026-02-15", 31, "2026-01-31", "2026-02-28"},
-		{"2026-02-28", 31, "2026-02-28", "2026-03-31"},
-		{"2026-03-30", 31, "2026-02-28", "2026-03-31"},
-		{"2026-04-30", 31, "2026-04-30", "2026-05-31"},
-		{"2026-04-29", 31, "2026-03-31", "2026-04-30"},
-		{"2028-02-29", 29, "2028-02-29", "2028-03-29"},
-		{"2027-02-28", 30, "2027-02-28", "2027-03-30"},
-		{"2026-12-31", 31, "2026-12-31", "2027-01-31"},
-		{"2027-01-05", 29, "2026-12-29", "2027-01-29"},
-	}
-	for _, tt := range tests {
-		p := billingPeriod(d(tt.day).Add(13*time.Hour), tt.anchor)
-		if !p.Start.Equal(d(tt.start)) || !p.End.Equal(d(tt.end)) {
-			t.Errorf("billingPeriod(%s, %d) = %s, want %s..%s", tt.day, tt.anchor, p, tt.start, tt.end)
-		}
-		if got := nextAnchor(p.Start, tt.anchor); !got.Equal(p.End) {
-			t.Errorf("nextAnchor(%s, %d) = %s", p.Start, tt.anchor, got)
-		}
-	}
-}
-
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 8, 4, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
