@@ -9,14 +9,6 @@ import (
 	"time"
 )
 
-func d(s string) time.Time {
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 8, 4, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
