@@ -556,13 +556,11 @@ func (u *usageStream) row(i int) {
 		s.depth--
 	} else {
 	members:
-		for {
+		for j := 0; ; j++ {
 			if c != '"' {
 				s.fail(c, "looking for beginning of object key string")
 			}
-			start := s.off()
-			simple := s.skipString()
-			col := f.column(s.bytes(start, s.off()), simple)
+			col := f.key(j)
 			if c = s.next(); c != ':' {
 				s.fail(c, "after object key")
 			}
@@ -619,6 +617,45 @@ type rowFields struct {
 	row   int
 	in    interner
 	last  [numCols]string // column c's text in the previous row, reused when equal
+	keys  []rowKey        // the previous row's keys, in order
+}
+
+// key scans the j-th key of the row and returns its column, or -1. Rows
+// of a response usually have the same keys in the same order, so the key
+// the previous row had at j is tried first: one comparison of the bytes
+// instead of a scan and a lookup.
+func (f *rowFields) key(j int) int {
+	s := f.s
+	if j < len(f.keys) {
+		k := f.keys[j]
+		if s.end-s.pos >= len(k.quoted) && string(s.buf[s.pos:s.pos+len(k.quoted)]) == k.quoted {
+			s.pos += len(k.quoted)
+			return k.col
+		}
+	}
+	start := s.off()
+	simple := s.skipString()
+	quoted := s.bytes(start, s.off())
+	col := f.column(quoted, simple)
+	if simple && j <= len(f.keys) && j < maxKeys {
+		k := rowKey{quoted: f.in.str(quoted), col: col}
+		if j == len(f.keys) {
+			f.keys = append(f.keys, k)
+		} else {
+			f.keys[j] = k
+		}
+	}
+	return col
+}
+
+// maxKeys bounds the keys remembered per row position.
+const maxKeys = 256
+
+// rowKey is a key as the previous row had it: quoted (with its quotes; no
+// escapes, all ASCII) and its column or -1.
+type rowKey struct {
+	quoted string
+	col    int
 }
 
 // column returns the column a quoted key names, or -1.

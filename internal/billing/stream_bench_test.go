@@ -144,8 +144,8 @@ type smallRow struct {
 }
 
 // BenchmarkDecode decodes a 20,000-row v2 body (16 MB) with the streaming
-// decoder, the decoder it replaced, plain encoding/json into a small struct
-// and a byte scan (bytes.Count of '{'), reporting rows/s (wall), rows/cpu-s
+// decoder, the decoder it replaced, plain encoding/json into a small struct,
+// encoding/json's Token() alone and a byte scan (bytes.Count of '{'), reporting rows/s (wall), rows/cpu-s
 // (process CPU time, GC included: rows per core) and the peak heap above
 // the body itself per payload byte of one decode (heap/payload, sampled
 // each ms).
@@ -179,6 +179,19 @@ func BenchmarkDecode(b *testing.B) {
 				b.Fatal(err)
 			}
 			return len(env.Result)
+		}},
+		{"Tokens", func(b *testing.B) int {
+			// encoding/json.Decoder.Token over the body, building nothing:
+			// the floor of a Token-based decoder.
+			dec := json.NewDecoder(bytes.NewReader(body))
+			for {
+				if _, err := dec.Token(); err == io.EOF {
+					break
+				} else if err != nil {
+					b.Fatal(err)
+				}
+			}
+			return n
 		}},
 		{"ByteScan", func(b *testing.B) int {
 			return bytes.Count(body, []byte{'{'}) - 1
