@@ -377,10 +377,15 @@ func (c *Client) get(ctx context.Context, ep endpoint, account string, q url.Val
 		path := strings.ReplaceAll(tmpls[i], "{account_id}", url.PathEscape(account))
 		var res answer
 		res, err = c.do(ctx, path, q, sc)
-		if err == nil {
+		var de *DecodeError
+		if err == nil || errors.As(err, &de) && (de.Row >= 0 || de.Field == "result") {
+			// The path answered; a bad row (decoded inside do now that
+			// usage bodies stream) does not make it the wrong path.
 			c.mu.Lock()
 			c.working[ep] = i
 			c.mu.Unlock()
+		}
+		if err == nil {
 			return res, path, nil
 		}
 		if !errors.Is(err, ErrNotFound) || ctx.Err() != nil {

@@ -69,3 +69,24 @@ func TestClient_Usage_StreamsLargeBody(t *testing.T) {
 		t.Logf("allocated %d bytes for a %d-byte body", alloc, written)
 	}
 }
+
+// TestClient_Usage_BadRowKeepsPath: a path that answers with a bad row is
+// still the path that works, as when rows were decoded after the request:
+// the next call starts there instead of at the 404 before it.
+func TestClient_Usage_BadRowKeepsPath(t *testing.T) {
+	old := notFound(base + "/old-usage")
+	bad := &stub{path: base + "/billable/usage", status: 200,
+		body: []byte(`{"success":true,"errors":[],"messages":[],"result":[{"x_BillableMetricId":"a","ChargePeriodStart":"yesterday"}]}`)}
+	srv := stubServer(t, old, bad)
+	c := newClient(t, srv.URL, func(o *billing.Options) {
+		o.Paths.Focus = []string{"/accounts/{account_id}/old-usage", "/accounts/{account_id}/billable/usage"}
+	})
+	for range 2 {
+		if _, err := c.Usage(context.Background(), acct, billing.SourceFocus, period("2026-07-01", "2026-07-02")); err == nil {
+			t.Fatal("bad row accepted")
+		}
+	}
+	if old.Hits() != 1 || bad.Hits() != 2 {
+		t.Errorf("hits: 404 path %d, answering path %d; want 1 and 2", old.Hits(), bad.Hits())
+	}
+}
