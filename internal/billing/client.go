@@ -8,7 +8,9 @@
 // the billing-cycle anchor day yields an empty result; v2 accepts at most 31
 // days per call and may omit cost fields (unknown, never zero). Endpoint
 // paths have moved, so each endpoint has a fallback list and a 404 means "try
-// the next path".
+// the next path". Usage bodies are decoded in one pass as they arrive
+// (stream.go), up to MaxUsageBody; other responses are read whole, up to 64
+// MiB.
 package billing
 
 import (
