@@ -278,13 +278,19 @@ func decodeAnchor(result json.RawMessage) (time.Time, error) {
 // others, each naming its row and field.
 func validRows(rows []row) ([]row, []*DecodeError) {
 	var bad []*DecodeError
-	out := rows[:0:0]
-	for _, r := range rows {
-		if r.Rejected != nil {
-			bad = append(bad, r.Rejected)
-			continue
+	for i := range rows {
+		if rows[i].Rejected != nil {
+			bad = append(bad, rows[i].Rejected)
 		}
-		out = append(out, r)
+	}
+	if bad == nil {
+		return rows, nil // the usual case: no copy of a million rows
+	}
+	out := make([]row, 0, len(rows)-len(bad))
+	for _, r := range rows {
+		if r.Rejected == nil {
+			out = append(out, r)
+		}
 	}
 	return out, bad
 }
