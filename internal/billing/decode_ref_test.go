@@ -260,3 +260,10 @@ func refDecodeV2Rows(result json.RawMessage) ([]row, error) {
 		r.Cost, r.CostKnown = d.cost("BilledCost")
 	})
 }
+
+// refKey is row.key before it counted seconds instead of formatting times.
+func refKey(r row) string {
+	return strings.Join([]string{r.MetricID, r.Service, r.Zone, r.ZoneID, r.Region, r.SubAccount,
+		r.Day.Format(time.RFC3339), r.ChargeEnd.Format(time.RFC3339), r.PeriodStart.Format(time.RFC3339),
+		r.Class, r.Category}, "\x00")
+}

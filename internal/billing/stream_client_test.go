@@ -3,6 +3,7 @@ package billing_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -89,4 +90,38 @@ func TestClient_Usage_BadRowKeepsPath(t *testing.T) {
 	if old.Hits() != 1 || bad.Hits() != 2 {
 		t.Errorf("hits: 404 path %d, answering path %d; want 1 and 2", old.Hits(), bad.Hits())
 	}
+}
+
+// BenchmarkClient_Usage fetches 20,000 v2 rows (the fixture's rows cycled,
+// compact) through an httptest server and the client: decoding plus what
+// the client does per row (rejected rows, the day filter, de-duplication,
+// cost.Usage, sorting). Compare rows/cpu-s with BenchmarkDecode/Stream.
+func BenchmarkClient_Usage(b *testing.B) {
+	var env struct{ Result []json.RawMessage }
+	if err := json.Unmarshal(fixture(b, "billable-usage-v2.2026-06-25_2026-07-25.200.json"), &env); err != nil {
+		b.Fatal(err)
+	}
+	body := bytes.NewBufferString(`{"success":true,"errors":[],"messages":[],"result":[`)
+	const n = 20000
+	for i := range n {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		if err := json.Compact(body, env.Result[i%len(env.Result)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	body.WriteString(`]}`)
+	srv := stubServer(b, &stub{path: base + "/billable/usage", status: 200, body: body.Bytes()})
+	c := newClient(b, srv.URL)
+	b.SetBytes(int64(body.Len()))
+	var got int
+	for b.Loop() {
+		u, err := c.Usage(context.Background(), acct, billing.SourceFocus, period("2026-06-25", "2026-07-25"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		got += len(u)
+	}
+	b.ReportMetric(float64(got)/b.Elapsed().Seconds(), "rows/s")
 }

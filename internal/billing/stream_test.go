@@ -294,3 +294,43 @@ func TestDecodeUsage_Limit(t *testing.T) {
 		}
 	})
 }
+
+// TestRow_Key: two rows get the same de-duplication key exactly when they
+// got the same key before (times formatted as RFC 3339), over every pair of
+// rows of the fixtures and of rows differing in one field or a second.
+func TestRow_Key(t *testing.T) {
+	var rows []row
+	for _, name := range []string{"billable-usage-v2.2026-06-25_2026-07-25.200.json", "billable-usage-v2.usage-only.200.json", "paygo-usage.200.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := schemaV2
+		if strings.HasPrefix(name, "paygo") {
+			sc = schemaV1
+		}
+		got, err := streamDecode(bytes.NewReader(b), sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, got[:40]...)
+	}
+	r := rows[0]
+	variants := []func(*row){
+		func(r *row) { r.Zone = "z" }, func(r *row) { r.Class = "Correction" }, func(r *row) { r.Category = "" },
+		func(r *row) { r.ChargeEnd = r.ChargeEnd.Add(time.Second) }, func(r *row) { r.ChargeEnd = r.ChargeEnd.Add(time.Millisecond) },
+		func(r *row) { r.PeriodStart = time.Time{} }, func(r *row) { r.Day = r.Day.AddDate(0, 0, 1) }, func(r *row) { r.SubAccount = r.Region + "x" },
+	}
+	for _, v := range variants {
+		x := r
+		v(&x)
+		rows = append(rows, x)
+	}
+	for i := range rows {
+		for j := range rows {
+			if got, want := rows[i].key() == rows[j].key(), refKey(rows[i]) == refKey(rows[j]); got != want {
+				t.Fatalf("rows %d and %d: same key %v, before %v:\n%+v\n%+v", i, j, got, want, rows[i], rows[j])
+			}
+		}
+	}
+}
