@@ -167,31 +167,15 @@ func loadRules(cfg *config.Config, stderr io.Writer) (*rules.Set, bool) {
 		fmt.Fprintln(stderr, err)
 		return nil, false
 	}
-	err = unknownNotifiers(cfg, set)
+	names := make([]string, len(cfg.Notifiers))
+	for i, n := range cfg.Notifiers {
+		names[i] = n.Name
+	}
+	err = app.CheckNotifiers(set, names, cfg.File)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 	}
 	return set, err == nil
-}
-
-// unknownNotifiers reports each rule's reference to a notifier cfg does not
-// define, at the rule's position.
-func unknownNotifiers(cfg *config.Config, set *rules.Set) error {
-	known := map[string]bool{}
-	for _, n := range cfg.Notifiers {
-		known[n.Name] = true
-	}
-	var es rules.Errors
-	for _, r := range set.Refs() {
-		if !known[r.Notifier] {
-			es = append(es, &rules.Error{File: r.Pos.File, Line: r.Pos.Line, Col: r.Pos.Col, Rule: r.Rule, Field: "notify",
-				Msg: fmt.Sprintf("no notifier named %q in %s", r.Notifier, cfg.File)})
-		}
-	}
-	if len(es) > 0 {
-		return es
-	}
-	return nil
 }
 
 // loadLive is load plus the secrets a live run needs; a dry run sends
