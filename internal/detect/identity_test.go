@@ -1,0 +1,239 @@
+package detect_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"math"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/costbot/costbot/internal/detect"
+	"github.com/costbot/costbot/internal/detect/costgen"
+)
+
+// identitySeries is a broad deterministic set of series: costgen's families
+// (the synthetic one and both realistic ones) and, for each, variants with
+// NaN and ±Inf gaps, runs of zeros, negative values (credits) and constant
+// stretches, plus a few hand-made edge cases. Starts are spread over leap
+// years, century years and year ends so the monthly calendar is exercised.
+func identitySeries() []costgen.Series {
+	var raw []costgen.Series
+	for i := uint64(1); i <= 5; i++ {
+		raw = append(raw, costgen.Generate(i, costgen.DefaultOptions()))
+	}
+	for i := uint64(1); i <= 5; i++ {
+		raw = append(raw, costgen.Realistic(costgen.Tuning, i, costgen.RealisticOptions()))
+		raw = append(raw, costgen.Realistic(costgen.HeldOut, i, costgen.RealisticOptions()))
+	}
+	starts := []time.Time{
+		time.Date(2024, 2, 10, 0, 0, 0, 0, time.UTC),  // leap February
+		time.Date(2099, 11, 30, 0, 0, 0, 0, time.UTC), // 2100 is not a leap year
+		time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC), // 2000 is
+		time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC),
+	}
+	var out []costgen.Series
+	for i, s := range raw {
+		if i%3 == 0 {
+			s.Start = starts[i/3%len(starts)]
+		}
+		out = append(out, s)
+		for variant := 1; variant <= 4; variant++ {
+			v := append([]float64(nil), s.Values...)
+			for j := range v {
+				h := (uint64(j)*0x9e3779b97f4a7c15 + uint64(i)*0xbf58476d1ce4e5b9) >> 40
+				switch variant {
+				case 1: // missing points and a missing stretch
+					if h%13 == 0 || j >= 200 && j < 212 {
+						v[j] = math.NaN()
+					}
+					if h%97 == 1 {
+						v[j] = math.Inf(1 - 2*int(h%2))
+					}
+				case 2: // zero days and an outage to exactly zero
+					if h%9 == 0 || j >= 150 && j < 158 {
+						v[j] = 0
+					}
+				case 3: // credits: negative days and a negative stretch
+					if h%11 == 0 {
+						v[j] = -v[j]
+					}
+					if j >= 300 && j < 340 {
+						v[j] -= 2 * s.Base
+					}
+				case 4: // constant stretches, then a jump
+					if j < 120 || j >= 250 && j < 290 {
+						v[j] = 42
+					}
+					if j == 130 || j == 291 {
+						v[j] = 420
+					}
+				}
+			}
+			t := s
+			t.Values = v
+			out = append(out, t)
+		}
+	}
+	// hourly-like series for season 24, all zeros, and tiny values
+	hourly := make([]float64, 24*20)
+	for j := range hourly {
+		hourly[j] = 100 + 40*math.Sin(2*math.Pi*float64(j)/24) + float64((j*7919)%13)
+		if j == 300 {
+			hourly[j] *= 5
+		}
+		if j >= 400 && j < 430 {
+			hourly[j] *= 1.8
+		}
+	}
+	tiny := make([]float64, 400)
+	for j := range tiny {
+		tiny[j] = 1e-7 * float64(1+(j*31)%7)
+	}
+	out = append(out,
+		costgen.Series{Values: hourly},
+		costgen.Series{Values: make([]float64, 200)},
+		costgen.Series{Values: tiny, Start: time.Date(2028, 2, 28, 0, 0, 0, 0, time.UTC)},
+	)
+	return out
+}
+
+// hashResult adds every field of r to h, floats by their bits.
+func hashResult(h hash.Hash64, r detect.Result) {
+	var b [8 * 6]byte
+	binary.LittleEndian.PutUint64(b[0:], math.Float64bits(r.Score))
+	binary.LittleEndian.PutUint64(b[8:], math.Float64bits(r.Expected))
+	binary.LittleEndian.PutUint64(b[16:], math.Float64bits(r.Observed))
+	binary.LittleEndian.PutUint64(b[24:], math.Float64bits(r.Sigma))
+	binary.LittleEndian.PutUint64(b[32:], math.Float64bits(r.Impact))
+	binary.LittleEndian.PutUint64(b[40:], uint64(int64(r.Since)))
+	h.Write(b[:])
+	var f [2]byte
+	if r.Anomaly {
+		f[0] = 1
+	}
+	if r.Outage {
+		f[1] = 1
+	}
+	h.Write(f[:])
+	h.Write([]byte(r.Detector))
+	h.Write([]byte{0})
+}
+
+// identityGroups are the option groups whose results are hashed: every
+// method with every season kind, each run over every sensitivity and
+// direction.
+type identityGroup struct {
+	name string
+	opts []detect.Options
+	// start: pass the series' Start (daily calendar)
+	start bool
+}
+
+func identityGroups() []identityGroup {
+	var gs []identityGroup
+	methods := []detect.Method{detect.MethodEnsemble, detect.MethodSeasonal, detect.MethodCUSUM, detect.MethodRamp, detect.MethodOutage, detect.MethodESD}
+	seasons := []struct {
+		name   string
+		season int
+		start  bool
+	}{{"s1", 1, false}, {"auto", 0, false}, {"s7start", 7, true}, {"s24", 24, false}}
+	for _, m := range methods {
+		for _, s := range seasons {
+			g := identityGroup{name: m.String() + "/" + s.name, start: s.start}
+			i := 0
+			for _, sens := range []detect.Sensitivity{detect.SensitivityLow, detect.SensitivityMedium, detect.SensitivityHigh} {
+				for _, dir := range []detect.Direction{detect.DirectionUp, detect.DirectionDown, detect.DirectionBoth} {
+					o := detect.DefaultOptions()
+					o.Method, o.Sensitivity, o.Direction, o.Season = m, sens, dir, s.season
+					switch i % 3 { // vary the gates and warm-up too
+					case 1:
+						o.MinImpact, o.MinChange, o.WarmUp = 0, 0, 0
+					case 2:
+						o.MinImpact, o.MinChange, o.WarmUp = 50, 0.5, 60
+					}
+					g.opts = append(g.opts, o)
+					i++
+				}
+			}
+			gs = append(gs, g)
+		}
+	}
+	return gs
+}
+
+// identityWant are the hashes the detector produced before the speed work
+// (recorded on amd64 from main's stream.go at 12ae1de). A change to any bit of any
+// Result field changes them.
+var identityWant = map[string]string{
+	"ensemble/s1":      "3f0754e8fd9fd971",
+	"ensemble/auto":    "a2dca385bbfe506b",
+	"ensemble/s7start": "06a5b5d39ca903a0",
+	"ensemble/s24":     "5f8c8acccf5ff87e",
+	"seasonal/s1":      "f84aeeaf9db814fb",
+	"seasonal/auto":    "0ac850d2a23c2854",
+	"seasonal/s7start": "834b72be2cf59321",
+	"seasonal/s24":     "ca1f5a8ce708fefa",
+	"cusum/s1":         "fc284736c2146aeb",
+	"cusum/auto":       "54833ff41a40b31f",
+	"cusum/s7start":    "75e2a59476f1cecc",
+	"cusum/s24":        "b1c6c86b10a2da22",
+	"ramp/s1":          "f62b9b80b3dd7e59",
+	"ramp/auto":        "3390ba9c183349f3",
+	"ramp/s7start":     "5d0fb139cdd334d4",
+	"ramp/s24":         "ab7bebaf926f2a2c",
+	"outage/s1":        "329703a683e7b024",
+	"outage/auto":      "8e763459ddcfb2f3",
+	"outage/s7start":   "6094a7b3bd1fc98a",
+	"outage/s24":       "a82c971a17d58ce2",
+	"esd/s1":           "1d6dd19d2cbd8b05",
+	"esd/auto":         "87706fabcd48fcd6",
+	"esd/s7start":      "b3640ddc4608ddc1",
+	"esd/s24":          "4775b0f6d908ec96",
+}
+
+// TestDetector_Identity runs every option group over identitySeries, with
+// a Rebase now and then, and compares a hash of every Result field with the
+// recorded one: optimisations must not change a single bit.
+func TestDetector_Identity(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		// other ports may fuse x*y+z into one rounding (the spec allows it)
+		t.Skip("hashes recorded on amd64")
+	}
+	series := identitySeries()
+	var got strings.Builder
+	for gi, g := range identityGroups() {
+		h := fnv.New64a()
+		for oi, o := range g.opts {
+			for si, s := range series {
+				if (si+oi+gi)%3 != 0 {
+					continue // each option set sees a third of the series
+				}
+				if g.start {
+					o.Start = s.Start
+				}
+				d, err := detect.New(o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j, v := range s.Values {
+					hashResult(h, d.Step(v))
+					if (j+si)%101 == 100 {
+						d.Rebase()
+					}
+				}
+			}
+		}
+		sum := fmt.Sprintf("%016x", h.Sum64())
+		fmt.Fprintf(&got, "\t%q: %q,\n", g.name, sum)
+		if want, ok := identityWant[g.name]; !ok || want != sum {
+			t.Errorf("%s: hash %s, want %s", g.name, sum, want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("hashes of this code:\n%s", got.String())
+	}
+}
