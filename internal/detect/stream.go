@@ -3,7 +3,6 @@ package detect
 import (
 	"math"
 	"sync"
-	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -172,7 +171,7 @@ func New(opts Options) (*Detector, error) {
 	if !opts.Start.IsZero() && s == 7 {
 		st := opts.Start.UTC()
 		d.dom, d.month, d.year = st.Day(), int(st.Month()), st.Year()
-		d.mdays = time.Date(d.year, time.Month(d.month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+		d.mdays = daysIn(d.year, d.month)
 	}
 	return d, nil
 }
@@ -218,8 +217,24 @@ func (d *Detector) nextDay() {
 		if d.month++; d.month > 12 {
 			d.month, d.year = 1, d.year+1
 		}
-		d.mdays = time.Date(d.year, time.Month(d.month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+		d.mdays = daysIn(d.year, d.month)
 	}
+}
+
+// daysIn returns the number of days in month m (1..12) of year y of the
+// proleptic Gregorian calendar, as time.Date counts them (nextDay's
+// calendar).
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // Index returns the index the next Step judges (points stepped so far).
