@@ -66,6 +66,7 @@ type Detector struct {
 
 	phase  []float64 // s*k ring buffers of past values per phase
 	phaseN []int     // values seen per phase
+	phaseW []int     // next write position per phase ring (phaseN mod k)
 	sorted []float64 // s*k: the same values per phase, sorted (first min(n,k) valid)
 	recent [recentN]float64
 	nRec   int
@@ -145,18 +146,21 @@ func New(opts Options) (*Detector, error) {
 		k = 16
 	}
 	d := &Detector{opts: opts, th: sensitivityThresholds[opts.Sensitivity], s: s, k: k, since: -1}
-	d.phase = make([]float64, s*k)
-	d.phaseN = make([]int, s)
-	d.sorted = make([]float64, s*k)
-	d.tmp = make([]float64, max(k, recentN, esdN))
+	// one block for the float slices and one for the int ones
+	d.rampW = min(2*max(s, 7), 512)
+	nt := max(k, recentN, esdN)
+	fl := make([]float64, 2*s*k+nt+d.rampW)
+	d.phase, fl = fl[:s*k:s*k], fl[s*k:]
+	d.sorted, fl = fl[:s*k:s*k], fl[s*k:]
+	d.tmp, d.ramp = fl[:nt:nt], fl[nt:]
+	in := make([]int, 2*s)
+	d.phaseN, d.phaseW = in[:s:s], in[s:]
 	d.alphaLo = 1 / float64(min(4*max(s, 7), 256))
 	d.adapt = max(s, 7)
 	d.gap = EpisodeGap(s)
 	d.zDecay = 1 - 1/float64(max(s, 28))
 	d.lkAlpha = 1 / float64(max(4*s, 500))
 	d.lkWin = window{buf: d.lkBuf[:]}
-	d.rampW = min(2*max(s, 7), 512)
-	d.ramp = make([]float64, d.rampW)
 	w := float64(d.rampW)
 	d.rampSx = w * (w - 1) / 2
 	d.rampSS = w * (w*w - 1) / 12
@@ -324,8 +328,9 @@ func clip(x, c float64) float64 {
 
 // esdStrength runs the generalized ESD test over the residual window plus r
 // and returns R_j/lambda_j for the step j that removed r (0 if never removed)
-// and whether r is one of the outliers.
-func (d *Detector) esdStrength(r float64) (float64, bool) {
+// and whether r is one of the outliers. Without needOut the second result
+// is not wanted: the test stops once r is removed.
+func (d *Detector) esdStrength(r float64, needOut bool) (float64, bool) {
 	n := esdN
 	x := d.esdWork[:n]
 	copy(x, d.esd[:n-1])
@@ -362,6 +367,9 @@ func (d *Detector) esdStrength(r float64) (float64, bool) {
 		if bi == cur {
 			removedAt = i
 			ratio = R / d.esdLam[i]
+		}
+		if removedAt > 0 && (!needOut || numOut >= removedAt) {
+			break // later steps cannot change the answer
 		}
 		// remove bi by swapping with the last active element
 		x[bi] = x[m-1]
@@ -414,15 +422,17 @@ func (d *Detector) Step(v float64) Result {
 	}
 	r := v - exp
 	sig := d.sigma()
-	z := r / sig
-	if r > 0 && d.nRes >= 5 {
+	var z float64 // one division
+	switch {
+	case r > 0 && d.nRes >= 5 && v > 0 && exp > 0 && !d.neg && d.nLog >= 5:
+		// cost noise is multiplicative: on a positive series a rise is
+		// measured in log space, so a noisy service's ordinary 2x day is
+		// not a 5-sigma event
+		z = logK * math.Log(v/exp) / fmax(sigmaToMAD*d.absLog, logFloor)
+	case r > 0 && d.nRes >= 5:
 		z = r / fmax(sig, sigmaToMAD*d.absUp) // upward deviations against the upward spread
-		if v > 0 && exp > 0 && !d.neg && d.nLog >= 5 {
-			// cost noise is multiplicative: on a positive series a rise is
-			// measured in log space, so a noisy service's ordinary 2x day
-			// is not a 5-sigma event
-			z = logK * math.Log(v/exp) / fmax(sigmaToMAD*d.absLog, logFloor)
-		}
+	default:
+		z = r / sig
 	}
 	judged := d.seen >= d.opts.WarmUp && ok
 
@@ -490,7 +500,7 @@ func (d *Detector) Step(v float64) Result {
 		eO = 1.5
 	}
 	if math.Abs(z) >= esdPrefilt && d.dirOK(z) {
-		ratio, out := d.esdStrength(r)
+		ratio, out := d.esdStrength(r, eS >= esdAlone)
 		if out && eS >= esdAlone {
 			eE = ratio
 		} else {
@@ -741,18 +751,22 @@ func (d *Detector) zeroDay(idx int, v, exp float64) (Result, bool) {
 // storePhase appends v to phase p's ring, keeping the sorted copy sorted in
 // O(k) without allocating.
 func (d *Detector) storePhase(p int, v float64) {
-	base := p * d.k
-	n := d.phaseN[p]
-	srt := d.sorted[base : base+d.k]
-	m := min(n, d.k)
-	if n >= d.k {
-		old := d.phase[base+n%d.k]
+	k := d.k
+	base := p * k
+	w := d.phaseW[p] // write position in the ring: phaseN[p] mod k
+	srt := d.sorted[base : base+k]
+	ring := d.phase[base : base+k]
+	m := min(d.phaseN[p], k)
+	if m == k {
+		old := ring[w]
 		// remove old from the sorted copy
 		i := 0
 		for i < m-1 && srt[i] != old {
 			i++
 		}
-		copy(srt[i:m-1], srt[i+1:m])
+		for ; i < m-1; i++ {
+			srt[i] = srt[i+1]
+		}
 		m--
 	}
 	j := m
@@ -761,7 +775,11 @@ func (d *Detector) storePhase(p int, v float64) {
 		j--
 	}
 	srt[j] = v
-	d.phase[base+n%d.k] = v
+	ring[w] = v
+	if w++; w == k {
+		w = 0
+	}
+	d.phaseW[p] = w
 	d.phaseN[p]++
 }
 
