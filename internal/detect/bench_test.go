@@ -2,6 +2,9 @@ package detect_test
 
 import (
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/costbot/costbot/internal/detect"
@@ -39,6 +42,48 @@ func BenchmarkEnsemble(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*benchSeries*benchDays/b.Elapsed().Seconds(), "points/s")
 	_ = sink
+}
+
+// BenchmarkEnsembleParallel runs the default ensemble over 100,000 series x
+// 365 days per iteration on GOMAXPROCS goroutines (series handed out in
+// blocks of 256), as the daemon's backtest of a large account would, and
+// reports the wall time per 100,000 series-years.
+func BenchmarkEnsembleParallel(b *testing.B) {
+	const series, block = 100000, 256
+	data := benchData(b)
+	opts := detect.DefaultOptions()
+	workers := runtime.GOMAXPROCS(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		sinks := make([]float64, workers)
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var sink float64
+				for {
+					lo := int(next.Add(block)) - block
+					if lo >= series {
+						break
+					}
+					for s := lo; s < min(lo+block, series); s++ {
+						d, _ := detect.New(opts)
+						for _, v := range data[s%len(data)] {
+							sink += d.Step(v).Score
+						}
+					}
+				}
+				sinks[w] = sink
+			}()
+		}
+		wg.Wait()
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(series*benchDays/sec, "points/s")
+	b.ReportMetric(sec, "s/100k-series-years")
 }
 
 // BenchmarkZScoreBaseline is a trailing 28-day mean/stddev z-score over the
