@@ -422,13 +422,15 @@ func (d *Detector) Step(v float64) Result {
 	}
 	r := v - exp
 	sig := d.sigma()
-	var z float64 // one division
+	var z float64    // one division
+	lr := math.NaN() // log(v/exp), computed once: the log spread learns from it below
 	switch {
 	case r > 0 && d.nRes >= 5 && v > 0 && exp > 0 && !d.neg && d.nLog >= 5:
 		// cost noise is multiplicative: on a positive series a rise is
 		// measured in log space, so a noisy service's ordinary 2x day is
 		// not a 5-sigma event
-		z = logK * math.Log(v/exp) / fmax(sigmaToMAD*d.absLog, logFloor)
+		lr = math.Log(v / exp)
+		z = logK * lr / fmax(sigmaToMAD*d.absLog, logFloor)
 	case r > 0 && d.nRes >= 5:
 		z = r / fmax(sig, sigmaToMAD*d.absUp) // upward deviations against the upward spread
 	default:
@@ -669,7 +671,10 @@ func (d *Detector) Step(v float64) Result {
 	}
 	d.nRes++
 	if v > 0 && exp > 0 {
-		al := math.Abs(math.Log(v / exp))
+		if lr != lr { // not computed above
+			lr = math.Log(v / exp)
+		}
+		al := math.Abs(lr)
 		if d.nLog >= 5 {
 			al = fmin(al, 3*sigmaToMAD*d.absLog)
 		}
