@@ -514,9 +514,9 @@ func periodLabel(k PeriodKind, p cost.Period) string {
 	case PeriodMonth:
 		return p.Start.Format("January 2006")
 	case PeriodWeek:
-		return "week of " + p.Start.Format("Jan 2")
+		return "week of " + p.Start.Format("2 Jan 2006")
 	case PeriodDay:
-		return p.Start.Format("Jan 2")
+		return p.Start.Format("2 Jan 2006")
 	}
-	return "billing period " + p.Start.Format("Jan 2") + " – " + p.End.Format("Jan 2")
+	return "billing period " + cost.FormatPeriod(p) // last day inclusive, as every surface writes it
 }

@@ -91,7 +91,7 @@ budgets:
 	if !near(bp.Actual, 18*10+50) || bp.Period != billing(now) || bp.Kind != cost.KindBudget || bp.Severity != cost.SeverityCritical {
 		t.Errorf("billing-period finding: actual %v period %v kind %v severity %v", bp.Actual, bp.Period, bp.Kind, bp.Severity)
 	}
-	if want := "Workers (production) budget at 92% of $250.00 (billing period Nov 7 – Dec 7)"; bp.Title != want {
+	if want := "Workers (production) budget at 92% of $250.00 (billing period 7 Nov – 6 Dec 2026)"; bp.Title != want {
 		t.Errorf("title %q, want %q", bp.Title, want)
 	}
 	if bp.Scope != (cost.Scope{Account: acctID, AccountName: "production", Family: "Workers*"}) || bp.Limit != 200 || bp.Budget != 250 {
@@ -152,7 +152,7 @@ budgets:
 	if fs[0].Period != (cost.Period{Start: date(2026, 11, 16), End: date(2026, 11, 23)}) || !near(fs[0].Actual, 70) {
 		t.Errorf("period %v actual %v", fs[0].Period, fs[0].Actual)
 	}
-	if !strings.Contains(fs[0].Title, "week of Nov 16") {
+	if !strings.Contains(fs[0].Title, "week of 16 Nov 2026") {
 		t.Errorf("title %q", fs[0].Title)
 	}
 	st := set.Budgets(in)
@@ -187,7 +187,7 @@ budgets:
 		t.Fatalf("findings %q", got)
 	}
 	a, f := fs[0], fs[1]
-	if a.Limit != 170 || a.Kind != cost.KindBudget || a.Title != "Total (production) spend $180.00 passed $170.00 (billing period Nov 7 – Dec 7)" {
+	if a.Limit != 170 || a.Kind != cost.KindBudget || a.Title != "Total (production) spend $180.00 passed $170.00 (billing period 7 Nov – 6 Dec 2026)" {
 		t.Errorf("absolute finding %q limit %v", a.Title, a.Limit)
 	}
 	// $180 by Nov 24, $10/day: $250 is reached on Dec 1 (180 + 7*10), $300 by Dec 6.

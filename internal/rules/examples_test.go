@@ -60,7 +60,7 @@ func TestEvaluate_ShippedRulesOnDemoData(t *testing.T) {
 		}
 		t.Logf("%-15s %-16s %-8s %s", f.Rule, f.Threshold, f.Severity, f.Title)
 	}
-	if w := fs[1]; !near(w.Actual, 18*13.4) || w.Title != "Workers (production) budget at 96% of $250.00 (billing period Nov 7 – Dec 7)" {
+	if w := fs[1]; !near(w.Actual, 18*13.4) || w.Title != "Workers (production) budget at 96% of $250.00 (billing period 7 Nov – 6 Dec 2026)" {
 		t.Errorf("workers finding: %v %q", w.Actual, w.Title)
 	}
 	if a := fs[3]; a.Scope.Service != "R2 Class A Operations" {

@@ -35,7 +35,7 @@ func TestRun_Testdata(t *testing.T) {
 				`  testdata/wrong-alert.bad.yaml:9: day 2026-11-13 (cycle at 2026-11-14T12:00:00Z): expected 1 alert, got 2:` + "\n" +
 				`    - firing budget workers-monthly severity=warning threshold="actual>=50%"` + "\n" +
 				`        (closest sent: severity: want "warning", got "info")` + "\n" +
-				`    + firing budget workers-monthly reason=first account=production family=Workers* severity=info day=2026-11-13 threshold="actual>=50%" title="Workers (production) budget at 52% of $250.00 (billing period Nov 1 – Dec 1)"` + "\n" +
+				`    + firing budget workers-monthly reason=first account=production family=Workers* severity=info day=2026-11-13 threshold="actual>=50%" title="Workers (production) budget at 52% of $250.00 (billing period 1 Nov – 30 Nov 2026)"` + "\n" +
 				`    + firing forecast workers-monthly reason=first account=production family=Workers* severity=warning day=2026-11-25 threshold="forecast>=100%"`,
 			"2 tests, 1 failed\n",
 		}},
