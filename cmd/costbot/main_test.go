@@ -218,22 +218,7 @@ func TestRun_Once(t *testing.T) {
 // TestRun_Daemon builds the binary, runs the daemon, checks /healthz and
 // that SIGTERM shuts it down cleanly.
 func TestRun_Daemon(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "costbot")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	cf := httptest.NewServer(demo.NewServer(time.Now()))
-	defer cf.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cfg := writeConfig(t, cf.URL, addr)
+	bin, cfg, addr := daemonSetup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
@@ -271,4 +256,27 @@ func TestRun_Daemon(t *testing.T) {
 	if strings.Contains(logs.String(), demo.Token) {
 		t.Error("the API token reached the logs")
 	}
+}
+
+// daemonSetup builds the binary and writes a config against a demo
+// Cloudflare server on loopback with a free listen address, for tests that
+// run the daemon as a process.
+func daemonSetup(t *testing.T) (bin, cfg, addr string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin = filepath.Join(t.TempDir(), "costbot")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cf := httptest.NewServer(demo.NewServer(time.Now()))
+	t.Cleanup(cf.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	return bin, writeConfig(t, cf.URL, addr), addr
 }

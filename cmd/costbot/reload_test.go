@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,22 +40,7 @@ func (s *syncBuffer) String() string {
 // logs the file and line and keeps running; SIGTERM still ends it cleanly.
 // Before SIGHUP was handled, the first signal killed the daemon (exit 129).
 func TestRun_DaemonSIGHUP(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "costbot")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	cf := httptest.NewServer(demo.NewServer(time.Now()))
-	defer cf.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cfg := writeConfig(t, cf.URL, addr)
+	bin, cfg, addr := daemonSetup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)

@@ -254,7 +254,7 @@ func (a *App) fetch(ctx context.Context, db *store.DB, acc cost.Account, now tim
 // gives the same answer. The account then counts as not fresh, like a
 // failed fetch, and goes stale after alerts.stale_after.
 func (a *App) admit(ctx context.Context, db *store.DB, acc cost.Account, snap cost.Snapshot) error {
-	stored, err := db.UsageOf(ctx, acc.ID, snap.Range.Start, snap.Range.End)
+	stored, err := a.storedRows(ctx, db, acc.ID, snap.Range)
 	if err != nil {
 		return fmt.Errorf("read stored rows to check the answer: %w", err)
 	}
@@ -267,6 +267,21 @@ func (a *App) admit(ctx context.Context, db *store.DB, acc cost.Account, snap co
 			"account", acc.Name, "rows", len(snap.Usage), "stored", len(stored))
 	}
 	return nil
+}
+
+// storedRows returns the account's stored rows in rng: from the daemon's
+// in-memory history when it mirrors db, else from db's (account, day) index.
+func (a *App) storedRows(ctx context.Context, db *store.DB, account string, rng cost.Period) ([]cost.Usage, error) {
+	if db != a.db || !a.hist.loaded {
+		return db.UsageOf(ctx, account, rng.Start, rng.End)
+	}
+	var out []cost.Usage
+	for _, u := range a.hist.byAcct[account] {
+		if rng.Contains(u.Day) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
 }
 
 // input reads what rules need from the store: the whole stored history up

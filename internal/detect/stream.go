@@ -681,10 +681,7 @@ func (d *Detector) Step(v float64) Result {
 		d.absLog += fmax(1/float64(d.nLog+1), d.alphaLo) * (al - d.absLog)
 		d.nLog++
 	}
-	a := fmax(1/float64(d.seen+1), d.alphaLo)
-	d.level += a * (math.Abs(v) - d.level)
-	d.disp += a * (math.Abs(v-d.mean) - d.disp)
-	d.mean += a * (v - d.mean)
+	d.learnLevel(v)
 	d.storePhase(p, stored)
 	d.recent[d.nRec%recentN] = stored
 	d.nRec++
@@ -707,6 +704,15 @@ func (d *Detector) Step(v float64) Result {
 		d.readapt(sig)
 	}
 	return res
+}
+
+// learnLevel updates the typical level, mean and dispersion (the sigma
+// floor and the near-zero test) with a non-missing point.
+func (d *Detector) learnLevel(v float64) {
+	a := fmax(1/float64(d.seen+1), d.alphaLo)
+	d.level += a * (math.Abs(v) - d.level)
+	d.disp += a * (math.Abs(v-d.mean) - d.disp)
+	d.mean += a * (v - d.mean)
 }
 
 // skipDay advances the calendar and the z memories over a point that
@@ -741,10 +747,7 @@ func (d *Detector) zeroDay(idx int, v, exp float64) (Result, bool) {
 	}
 	d.lowRun = run
 	d.lowP += lowA * (1 - d.lowP)
-	a := fmax(1/float64(d.seen+1), d.alphaLo)
-	d.level += a * (math.Abs(v) - d.level)
-	d.disp += a * (math.Abs(v-d.mean) - d.disp)
-	d.mean += a * (v - d.mean)
+	d.learnLevel(v)
 	d.seen++
 	if d.since >= 0 && idx-d.lastFlag > d.gap {
 		d.since = -1
