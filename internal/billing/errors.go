@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/costbot/costbot/internal/httpx"
 )
 
 // Sentinels for conditions callers branch on; test with errors.Is.
@@ -177,25 +178,5 @@ func scrub(s string, secrets []string) string {
 	return s
 }
 
-// parseRetryAfter reads delta-seconds or an HTTP date; 0 when absent or bad.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		if n > int64(24*time.Hour/time.Second) {
-			n = int64(24 * time.Hour / time.Second)
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
+// parseRetryAfter is httpx.ParseRetryAfter, the one Retry-After reader.
+func parseRetryAfter(v string, now time.Time) time.Duration { return httpx.ParseRetryAfter(v, now) }

@@ -10,11 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/httpx"
 )
 
 // Notifier sends alerts to one channel (a Slack channel, a webhook endpoint,
@@ -136,31 +136,6 @@ func RetryAfter(err error) time.Duration {
 	return 0
 }
 
-// maxRetryAfter caps a delay-seconds Retry-After, as the billing client
-// does; the dispatcher caps every wait further (DispatcherOptions.MaxWait).
-const maxRetryAfter = 24 * time.Hour
-
-// ParseRetryAfter reads a Retry-After header value: delay seconds (digits,
-// a fraction tolerated, at most a day) or an HTTP date (relative to now).
-// It returns 0 for an empty, malformed or past value.
-func ParseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	// Digits only: ParseFloat alone would take "NaN", "Inf", "1e300" and
-	// "0x1p4", and a huge value would overflow into a negative wait.
-	if strings.Trim(v, "0123456789.") == "" {
-		n, err := strconv.ParseFloat(v, 64)
-		if err != nil || n <= 0 {
-			return 0
-		}
-		return time.Duration(min(n, maxRetryAfter.Seconds()) * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
+// ParseRetryAfter reads a Retry-After header value as of now
+// (httpx.ParseRetryAfter, shared with the billing client).
+func ParseRetryAfter(v string, now time.Time) time.Duration { return httpx.ParseRetryAfter(v, now) }
