@@ -117,11 +117,15 @@ func (db *DB) LatestRecorded(ctx context.Context) (time.Time, error) {
 	return latest, nil
 }
 
-// CopyTo writes a consistent copy of the database to path (VACUUM INTO),
-// which must not exist yet. Opening the copy gives a throwaway state.
+// CopyTo writes a consistent copy of the database to path as a SQLite file
+// (VACUUM INTO; from PostgreSQL, copyToSQLite), which must not exist yet.
+// Opening the copy gives a throwaway state.
 func (db *DB) CopyTo(ctx context.Context, path string) error {
 	if path == "" {
 		return errors.New("copy database: empty path")
+	}
+	if db.pg {
+		return db.copyToSQLite(ctx, path)
 	}
 	if _, err := db.db.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
 		return fmt.Errorf("copy database to %q: %w", path, err)

@@ -69,6 +69,7 @@ func TestDB_RekeyAlerts(t *testing.T) {
 		Severity: cost.SeverityWarning, Title: "R2 spiked"}
 	byName := byID
 	byName.Scope.Account = "production"
+	sqliteOnly(t) // a state file an older costbot (SQLite only) wrote
 	path, oldFP := oldStateFile(t, byName, t0)
 
 	db := mustOpen(t, path) // migrates to the current schema
@@ -164,7 +165,11 @@ func TestDB_LatestRecordedAndCopyTo(t *testing.T) {
 	if err := db.CopyTo(ctx, dst); err != nil {
 		t.Fatal(err)
 	}
-	cp := mustOpen(t, dst)
+	cp, err := store.Open(ctx, dst) // a SQLite file, from either backend
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Close()
 	if got, err := cp.Alert(ctx, st.Fingerprint); err != nil || got.Status != alert.StatusFiring {
 		t.Errorf("copy: Alert = %+v, %v", got, err)
 	}

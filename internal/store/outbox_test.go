@@ -145,8 +145,14 @@ func TestDB_CompleteDelivery_Atomic(t *testing.T) {
 	if err := db.SavePlan(ctx, nil, []alert.Delivery{{Notifier: "hook", Alert: msg}}, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ExecForTest(ctx, `CREATE TRIGGER full BEFORE INSERT ON sends
-		BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
+	full := `CREATE TRIGGER full BEFORE INSERT ON sends
+		BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`
+	if *backend == "postgres" {
+		full = `CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS
+			$$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$;
+			CREATE TRIGGER disk_full BEFORE INSERT ON sends FOR EACH ROW EXECUTE FUNCTION disk_full()`
+	}
+	if _, err := db.ExecForTest(ctx, full); err != nil {
 		t.Fatal(err)
 	}
 	rows, _ := db.Outbox(ctx)

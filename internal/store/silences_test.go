@@ -72,6 +72,7 @@ func TestDB_Silences(t *testing.T) {
 
 // `costbot silence add` runs beside the daemon, which holds the lock.
 func TestOpenShared(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	daemon, path := tempDB(t)
 	cli, err := store.OpenShared(ctx, path)

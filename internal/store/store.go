@@ -1,7 +1,9 @@
 // Package store keeps costbot's state in one SQLite file (modernc.org/sqlite,
-// pure Go): usage history, payment cards, the fetch log, alert state, the
-// per-notifier send log and user actions. The schema lives in embedded
-// migrations applied in order and tracked by PRAGMA user_version.
+// pure Go), or in a PostgreSQL database shared by several replicas (pgx; see
+// pg.go and lease.go): usage history, payment cards, the fetch log, alert
+// state, the per-notifier send log and user actions. The schema lives in
+// embedded migrations applied in order and tracked by PRAGMA user_version
+// (SQLite) or the costbot_schema table (PostgreSQL).
 //
 // Charge days are stored as unix milliseconds (UTC) for indexed range scans;
 // every other timestamp is UTC RFC 3339 text with nanoseconds. Floats are
@@ -36,7 +38,7 @@ var ErrNotFound = alert.ErrNotFound
 // but holds nothing: a truncated or zeroed file, not a new state.
 var ErrEmptyFile = errors.New("state file is empty")
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // maxOpenConns bounds the pool: WAL lets readers (slash commands) run beside
@@ -46,7 +48,22 @@ const maxOpenConns = 4
 // DB is an open costbot database. It is safe for concurrent use.
 type DB struct {
 	db   *sql.DB
-	lock *lockFile
+	lock *lockFile // SQLite only: one process per state file
+	pg   bool      // PostgreSQL: shared by replicas, one leads (lease.go)
+	name string    // how errors name the state (PostgreSQL: no password)
+}
+
+// Shared reports whether several costbot processes may share this state
+// (PostgreSQL): one of them leads, elected with Lease.
+func (db *DB) Shared() bool { return db.pg }
+
+// OpenState opens state: a PostgreSQL URL (postgres://…) or a SQLite file
+// path (Open).
+func OpenState(ctx context.Context, state string) (*DB, error) {
+	if IsPostgres(state) {
+		return openPostgres(ctx, state)
+	}
+	return Open(ctx, state)
 }
 
 // Open opens the SQLite database at path (creating it with mode 0600 if
@@ -57,6 +74,9 @@ type DB struct {
 // second process (or a second Open) on the same state fails with ErrLocked. Write transactions begin IMMEDIATE so concurrent writers wait
 // instead of failing to upgrade a read lock.
 func Open(ctx context.Context, path string) (*DB, error) {
+	if IsPostgres(path) {
+		return openPostgres(ctx, path)
+	}
 	if path == "" {
 		return nil, errors.New("open database: empty path")
 	}
@@ -81,7 +101,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	sqldb.SetMaxOpenConns(maxOpenConns)
 	sqldb.SetMaxIdleConns(maxOpenConns)
-	db := &DB{db: sqldb, lock: lock}
+	db := &DB{db: sqldb, lock: lock, name: fmt.Sprintf("%q", path)}
 	if err := sqldb.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database %q: %w", path, err)
@@ -114,20 +134,67 @@ func (db *DB) Close() error {
 	return errors.Join(db.db.Close(), db.lock.release())
 }
 
-// SchemaVersion returns the applied migration count (PRAGMA user_version).
+// SchemaVersion returns the applied migration count (PRAGMA user_version,
+// or costbot_schema on PostgreSQL).
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	q := "PRAGMA user_version"
+	if db.pg {
+		q = "SELECT version FROM costbot_schema"
+	}
 	var v int
-	if err := db.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+	if err := db.db.QueryRowContext(ctx, q).Scan(&v); err != nil {
 		return 0, fmt.Errorf("read schema version: %w", err)
 	}
 	return v, nil
+}
+
+// migrationLock is the PostgreSQL advisory lock key replicas take while
+// migrating, so two starting at once apply each migration once.
+const migrationLock = 0x636f737462 // "costb"
+
+// schemaVersion reads the applied migration count inside tx; on
+// PostgreSQL it first takes the migration lock and creates the version
+// table if needed.
+func (db *DB) schemaVersion(ctx context.Context, tx *sql.Tx) (int, error) {
+	if !db.pg {
+		var v int
+		err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+		return v, err
+	}
+	for _, q := range []string{
+		"SELECT pg_advisory_xact_lock(" + strconv.Itoa(migrationLock) + ")",
+		"CREATE TABLE IF NOT EXISTS costbot_schema (version BIGINT NOT NULL)",
+		"INSERT INTO costbot_schema (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM costbot_schema)",
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return 0, err
+		}
+	}
+	var v int
+	err := tx.QueryRowContext(ctx, "SELECT version FROM costbot_schema").Scan(&v)
+	return v, err
+}
+
+func (db *DB) setSchemaVersion(ctx context.Context, tx *sql.Tx, v int) error {
+	var err error
+	if db.pg {
+		_, err = tx.ExecContext(ctx, "UPDATE costbot_schema SET version = ?", v)
+	} else {
+		// PRAGMA takes no bind parameters; the number is ours.
+		_, err = tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(v))
+	}
+	return err
 }
 
 // migrate applies every migration newer than user_version in one
 // transaction. Migration files are named NNNN_what.sql, numbered from 1
 // without gaps.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	dir := "migrations"
+	if db.pg {
+		dir = "migrations/postgres"
+	}
+	names, err := fs.Glob(migrations, dir+"/*.sql")
 	if err != nil {
 		return err
 	}
@@ -139,8 +206,8 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		var v int
-		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		v, err := db.schemaVersion(ctx, tx)
+		if err != nil {
 			return fmt.Errorf("read schema version: %w", err)
 		}
 		if v > len(names) {
@@ -158,19 +225,26 @@ func (db *DB) migrate(ctx context.Context) error {
 		if v == len(names) {
 			return nil
 		}
-		// PRAGMA takes no bind parameters; the number is ours.
-		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(len(names))); err != nil {
+		if err := db.setSchemaVersion(ctx, tx, len(names)); err != nil {
 			return fmt.Errorf("set schema version: %w", err)
 		}
 		return nil
 	})
 }
 
-// tx runs fn in a transaction and commits if fn returns nil.
+// tx runs fn in a transaction and commits if fn returns nil. When ctx
+// carries a fence (WithFence) on a shared state, the transaction first
+// proves the lease is still held and keeps another replica from taking it
+// until it ends (lease.go); otherwise it fails with ErrNotLeader and
+// writes nothing.
 func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
+	}
+	if err := db.checkFence(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		return err
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()

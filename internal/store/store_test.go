@@ -23,6 +23,9 @@ func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0,
 
 func mustOpen(tb testing.TB, path string) *store.DB {
 	tb.Helper()
+	if *backend == "postgres" {
+		path = pgState(tb, path)
+	}
 	db, err := store.Open(context.Background(), path)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
@@ -40,6 +43,7 @@ func tempDB(tb testing.TB) (*store.DB, string) {
 func nov() cost.Period { return cost.Period{Start: day(2026, 11, 1), End: day(2026, 12, 1)} }
 
 func TestDB_Open(t *testing.T) {
+	sqliteOnly(t)
 	t.Run("OK", func(t *testing.T) {
 		db, _ := tempDB(t)
 		v, err := db.SchemaVersion(context.Background())

@@ -11,12 +11,11 @@ import (
 // on a read-only file, a full disk or a lost lock.
 func (db *DB) CheckWritable(ctx context.Context) error {
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		var v int
-		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		v, err := db.schemaVersion(ctx, tx)
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v))
-		return err
+		return db.setSchemaVersion(ctx, tx, v)
 	})
 	if err != nil {
 		return fmt.Errorf("state is not writable: %w", err)
