@@ -67,7 +67,7 @@ type Detector struct {
 	phase  []float64 // s*k ring buffers of past values per phase
 	phaseN []int     // values seen per phase
 	phaseW []int     // next write position per phase ring (phaseN mod k)
-	sorted []float64 // s*k: the same values per phase, sorted (first min(n,k) valid)
+	sorted []float64 // s*k: the same values per phase, sorted (first min(n,k) valid); none for k = 6 (median6)
 	recent [recentN]float64
 	nRec   int
 	tmp    []float64 // scratch for medians, len >= max(k, recentN, esdN)
@@ -149,12 +149,21 @@ func New(opts Options) (*Detector, error) {
 	// one block for the float slices and one for the int ones
 	d.rampW = min(2*max(s, 7), 512)
 	nt := max(k, recentN, esdN)
-	fl := make([]float64, 2*s*k+nt+d.rampW)
+	ns := s * k // the sorted copies (median6 needs none for k = 6)
+	if k == 6 {
+		ns = 0
+	}
+	fl := make([]float64, s*k+ns+nt+d.rampW)
 	d.phase, fl = fl[:s*k:s*k], fl[s*k:]
-	d.sorted, fl = fl[:s*k:s*k], fl[s*k:]
+	d.sorted, fl = fl[:ns:ns], fl[ns:]
 	d.tmp, d.ramp = fl[:nt:nt], fl[nt:]
 	in := make([]int, 2*s)
 	d.phaseN, d.phaseW = in[:s:s], in[s:]
+	if k == 6 {
+		for i := range d.phase {
+			d.phase[i] = math.Inf(1) // unfilled (see median6)
+		}
+	}
 	d.alphaLo = 1 / float64(min(4*max(s, 7), 256))
 	d.adapt = max(s, 7)
 	d.gap = EpisodeGap(s)
@@ -269,6 +278,9 @@ func medianSmall(a []float64) float64 {
 func (d *Detector) baseline(p int) (float64, bool) {
 	if n := d.phaseN[p]; n >= 3 {
 		m := min(n, d.k)
+		if d.k == 6 {
+			return median6((*[6]float64)(d.phase[p*6:]), m), true
+		}
 		a := d.sorted[p*d.k : p*d.k+m]
 		if m%2 == 1 {
 			return a[m/2], true
@@ -762,6 +774,15 @@ func (d *Detector) storePhase(p int, v float64) {
 	k := d.k
 	base := p * k
 	w := d.phaseW[p] // write position in the ring: phaseN[p] mod k
+	if k == 6 {      // median6 reads the ring itself
+		d.phase[base+w] = v
+		if w++; w == k {
+			w = 0
+		}
+		d.phaseW[p] = w
+		d.phaseN[p]++
+		return
+	}
 	srt := d.sorted[base : base+k]
 	ring := d.phase[base : base+k]
 	m := min(d.phaseN[p], k)
@@ -841,10 +862,7 @@ func (d *Detector) rebase(delta float64) {
 	// scale by the same factor
 	f := medianSmall(d.ratios[:])
 	if f > 0 || f == 0 && !d.neg { // NaN fails
-		for i := range d.phase {
-			d.phase[i] *= f
-			d.sorted[i] *= f
-		}
+		d.eachStored(func(x float64) float64 { return x * f })
 		for i := range d.recent {
 			d.recent[i] *= f
 		}
@@ -853,10 +871,7 @@ func (d *Detector) rebase(delta float64) {
 		}
 		d.esdCnt = 0
 	} else {
-		for i := range d.phase {
-			d.phase[i] += delta
-			d.sorted[i] += delta
-		}
+		d.eachStored(func(x float64) float64 { return x + delta })
 		for i := range d.recent {
 			d.recent[i] += delta
 		}
@@ -870,6 +885,54 @@ func (d *Detector) rebase(delta float64) {
 	}
 	d.r0, d.r1, d.r2, d.rampN, d.rampPos = 0, 0, 0, 0, 0
 	d.since = -1
+}
+
+// eachStored replaces every stored value x of every phase by f(x) (the
+// ring's unfilled slots hold +Inf for median6 and stay so).
+func (d *Detector) eachStored(f func(float64) float64) {
+	k := d.k
+	for p, n := range d.phaseN {
+		m := min(n, k)
+		ring := d.phase[p*k : p*k+m]
+		for i := range ring {
+			ring[i] = f(ring[i])
+		}
+		if len(d.sorted) > 0 {
+			srt := d.sorted[p*k : p*k+m]
+			for i := range srt {
+				srt[i] = f(srt[i])
+			}
+		}
+	}
+}
+
+// median6 returns the median of the first m (3..6) values of a six-value
+// phase ring whose unfilled slots hold +Inf: a sorting network of twelve
+// branch-free compare-exchanges (the order statistics, hence the median,
+// are those of a sorted copy).
+func median6(r *[6]float64, m int) float64 {
+	a0, a1, a2, a3, a4, a5 := r[0], r[1], r[2], r[3], r[4], r[5]
+	a0, a5 = min(a0, a5), max(a0, a5)
+	a1, a3 = min(a1, a3), max(a1, a3)
+	a2, a4 = min(a2, a4), max(a2, a4)
+	a1, a2 = min(a1, a2), max(a1, a2)
+	a3, a4 = min(a3, a4), max(a3, a4)
+	a0, a3 = min(a0, a3), max(a0, a3)
+	a2, a5 = min(a2, a5), max(a2, a5)
+	a1 = max(a0, a1)
+	a2, a3 = min(a2, a3), max(a2, a3)
+	a4 = min(a4, a5)
+	a1, a2 = min(a1, a2), max(a1, a2)
+	a3 = min(a3, a4)
+	switch m {
+	case 6:
+		return (a2 + a3) / 2
+	case 5:
+		return a2
+	case 4:
+		return (a1 + a2) / 2
+	}
+	return a1
 }
 
 // sustained reports whether the CUSUM still sits above its decision
