@@ -73,7 +73,7 @@ func cmdRoute(args []string, stdout, stderr io.Writer) int {
 // line per notifier: the route that chose it, its repeat interval and when
 // a firing message would go out.
 func writeRouteTest(w io.Writer, labels map[string]string, o alert.Options, now time.Time) {
-	ts, _ := alert.RoutesFor(labels, o)
+	ts, _ := alert.RoutesFor(labels, nil, o)
 	var names []string
 	for _, t := range ts {
 		names = append(names, t.Notifier)

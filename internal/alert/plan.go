@@ -57,7 +57,7 @@
 //   - A snooze holds an alert's firing messages (first, retry, repeat) until
 //     its Until, together with every equal or lower threshold of its group.
 //     An escalation to a higher threshold breaks through the snooze. Resolved
-//     messages are not held.
+//     messages are not held by snoozes, silences or inhibition.
 //   - Acknowledging (or marking expected) stops repeats for the current
 //     episode.
 //   - Silences (Silence), inhibition rules (InhibitRule) and routes' time
@@ -66,6 +66,17 @@
 //     alert goes out ("retry") at the first cycle after the hold ends if it
 //     still fires. Superseding comes first, then inhibition, silences,
 //     snoozes and time intervals.
+//   - Time intervals hold resolved messages too: a resolved message due to a
+//     notifier whose route is in a quiet window (or outside its active
+//     window) waits, reason muted, and goes out at the first cycle after
+//     the window, still saying when and why the alert resolved. A notifier
+//     that never got the firing message (it was held until the alert
+//     resolved) gets no resolved message either, as in Alertmanager, which
+//     sends no resolved notification to a receiver it never notified.
+//     Alertmanager drops a resolved notification that falls in a mute
+//     window (its muted flush counts as delivered, grafana/grafana#87007);
+//     costbot keeps it owed instead, so a receiver never keeps an incident
+//     open for a cost alert that ended during quiet hours.
 //   - Routes choose each alert's notifiers and repeat interval by matchers
 //     on its labels (Labels).
 package alert
@@ -463,7 +474,7 @@ func (c *cycle) decide() []Decision {
 			ds = append(ds, c.decideResolved(st)...)
 			if present && !c.started[st.Fingerprint] && c.cur[st.Fingerprint].Clear == "" {
 				// Found again, but from stale data: it stays resolved.
-				for _, n := range c.targets(st.Finding) {
+				for _, n := range c.targets(st) {
 					ds = append(ds, Decision{Fingerprint: st.Fingerprint, Notifier: n, Reason: ReasonNothing})
 				}
 			}
@@ -475,7 +486,7 @@ func (c *cycle) decide() []Decision {
 			if st.Status == StatusSuperseded {
 				r = ReasonSuperseded
 			}
-			for _, n := range c.targets(st.Finding) {
+			for _, n := range c.targets(st) {
 				ds = append(ds, Decision{Fingerprint: st.Fingerprint, Notifier: n, Reason: r})
 			}
 		}
@@ -489,7 +500,7 @@ func (c *cycle) decideFiring(st *State, present bool) []Decision {
 	snoozed := c.snoozed(st)
 	inhibitor := c.inhibitedBy(st)
 	silences := silencedBy(c.o.Silences, c.labels(st), c.now)
-	for _, t := range c.routes(st.Finding) {
+	for _, t := range c.routes(st) {
 		n, repeat := t.Notifier, t.RepeatInterval
 		d := Decision{Fingerprint: st.Fingerprint, Notifier: n, Reason: ReasonNothing}
 		last := c.send(st, n, cost.StatusFiring)
@@ -530,14 +541,32 @@ func (c *cycle) decideFiring(st *State, present bool) []Decision {
 	return ds
 }
 
+// decideResolved sends st's resolved message to each notifier that got its
+// firing message this episode, unless the notifier's route (Target) is in a
+// quiet window (or outside its active window): then it waits, ReasonMuted,
+// until the first cycle after the window. A notifier that never got the
+// firing message gets no resolved one, as in Alertmanager (its DedupStage
+// sends nothing for resolved alerts the receiver was never notified of).
 func (c *cycle) decideResolved(st *State) []Decision {
 	var ds []Decision
+	var targets []Target // computed on the first send that needs them
 	for _, s := range c.sends[st.Fingerprint] {
 		if s.Episode != st.Episode || s.Status != cost.StatusFiring || !slices.Contains(c.o.Notifiers, s.Notifier) {
 			continue
 		}
 		if c.send(st, s.Notifier, cost.StatusResolved) != nil {
 			continue // delivered earlier; nothing worth a decision
+		}
+		if targets == nil {
+			targets = c.routes(st)
+		}
+		// A notifier no route takes any more (the config changed since the
+		// firing message) gets its resolved message at once.
+		if i := slices.IndexFunc(targets, func(t Target) bool { return t.Notifier == s.Notifier }); i >= 0 {
+			if muted, names := targets[i].Muted(c.o.TimeIntervals, c.now); muted {
+				ds = append(ds, Decision{Fingerprint: st.Fingerprint, Notifier: s.Notifier, Reason: ReasonMuted, MutedBy: names})
+				continue
+			}
 		}
 		ds = append(ds, Decision{Fingerprint: st.Fingerprint, Notifier: s.Notifier, Reason: ReasonResolved,
 			Delivery: &Delivery{Notifier: s.Notifier, Alert: c.alert(st, cost.StatusResolved, ReasonResolved, ref(s)),
@@ -653,20 +682,25 @@ func (c *cycle) sorted() []*State {
 	return out
 }
 
-// targets returns the names of the configured notifiers f goes to (see
+// targets returns the names of the configured notifiers st goes to (see
 // routes).
-func (c *cycle) targets(f cost.Finding) []string {
+func (c *cycle) targets(st *State) []string {
 	var out []string
-	for _, t := range c.routes(f) {
+	for _, t := range c.routes(st) {
 		out = append(out, t.Notifier)
 	}
 	return out
 }
 
-// routes returns where f goes (Routes) and notes the names it asks for that
-// are not configured.
-func (c *cycle) routes(f cost.Finding) []Target {
-	ts, unknown := Routes(f, c.o)
+// routes returns where st goes (RoutesFor, as Routes) and notes the names
+// its rule asks for that are not configured.
+func (c *cycle) routes(st *State) []Target {
+	f := st.Finding
+	var l map[string]string
+	if len(f.Notifiers) == 0 {
+		l = c.labels(st)
+	}
+	ts, unknown := RoutesFor(l, f.Notifiers, c.o)
 	for _, n := range unknown {
 		c.unknownNs[RuleNotifier{Rule: f.Rule, Notifier: n}] = true
 	}

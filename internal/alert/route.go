@@ -38,36 +38,47 @@ type Target struct {
 	Notifier string
 	// Route is the index of the route in Options.Routes that chose it, or -1
 	// for the root route (no route matched, or the rule named notifiers).
-	Route          int
+	Route int
+	// Rule is true when the alert's rule named the notifier (notify:), so
+	// no route was consulted.
+	Rule           bool
 	RepeatInterval time.Duration // zero or negative: never repeat
 	Mute, Active   []string      // the route's time intervals
 }
 
-// Routes returns the notifiers f goes to under o, in route order then
-// configuration order, each once (the first route that chose it), and the
-// names asked for that are not configured.
+// Routes returns the notifiers f goes to under o: RoutesFor with f's labels
+// and its rule's notify list.
 func Routes(f cost.Finding, o Options) ([]Target, []string) {
-	if len(f.Notifiers) == 0 {
-		return RoutesFor(Labels(f), o)
+	if len(f.Notifiers) > 0 {
+		return RoutesFor(nil, f.Notifiers, o)
 	}
-	var out []Target
-	var unknown []string
-	for _, n := range o.Notifiers {
-		if slices.Contains(f.Notifiers, n) {
-			out = append(out, Target{Notifier: n, Route: -1, RepeatInterval: o.RepeatInterval})
-		}
-	}
-	for _, n := range f.Notifiers {
-		if !slices.Contains(o.Notifiers, n) {
-			unknown = append(unknown, n)
-		}
-	}
-	return out, unknown
+	return RoutesFor(Labels(f), nil, o)
 }
 
-// RoutesFor is Routes for an alert with labels l whose rule names no
-// notifiers: what `costbot route test` prints.
-func RoutesFor(l map[string]string, o Options) ([]Target, []string) {
+// RoutesFor returns where an alert with labels l goes under o, in route
+// order then configuration order, each notifier once (the first route that
+// chose it), and the names asked for that are not configured. notify is the
+// alert's rule's notify list (cost.Finding.Notifiers): when not empty it
+// wins over routing, and the alert goes to those notifiers (in
+// configuration order) with o.RepeatInterval and no time intervals, whatever
+// its labels. Plan routes every alert through it, and `costbot route test`
+// prints what it returns.
+func RoutesFor(l map[string]string, notify []string, o Options) ([]Target, []string) {
+	if len(notify) > 0 {
+		var out []Target
+		var unknown []string
+		for _, n := range o.Notifiers {
+			if slices.Contains(notify, n) {
+				out = append(out, Target{Notifier: n, Route: -1, RepeatInterval: o.RepeatInterval, Rule: true})
+			}
+		}
+		for _, n := range notify {
+			if !slices.Contains(o.Notifiers, n) {
+				unknown = append(unknown, n)
+			}
+		}
+		return out, unknown
+	}
 	var out []Target
 	var unknown []string
 	matched := false
@@ -103,7 +114,7 @@ func RoutesFor(l map[string]string, o Options) ([]Target, []string) {
 	return out, unknown
 }
 
-// Muted reports whether t's time intervals hold firing messages at now, and
+// Muted reports whether t's time intervals hold messages at now, and
 // the names of the intervals that do (for an active window: the window's
 // names).
 func (t Target) Muted(intervals map[string][]timeinterval.TimeInterval, now time.Time) (bool, []string) {

@@ -223,7 +223,41 @@ func TestPlan_Routes(t *testing.T) {
 			{Notifiers: []string{"slack"}, ActiveTimeIntervals: []string{"quiet-hours"}},
 		}, steps: []hstep{
 			{step: step{findings: []string{"a"}, want: []string{"slack a first"}}},
-			{step: step{at: 2 * time.Hour, findings: []string{"acrit"}, want: []string{"slack a resolved ^a", "slack acrit (muted)"}}},
+			// Outside the window the resolved message waits too, and goes
+			// out when the window opens (00:00 in Berlin).
+			{step: step{at: 2 * time.Hour, findings: []string{"acrit"}, want: []string{"slack a (muted)", "slack acrit (muted)"}}},
+			{step: step{at: 15 * time.Hour, findings: []string{"acrit"}, want: []string{"slack a resolved ^a", "slack acrit retry ^a"}}},
+		}},
+		// Fired and sent at 10:00 in Berlin, resolved at 01:00 in quiet
+		// hours: the resolved message waits until 10:00, across a restart.
+		{name: "QuietHoursHoldResolved", routes: []alert.Route{
+			{Notifiers: []string{"slack", "hook"}, MuteTimeIntervals: []string{"quiet-hours"}},
+		}, steps: []hstep{
+			{step: step{at: time.Hour, findings: []string{"a"}, want: []string{"hook a first", "slack a first"}}},
+			{step: step{at: 16 * time.Hour, findings: nil, want: []string{"hook a (muted)", "slack a (muted)"}}},
+			{step: step{at: 24 * time.Hour, restart: true, findings: nil, want: []string{"hook a (muted)", "slack a (muted)"}}},
+			{step: step{at: 25 * time.Hour, findings: nil, want: []string{"hook a resolved", "slack a resolved ^a"}}},
+			{step: step{at: 26 * time.Hour, findings: nil, want: nil}},
+		}},
+		// Only slack's route has quiet hours: the webhook gets the resolved
+		// message at once, slack after the window.
+		{name: "QuietHoursHoldResolvedPerNotifier", routes: []alert.Route{
+			{Notifiers: []string{"hook"}, Continue: true},
+			{Notifiers: []string{"slack"}, MuteTimeIntervals: []string{"quiet-hours"}},
+		}, steps: []hstep{
+			{step: step{at: time.Hour, findings: []string{"a"}, want: []string{"hook a first", "slack a first"}}},
+			{step: step{at: 16 * time.Hour, findings: nil, want: []string{"hook a resolved", "slack a (muted)"}}},
+			{step: step{at: 25 * time.Hour, findings: nil, want: []string{"slack a resolved ^a"}}},
+		}},
+		// The firing message was held by quiet hours and the alert resolved
+		// before they ended: no notifier got it, so none gets a resolved
+		// message (as in Alertmanager).
+		{name: "QuietHoursHeldFiringResolvedSendsNothing", routes: []alert.Route{
+			{Notifiers: []string{"slack", "hook"}, MuteTimeIntervals: []string{"quiet-hours"}},
+		}, steps: []hstep{
+			{step: step{findings: []string{"a"}, want: []string{"hook a (muted)", "slack a (muted)"}}},
+			{step: step{at: 30 * time.Minute, findings: nil, want: nil}},
+			{step: step{at: 2 * time.Hour, findings: nil, want: nil}},
 		}},
 		{name: "CriticalToPagerWithRepeatInterval", routes: []alert.Route{
 			{Matchers: critical, Notifiers: []string{"hook"}, RepeatInterval: time.Hour},
