@@ -11,6 +11,7 @@ import (
 	"github.com/costbot/costbot/internal/alert"
 	"github.com/costbot/costbot/internal/app"
 	"github.com/costbot/costbot/internal/config"
+	"github.com/costbot/costbot/internal/rules"
 )
 
 const routeUsage = `Usage:
@@ -19,6 +20,10 @@ const routeUsage = `Usage:
 Prints which notifiers an alert with these labels goes to and when, like
 amtool config routes test, e.g.
   costbot route test --config config.yaml account=production kind=anomaly severity=critical
+
+With rule=NAME the rule is read from the config's rules folder and its
+notify list applied as the daemon applies it: a rule that names notifiers
+goes to those, and no route is consulted. Labels not given are empty.
 `
 
 // cmdRoute is `costbot route test`: the config's routes applied to labels.
@@ -61,19 +66,46 @@ func cmdRoute(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "costbot route test: %v\n", err)
 		return 1
 	}
+	var notify []string
+	if name, ok := labels["rule"]; ok {
+		set, ok := loadRules(cfg, stderr)
+		if !ok {
+			return 1
+		}
+		if notify, ok = ruleNotify(set, name); !ok {
+			fmt.Fprintf(stderr, "costbot route test: no rule %q in %s (rules: %s)\n", name, cfg.Path(cfg.Rules), strings.Join(set.Names(), ", "))
+			return 1
+		}
+	}
 	now := at.t
 	if now.IsZero() {
 		now = time.Now()
 	}
-	writeRouteTest(stdout, labels, o, now.UTC())
+	writeRouteTest(stdout, labels, notify, o, now.UTC())
 	return 0
 }
 
+// ruleNotify returns the notify list of the rule named name (what its
+// findings carry as cost.Finding.Notifiers), and whether set has that rule.
+func ruleNotify(set *rules.Set, name string) ([]string, bool) {
+	if !slices.Contains(set.Names(), name) {
+		return nil, false
+	}
+	var out []string
+	for _, r := range set.Refs() {
+		if r.Rule == name {
+			out = append(out, r.Notifier)
+		}
+	}
+	return out, true
+}
+
 // writeRouteTest prints the notifiers on one line, as amtool does, then one
-// line per notifier: the route that chose it, its repeat interval and when
-// a firing message would go out.
-func writeRouteTest(w io.Writer, labels map[string]string, o alert.Options, now time.Time) {
-	ts, _ := alert.RoutesFor(labels, nil, o)
+// line per notifier: the route (or the rule's notify list) that chose it,
+// its repeat interval and when a message would go out. It routes through
+// alert.RoutesFor, as the daemon's alert.Plan does.
+func writeRouteTest(w io.Writer, labels map[string]string, notify []string, o alert.Options, now time.Time) {
+	ts, _ := alert.RoutesFor(labels, notify, o)
 	var names []string
 	for _, t := range ts {
 		names = append(names, t.Notifier)
@@ -82,7 +114,10 @@ func writeRouteTest(w io.Writer, labels map[string]string, o alert.Options, now 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, t := range ts {
 		route := "default route (no route matched)"
-		if t.Route >= 0 {
+		switch {
+		case t.Rule:
+			route = fmt.Sprintf("rule %s notify: [%s] (routes not consulted)", labels["rule"], strings.Join(notify, ", "))
+		case t.Route >= 0:
 			route = fmt.Sprintf("route %d %s", t.Route+1, o.Routes[t.Route].Matchers)
 		}
 		repeat := "repeat never"

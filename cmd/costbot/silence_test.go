@@ -113,17 +113,39 @@ func TestRun_Silence(t *testing.T) {
 	}
 }
 
+// routeRules is a rules folder for route test: a budget whose rule names
+// the pager, and an anomaly rule that names no notifier.
+const routeRules = `budgets:
+  - name: pager-budget
+    scope: {account: production}
+    period: month
+    amount: 100
+    currency: USD
+    thresholds:
+      - {percent: 100, on: actual, severity: critical}
+    notify: [pager]
+anomalies:
+  - {name: spikes, scope: {account: production}, severity: warning}
+`
+
 // TestRun_RouteTest is golden, like amtool config routes test: a critical
 // anomaly pages at once; at 21:00 in Berlin a warning one waits for the end
 // of quiet hours (08:00 there); a budget warning matches no route and goes
-// to every notifier.
+// to every notifier. A critical budget of a rule whose notify list names
+// the pager goes to the pager alone, as the daemon sends it (route 1 would
+// add finops); a rule with no notify list is routed by its labels.
 func TestRun_RouteTest(t *testing.T) {
 	cfg := routingConfig(t)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(cfg), "rules", "route.yaml"), []byte(routeRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var b strings.Builder
 	for _, args := range [][]string{
 		{"account=production", "kind=anomaly", "severity=critical"},
 		{"account=production", "kind=anomaly", "severity=warning"},
 		{"account=production", "kind=budget", "severity=warning"},
+		{"rule=pager-budget", "account=production", "kind=budget", "severity=critical"},
+		{"rule=spikes", "account=production", "kind=anomaly", "severity=warning"},
 	} {
 		b.WriteString("$ costbot route test --at 2026-11-10T20:00:00Z " + strings.Join(args, " ") + "\n")
 		b.WriteString(runOK(t, append([]string{"route", "test", "--config", cfg, "--at", "2026-11-10T20:00:00Z"}, args...)...))
@@ -144,5 +166,10 @@ func TestRun_RouteTest(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"route", "test", "--config", cfg, "acount=production"}, nil, &out, &errb); code != 2 {
 		t.Errorf("unknown label: exit %d, want 2", code)
+	}
+	errb.Reset()
+	if code := run([]string{"route", "test", "--config", cfg, "rule=nope"}, nil, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), `no rule "nope"`) || !strings.Contains(errb.String(), "pager-budget, spikes") {
+		t.Errorf("unknown rule: exit %d, stderr %q; want 1 and the rules known", code, errb.String())
 	}
 }
