@@ -343,35 +343,53 @@ func clip(x, c float64) float64 {
 // and whether r is one of the outliers. Without needOut the second result
 // is not wanted: the test stops once r is removed.
 func (d *Detector) esdStrength(r float64, needOut bool) (float64, bool) {
-	n := esdN
-	x := d.esdWork[:n]
-	copy(x, d.esd[:n-1])
-	// The ring holds the last n-1 residuals in any order; the current is last.
+	const n = esdN
 	if d.esdCnt < n-1 {
 		return 0, false
 	}
-	x[n-1] = r
-	cur := n - 1
+	// The ring holds the last n-1 residuals in any order; the current is
+	// last. Each step sums the active values in array order and removes the
+	// first one farthest from the mean by swapping the last active one into
+	// its place. The first step also finds the ring's extremes: v-mean rounds
+	// monotonically in v, so the largest |v-mean| of the ring is that of one
+	// of them, and no scan is needed when r is the farthest.
+	ring := (*[n - 1]float64)(d.esd[:])
+	var s, s2 float64
+	mx, mn := ring[0], ring[0]
+	for _, v := range ring {
+		s += v
+		s2 += v * v
+		if v > mx {
+			mx = v
+		}
+		if v < mn {
+			mn = v
+		}
+	}
+	s += r
+	s2 += r * r
+	mean := s / n
+	sd := math.Sqrt(fmax(s2/n-mean*mean, 0) * n / (n - 1))
+	if sd == 0 {
+		return 0, false
+	}
+	cur, bi := n-1, n-1
+	best := fmax(mx-mean, mean-mn)
+	if a := math.Abs(r - mean); a > best {
+		best = a
+	} else {
+		for j, v := range ring {
+			if math.Abs(v-mean) == best {
+				bi = j
+				break
+			}
+		}
+	}
+	x := &d.esdWork
 	removedAt, numOut := 0, 0
 	var ratio float64
 	m := n
-	for i := 1; i <= esdMaxOut; i++ {
-		var s, s2 float64
-		for _, v := range x[:m] {
-			s += v
-			s2 += v * v
-		}
-		mean := s / float64(m)
-		sd := math.Sqrt(fmax(s2/float64(m)-mean*mean, 0) * float64(m) / float64(m-1))
-		if sd == 0 {
-			break
-		}
-		best, bi := -1.0, 0
-		for j, v := range x[:m] {
-			if a := math.Abs(v - mean); a > best {
-				best, bi = a, j
-			}
-		}
+	for i := 1; ; i++ {
 		R := best / sd
 		if R > d.esdLam[i] {
 			numOut = i
@@ -380,8 +398,12 @@ func (d *Detector) esdStrength(r float64, needOut bool) (float64, bool) {
 			removedAt = i
 			ratio = R / d.esdLam[i]
 		}
-		if removedAt > 0 && (!needOut || numOut >= removedAt) {
+		if removedAt > 0 && (!needOut || numOut >= removedAt) || i == esdMaxOut {
 			break // later steps cannot change the answer
+		}
+		if i == 1 {
+			copy(x[:], ring[:])
+			x[n-1] = r
 		}
 		// remove bi by swapping with the last active element
 		x[bi] = x[m-1]
@@ -391,6 +413,22 @@ func (d *Detector) esdStrength(r float64, needOut bool) (float64, bool) {
 			cur = -1
 		}
 		m--
+		s, s2 = 0, 0
+		for _, v := range x[:m] {
+			s += v
+			s2 += v * v
+		}
+		mean = s / float64(m)
+		sd = math.Sqrt(fmax(s2/float64(m)-mean*mean, 0) * float64(m) / float64(m-1))
+		if sd == 0 {
+			break
+		}
+		best, bi = -1.0, 0
+		for j, v := range x[:m] {
+			if a := math.Abs(v - mean); a > best {
+				best, bi = a, j
+			}
+		}
 	}
 	return ratio, removedAt > 0 && removedAt <= numOut
 }
