@@ -64,7 +64,9 @@ type Detector struct {
 	s    int // season
 	k    int // history per phase
 
-	phase  []float64 // s*k ring buffers of past values per phase
+	phase  []float64  // s*k ring buffers of past values per phase (k != 6)
+	pk     [][6]int64 // k = 6: the rings as order keys (see key), unfilled slots +Inf
+	pkBuf  [7][6]int64
 	phaseN []int     // values seen per phase
 	phaseW []int     // next write position per phase ring (phaseN mod k)
 	sorted []float64 // s*k: the same values per phase, sorted (first min(n,k) valid); none for k = 6 (median6)
@@ -149,21 +151,25 @@ func New(opts Options) (*Detector, error) {
 	// one block for the float slices and one for the int ones
 	d.rampW = min(2*max(s, 7), 512)
 	nt := max(k, recentN, esdN)
-	ns := s * k // the sorted copies (median6 needs none for k = 6)
+	ns := s * k // the rings and their sorted copies (median6 needs neither for k = 6)
 	if k == 6 {
 		ns = 0
+		if s <= len(d.pkBuf) {
+			d.pk = d.pkBuf[:s]
+		} else {
+			d.pk = make([][6]int64, s)
+		}
+		inf := key(math.Inf(1)) // unfilled (see median6)
+		for i := range d.pk {
+			d.pk[i] = [6]int64{inf, inf, inf, inf, inf, inf}
+		}
 	}
-	fl := make([]float64, s*k+ns+nt+d.rampW)
-	d.phase, fl = fl[:s*k:s*k], fl[s*k:]
+	fl := make([]float64, 2*ns+nt+d.rampW)
+	d.phase, fl = fl[:ns:ns], fl[ns:]
 	d.sorted, fl = fl[:ns:ns], fl[ns:]
 	d.tmp, d.ramp = fl[:nt:nt], fl[nt:]
 	in := make([]int, 2*s)
 	d.phaseN, d.phaseW = in[:s:s], in[s:]
-	if k == 6 {
-		for i := range d.phase {
-			d.phase[i] = math.Inf(1) // unfilled (see median6)
-		}
-	}
 	d.alphaLo = 1 / float64(min(4*max(s, 7), 256))
 	d.adapt = max(s, 7)
 	d.gap = EpisodeGap(s)
@@ -279,7 +285,7 @@ func (d *Detector) baseline(p int) (float64, bool) {
 	if n := d.phaseN[p]; n >= 3 {
 		m := min(n, d.k)
 		if d.k == 6 {
-			return median6((*[6]float64)(d.phase[p*6:]), m), true
+			return median6(&d.pk[p], m), true
 		}
 		a := d.sorted[p*d.k : p*d.k+m]
 		if m%2 == 1 {
@@ -812,8 +818,9 @@ func (d *Detector) storePhase(p int, v float64) {
 	k := d.k
 	base := p * k
 	w := d.phaseW[p] // write position in the ring: phaseN[p] mod k
-	if k == 6 {      // median6 reads the ring itself
-		d.phase[base+w] = v
+	if k == 6 {
+		// median6 reads the ring itself
+		d.pk[p][w] = key(v)
 		if w++; w == k {
 			w = 0
 		}
@@ -931,24 +938,37 @@ func (d *Detector) eachStored(f func(float64) float64) {
 	k := d.k
 	for p, n := range d.phaseN {
 		m := min(n, k)
-		ring := d.phase[p*k : p*k+m]
+		if k == 6 {
+			for i := range m {
+				d.pk[p][i] = key(f(unkey(d.pk[p][i])))
+			}
+			continue
+		}
+		ring, srt := d.phase[p*k:p*k+m], d.sorted[p*k:p*k+m]
 		for i := range ring {
 			ring[i] = f(ring[i])
-		}
-		if len(d.sorted) > 0 {
-			srt := d.sorted[p*k : p*k+m]
-			for i := range srt {
-				srt[i] = f(srt[i])
-			}
+			srt[i] = f(srt[i])
 		}
 	}
 }
 
+// key maps a non-NaN float64 to an int64 of the same order (-0 just below
+// +0): the sign bit stays and a negative value's other bits flip. unkey is
+// its inverse.
+func key(x float64) int64 {
+	b := int64(math.Float64bits(x))
+	return b ^ int64(uint64(b>>63)>>1)
+}
+
+func unkey(k int64) float64 {
+	return math.Float64frombits(uint64(k ^ int64(uint64(k>>63)>>1)))
+}
+
 // median6 returns the median of the first m (3..6) values of a six-value
-// phase ring whose unfilled slots hold +Inf: a sorting network of twelve
-// branch-free compare-exchanges (the order statistics, hence the median,
-// are those of a sorted copy).
-func median6(r *[6]float64, m int) float64 {
+// phase ring of keys whose unfilled slots hold key(+Inf): a sorting network
+// of branch-free integer compare-exchanges (the order statistics, hence the
+// median, are those of a sorted copy).
+func median6(r *[6]int64, m int) float64 {
 	a0, a1, a2, a3, a4, a5 := r[0], r[1], r[2], r[3], r[4], r[5]
 	a0, a5 = min(a0, a5), max(a0, a5)
 	a1, a3 = min(a1, a3), max(a1, a3)
@@ -964,13 +984,13 @@ func median6(r *[6]float64, m int) float64 {
 	a3 = min(a3, a4)
 	switch m {
 	case 6:
-		return (a2 + a3) / 2
+		return (unkey(a2) + unkey(a3)) / 2
 	case 5:
-		return a2
+		return unkey(a2)
 	case 4:
-		return (a1 + a2) / 2
+		return (unkey(a1) + unkey(a2)) / 2
 	}
-	return a1
+	return unkey(a1)
 }
 
 // sustained reports whether the CUSUM still sits above its decision
