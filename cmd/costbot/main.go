@@ -258,7 +258,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		now.t = time.Now()
 	}
 	if *dry {
-		tmp, cleanup, err := app.CopyState(cfg.Path(cfg.State))
+		tmp, cleanup, err := app.CopyState(ctx, app.StateOf(cfg))
 		if err != nil {
 			fmt.Fprintf(stderr, "costbot once: %v\n", err)
 			return 1

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/costbot/costbot/internal/alert"
+	"github.com/costbot/costbot/internal/app"
 	"github.com/costbot/costbot/internal/config"
 	"github.com/costbot/costbot/internal/store"
 )
@@ -68,7 +69,7 @@ func cmdSilence(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		at = time.Now()
 	}
 	at = at.UTC()
-	db, err := store.OpenShared(ctx, cfg.Path(cfg.State))
+	db, err := store.OpenShared(ctx, app.StateOf(cfg))
 	if err != nil {
 		fmt.Fprintf(stderr, "costbot silence: %v\n", err)
 		return 1

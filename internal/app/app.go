@@ -106,6 +106,9 @@ type App struct {
 	// jobs serializes Cycle, CardCheck and Digest: a delivery planned by one
 	// and not yet recorded must not be planned again by another.
 	jobs sync.Mutex
+	// lead is the leader lease on a shared (PostgreSQL) state, set by Run;
+	// nil on SQLite and outside the daemon.
+	lead *leadership
 }
 
 // New opens the store and builds every client. Close releases them.
@@ -181,7 +184,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	statePath := o.StatePath
 	if statePath == "" {
-		statePath = cfg.Path(cfg.State)
+		statePath = StateOf(cfg)
 	}
 	a.db, err = store.Open(ctx, statePath)
 	if err != nil {

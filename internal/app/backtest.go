@@ -81,7 +81,7 @@ func loadHistory(ctx context.Context, cfg *config.Config, src HistorySource, rng
 	}
 	switch src {
 	case HistoryState, HistoryAuto:
-		usage, cards, err := stateHistory(ctx, cfg.Path(cfg.State), rng)
+		usage, cards, err := stateHistory(ctx, StateOf(cfg), rng)
 		switch {
 		case err == nil && (len(usage) > 0 || src == HistoryState):
 			return usage, cards, nil
@@ -97,13 +97,14 @@ func loadHistory(ctx context.Context, cfg *config.Config, src HistorySource, rng
 	return nil, nil, fmt.Errorf("backtest: unknown history source %q (want auto, state or cloudflare)", src)
 }
 
-// stateHistory reads a copy of the state file, so the real one is never
-// opened for writing (opening runs migrations).
+// stateHistory reads a copy of the state (a SQLite file, or PostgreSQL
+// copied into one), so the real one is never opened for writing (opening
+// runs migrations).
 func stateHistory(ctx context.Context, path string, rng cost.Period) ([]cost.Usage, []cost.Card, error) {
-	if _, err := os.Stat(path); err != nil {
+	if _, err := os.Stat(path); err != nil && !store.IsPostgres(path) {
 		return nil, nil, fmt.Errorf("read state %q: %w", path, err)
 	}
-	tmp, cleanup, err := CopyState(path)
+	tmp, cleanup, err := CopyState(ctx, path)
 	if err != nil {
 		return nil, nil, err
 	}

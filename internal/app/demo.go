@@ -21,6 +21,7 @@ import (
 	"github.com/costbot/costbot/internal/notify"
 	"github.com/costbot/costbot/internal/notify/console"
 	"github.com/costbot/costbot/internal/rules"
+	"github.com/costbot/costbot/internal/store"
 )
 
 // DemoOptions configures Demo.
@@ -187,14 +188,39 @@ func ConsoleNotifiers(cfg *config.Config, out io.Writer) []notify.Notifier {
 	return consoleFor(cfg, out)
 }
 
-// CopyState copies the SQLite file (and its WAL) to a temporary folder so a
-// dry run can read the real state without recording anything in it.
-func CopyState(path string) (string, func(), error) {
+// StateOf is the state cfg names: a PostgreSQL URL as written, or the
+// SQLite file's path resolved against the config file's folder.
+func StateOf(cfg *config.Config) string {
+	if store.IsPostgres(cfg.State) {
+		return cfg.State
+	}
+	return cfg.Path(cfg.State)
+}
+
+// CopyState copies the state (StateOf) to a SQLite file in a temporary
+// folder so a dry run can read the real state without recording anything
+// in it: the SQLite file and its WAL as they are, or a consistent copy of a
+// PostgreSQL state (store.DB.CopyTo).
+func CopyState(ctx context.Context, path string) (string, func(), error) {
 	dir, err := os.MkdirTemp("", "costbot-dry-run-")
 	if err != nil {
 		return "", nil, err
 	}
 	cleanup := func() { os.RemoveAll(dir) }
+	if store.IsPostgres(path) {
+		dst := filepath.Join(dir, "costbot.db")
+		db, err := store.OpenState(ctx, path)
+		if err != nil {
+			cleanup()
+			return "", nil, fmt.Errorf("copy state for dry run: %w", err)
+		}
+		defer db.Close()
+		if err := db.CopyTo(ctx, dst); err != nil {
+			cleanup()
+			return "", nil, fmt.Errorf("copy state for dry run: %w", err)
+		}
+		return dst, cleanup, nil
+	}
 	dst := filepath.Join(dir, filepath.Base(path))
 	for _, suffix := range []string{"", "-wal"} {
 		b, err := os.ReadFile(path + suffix)

@@ -31,12 +31,17 @@ type RunOptions struct {
 	Reload <-chan os.Signal
 	// Reloaded, when set, is called with each reload's outcome (tests wait on it).
 	Reloaded func(error)
+	// Lease is how long leadership of a shared (PostgreSQL) state lasts
+	// without renewal (default DefaultLease).
+	Lease time.Duration
 }
 
 // Run is the daemon: gocron jobs for the cycle (every schedule.cycle, first
 // run at start), the daily card check and the daily digest in
 // schedule.timezone, the HTTP endpoint, and Socket Mode when slack.app_token
-// is set. Each value on o.Reload reloads the config and rules (Reload); a
+// is set. On a shared (PostgreSQL) state every replica serves HTTP and
+// Socket Mode, and only the holder of the leader lease runs the jobs
+// (leader.go); a replica that becomes leader runs a cycle at once. Each value on o.Reload reloads the config and rules (Reload); a
 // failed reload is logged and changes nothing. It blocks until ctx ends,
 // then shuts down in reverse order.
 func (a *App) Run(ctx context.Context, o RunOptions) error {
@@ -52,9 +57,21 @@ func (a *App) Run(ctx context.Context, o RunOptions) error {
 		return fmt.Errorf("create scheduler: %w", err)
 	}
 	cycle := a.cfg.Schedule.Cycle
+	if a.db.Shared() {
+		ttl := o.Lease
+		if ttl <= 0 {
+			ttl = DefaultLease
+		}
+		a.lead = &leadership{holder: newHolder(), ttl: ttl}
+	}
 	job := func(name string, timeout time.Duration, f func(context.Context, time.Time) (*Report, error)) func() {
 		return func() {
-			jctx, cancel := context.WithTimeout(ctx, timeout)
+			lctx, leading := a.jobContext(ctx)
+			if !leading {
+				a.log.DebugContext(ctx, "standby: the leader runs this job", "job", name)
+				return
+			}
+			jctx, cancel := context.WithTimeout(lctx, timeout)
 			defer cancel()
 			start := o.Clock.Now()
 			rep, err := f(jctx, start)
@@ -69,8 +86,9 @@ func (a *App) Run(ctx context.Context, o RunOptions) error {
 		}
 	}
 	single := gocron.WithSingletonMode(gocron.LimitModeReschedule)
-	if _, err := s.NewJob(gocron.DurationJob(cycle), gocron.NewTask(job("cycle", cycle*9/10, a.Cycle)),
-		gocron.WithName("cycle"), single, gocron.WithStartAt(gocron.WithStartImmediately())); err != nil {
+	cycleJob, err := s.NewJob(gocron.DurationJob(cycle), gocron.NewTask(job("cycle", cycle*9/10, a.Cycle)),
+		gocron.WithName("cycle"), single, gocron.WithStartAt(gocron.WithStartImmediately()))
+	if err != nil {
 		return fmt.Errorf("schedule cycle: %w", err)
 	}
 	h, m := clock(a.cfg.Schedule.CardCheck)
@@ -134,6 +152,17 @@ func (a *App) Run(ctx context.Context, o RunOptions) error {
 			}
 		}()
 	}
+	var campaigning sync.WaitGroup
+	if a.lead != nil {
+		a.campaignOnce(ctx, func() {}) // the first try decides before the first cycle starts
+		campaigning.Go(func() {
+			a.campaign(ctx, func() {
+				if err := cycleJob.RunNow(); err != nil {
+					a.log.WarnContext(ctx, "run a cycle on taking the lead", "error", err)
+				}
+			})
+		})
+	}
 	s.Start()
 	a.log.InfoContext(ctx, "costbot started", "cycle", cycle.String(), "accounts", len(a.accounts), "notifiers", len(a.notifiers))
 
@@ -173,6 +202,7 @@ wait:
 	if err := s.Shutdown(); err != nil {
 		a.log.Warn("scheduler shutdown", "error", err)
 	}
+	campaigning.Wait() // the lease is given up: a standby takes over at once
 	return runErr
 }
 
@@ -194,14 +224,27 @@ func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 		LastError string    `json:"last_error,omitempty"`
 	}
 	body := struct {
-		Status   string    `json:"status"`
-		LastRun  time.Time `json:"last_cycle,omitzero"`
-		Error    string    `json:"error,omitempty"`
-		Accounts []account `json:"accounts"`
+		Status   string       `json:"status"`
+		LastRun  time.Time    `json:"last_cycle,omitzero"`
+		Error    string       `json:"error,omitempty"`
+		Leader   *leaderState `json:"leader,omitempty"`
+		Accounts []account    `json:"accounts"`
 	}{Status: "ok"}
 	a.mu.Lock()
 	last, lastErr, lastAt := a.last, a.lastErr, a.lastAt
 	a.mu.Unlock()
+	standby, lease, _ := a.leaderStatus()
+	if a.lead != nil {
+		body.Leader = &leaderState{Holder: lease.Holder, Epoch: lease.Epoch, Expires: lease.Expires, Self: a.lead.holder}
+	}
+	if standby {
+		// A standby runs no cycles: it is alive while it serves; /readyz
+		// says whether it could answer and take over.
+		body.Status = "standby"
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(body)
+		return
+	}
 	if lastErr != nil {
 		body.Status, body.Error = "degraded", oneLine(lastErr)
 	}
@@ -240,11 +283,20 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	last, lastErr, lastAt := a.last, a.lastErr, a.lastAt
 	a.mu.Unlock()
 	body := struct {
-		Status    string    `json:"status"`
-		LastCycle time.Time `json:"last_cycle,omitzero"`
-		Reasons   []string  `json:"reasons,omitempty"`
+		Status    string       `json:"status"`
+		LastCycle time.Time    `json:"last_cycle,omitzero"`
+		Leader    *leaderState `json:"leader,omitempty"`
+		Reasons   []string     `json:"reasons,omitempty"`
 	}{Status: "ready", LastCycle: lastAt}
+	standby, lease, problems := a.leaderStatus()
+	body.Reasons = append(body.Reasons, problems...)
+	if a.lead != nil {
+		body.Leader = &leaderState{Holder: lease.Holder, Epoch: lease.Epoch, Expires: lease.Expires, Self: a.lead.holder}
+	}
 	switch {
+	case standby:
+		// The leader's cycles are its own /readyz's business; a standby is
+		// ready when it answers from fresh shared data and could lead.
 	case last == nil:
 		body.Reasons = append(body.Reasons, "no cycle has finished yet")
 	case lastErr != nil:
@@ -252,7 +304,7 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	case a.wall().Sub(lastAt) > 2*a.cfg.Schedule.Cycle:
 		body.Reasons = append(body.Reasons, fmt.Sprintf("last cycle ended %s ago (cycle is %s)", a.wall().Sub(lastAt).Round(time.Second), a.cfg.Schedule.Cycle))
 	}
-	if last != nil {
+	if last != nil && !standby {
 		for _, p := range problemsOf(last.Findings) {
 			body.Reasons = append(body.Reasons, p.Title)
 		}
@@ -264,9 +316,21 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 		body.Reasons = append(body.Reasons, fmt.Sprintf("notifier %s is disabled since %s: %s", dn.Name, dn.Since.UTC().Format(time.RFC3339), oneLine(dn.Err)))
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if standby {
+		body.Status = "standby"
+	}
 	if len(body.Reasons) > 0 {
 		body.Status = "not ready"
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// leaderState is the leader lease as /healthz and /readyz show it on a
+// shared state.
+type leaderState struct {
+	Holder  string    `json:"holder"`
+	Epoch   int64     `json:"epoch"`
+	Expires time.Time `json:"expires,omitzero"`
+	Self    string    `json:"self"`
 }

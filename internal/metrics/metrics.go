@@ -28,6 +28,8 @@ type Metrics struct {
 	sends         *prometheus.CounterVec
 	slackSeconds  *prometheus.HistogramVec
 	slackRefused  *prometheus.CounterVec
+	leader        prometheus.Gauge
+	leaderEpoch   prometheus.Gauge
 }
 
 // New returns Metrics on a fresh registry that also carries the Go runtime
@@ -76,8 +78,16 @@ func New() *Metrics {
 		Name: "costbot_slack_requests_refused_total",
 		Help: "Slack requests refused, by reason (signature, stale, replay, too_large, ...).",
 	}, []string{"reason"})
+	m.leader = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "costbot_leader",
+		Help: "1 while this replica holds the leader lease of a shared (PostgreSQL) state and runs cycles; 0 on standby. Always 1 on a SQLite state.",
+	})
+	m.leaderEpoch = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "costbot_leader_epoch",
+		Help: "Epoch of the leader lease this replica last held (grows by one each time the lease changes hands).",
+	})
 	m.reg.MustRegister(m.cycleSeconds, m.cycleLast, m.fetchLastGood, m.fetchRows, m.fetchErrors,
-		m.findings, m.alerts, m.sends, m.slackSeconds, m.slackRefused,
+		m.findings, m.alerts, m.sends, m.slackSeconds, m.slackRefused, m.leader, m.leaderEpoch,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -175,4 +185,19 @@ func (m *Metrics) SlackRefused(reason string) {
 		return
 	}
 	m.slackRefused.WithLabelValues(reason).Inc()
+}
+
+// Leader records whether this replica leads, and in which lease epoch.
+func (m *Metrics) Leader(leading bool, epoch int64) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if leading {
+		v = 1
+	}
+	m.leader.Set(v)
+	if epoch > 0 {
+		m.leaderEpoch.Set(float64(epoch))
+	}
 }
