@@ -111,12 +111,14 @@ type Detector struct {
 
 	esd     [esdN]float64 // ring of residuals
 	esdPos  int
-	ratios  [3]float64 // last observed/expected (NaN when not both positive)
+	ratioV  [3]float64 // last observed and expected values (see ratios)
+	ratioE  [3]float64
 	nRatio  int
 	esdCnt  int
 	esdLam  [esdMaxOut + 1]float64
 	esdWork [esdN]float64
-	zHist   [monthlyHi + 1]float64 // ring of relative residuals (daily data only)
+	zHist   [monthlyHi + 1]float64 // ring of residuals (daily data only) ...
+	zDen    [monthlyHi + 1]float64 // ... and what makes them relative (zHist/zDen)
 	zsHist  [monthlyHi + 1]float64 // ring of z (daily data only)
 	// calendar of the next point when Options.Start is set (daily data)
 	dom, mdays  int // day of month 1..31 (0 = unknown), days in its month
@@ -131,7 +133,8 @@ type Detector struct {
 	lastFlag int
 	lastHeld int // last point a sustained shift held the episode open
 	adapt    int
-	nameBf   []byte
+	flBuf    [esdN + 14]float64 // tmp and ramp for the default season
+	inBuf    [14]int            // phaseN and phaseW for seasons up to 7
 }
 
 // New returns a Detector for opts, or an error naming every invalid field.
@@ -164,11 +167,21 @@ func New(opts Options) (*Detector, error) {
 			d.pk[i] = [6]int64{inf, inf, inf, inf, inf, inf}
 		}
 	}
-	fl := make([]float64, 2*ns+nt+d.rampW)
+	var fl []float64
+	if ns == 0 && nt+d.rampW <= len(d.flBuf) {
+		fl = d.flBuf[:] // the default season: no allocation besides d
+	} else {
+		fl = make([]float64, 2*ns+nt+d.rampW)
+	}
 	d.phase, fl = fl[:ns:ns], fl[ns:]
 	d.sorted, fl = fl[:ns:ns], fl[ns:]
-	d.tmp, d.ramp = fl[:nt:nt], fl[nt:]
-	in := make([]int, 2*s)
+	d.tmp, d.ramp = fl[:nt:nt], fl[nt:nt+d.rampW]
+	var in []int
+	if s <= len(d.inBuf)/2 {
+		in = d.inBuf[:2*s]
+	} else {
+		in = make([]int, 2*s)
+	}
 	d.phaseN, d.phaseW = in[:s:s], in[s:]
 	d.alphaLo = 1 / float64(min(4*max(s, 7), 256))
 	d.adapt = max(s, 7)
@@ -176,6 +189,10 @@ func New(opts Options) (*Detector, error) {
 	d.zDecay = 1 - 1/float64(max(s, 28))
 	d.lkAlpha = 1 / float64(max(4*s, 500))
 	d.lkWin = window{buf: d.lkBuf[:]}
+	d.ratioE = [3]float64{1, 1, 1} // 0/1: no ratio yet reads 0
+	for i := range d.zDen {
+		d.zDen[i] = 1
+	}
 	w := float64(d.rampW)
 	d.rampSx = w * (w - 1) / 2
 	d.rampSS = w * (w*w - 1) / 12
@@ -186,7 +203,6 @@ func New(opts Options) (*Detector, error) {
 	} else {
 		d.rampT = rampCritical(d.rampW, d.th.rampA)
 	}
-	d.nameBf = make([]byte, 0, 64)
 	if !opts.Start.IsZero() && s == 7 {
 		st := opts.Start.UTC()
 		d.dom, d.month, d.year = st.Day(), int(st.Month()), st.Year()
@@ -318,6 +334,27 @@ func (d *Detector) dirOK(z float64) bool {
 		return z < 0
 	}
 	return true
+}
+
+// recip[n] is 1/float64(n), the warm-start rate of the n-th value of an
+// EWMA, to the bit.
+var recip = func() (t [512]float64) {
+	for n := range t {
+		t[n] = 1 / float64(n)
+	}
+	return t
+}()
+
+// ewmaRate returns fmax(1/float64(n), lo) for n >= 1, mostly without a
+// division.
+func ewmaRate(n int, lo float64) float64 {
+	if n < len(recip) {
+		return fmax(recip[n], lo)
+	}
+	if lo*float64(n) >= 2 { // 1/n is at most about lo/2
+		return lo
+	}
+	return fmax(1/float64(n), lo)
 }
 
 func fmax(a, b float64) float64 {
@@ -494,7 +531,7 @@ func (d *Detector) Step(v float64) Result {
 	}
 	judged := d.seen >= d.opts.WarmUp && ok
 
-	th := d.th
+	th := &d.th
 	zc := clip(z, cusumClip)
 	zb := clip(z-d.bias, cusumClip) // growth makes the lagging median's residuals one-sided
 	// detector strengths: 1 = at the detector's threshold
@@ -597,9 +634,11 @@ func (d *Detector) Step(v float64) Result {
 	// novelty: deviations no larger than the recent ones (decaying max of
 	// |z| over about max(season, 28) points) are not news
 	az := math.Abs(z)
-	if nv := d.zMax / th.spikeZ; nv > 1 && !outage {
-		E /= nv
-		eS, eC, eR, eE = eS/nv, eC/nv, eR/nv, eE/nv
+	if d.zMax > th.spikeZ && !outage { // nv > 1 needs zMax > spikeZ
+		if nv := d.zMax / th.spikeZ; nv > 1 {
+			E /= nv
+			eS, eC, eR, eE = eS/nv, eC/nv, eR/nv, eE/nv
+		}
 	}
 	zNews := az // what this point adds to the novelty memory (see below)
 	if !d.dirOK(z) || outage {
@@ -610,7 +649,9 @@ func (d *Detector) Step(v float64) Result {
 	if d.opts.Method == MethodEnsemble && judged {
 		a := fmin(az/8, 1)
 		short := d.lkWin.push(a)
-		if d.lk.n > 100 {
+		// x > 3 needs dx^2 > 9 var (8.99 leaves room for rounding), so
+		// most points skip the square root and the division
+		if dx := short - d.lk.mean; d.lk.n > 100 && dx > 0 && dx*dx > 8.99*fmax(d.lk.v, 1e-6) {
 			sd := math.Sqrt(fmax(d.lk.v, 1e-6))
 			x := (short - d.lk.mean) / sd
 			if x > 3 {
@@ -624,8 +665,9 @@ func (d *Detector) Step(v float64) Result {
 		d.lk.add(a, d.lkAlpha)
 	}
 	// a recurring monthly event (daily data, see Options.Start)
-	rel := r / fmax(math.Abs(exp), 1e-12)
+	den := fmax(math.Abs(exp), 1e-12) // the relative residual is r/den
 	if d.s == 7 && E >= 1 && !outage && z > 0 {
+		rel := r / den
 		if d.dom > 0 {
 			// the same day one or two months ago rose alike, alone (not
 			// inside an elevated stretch such as an earlier shift or ramp)
@@ -635,7 +677,7 @@ func (d *Detector) Step(v float64) Result {
 		} else {
 			for lag := monthlyLo; lag <= monthlyHi; lag++ {
 				j := (d.zHistPos - lag + 2*len(d.zHist)) % len(d.zHist)
-				if d.zsHist[j] >= 2 && d.zHist[j] >= 0.5*rel && d.zHist[j] <= 2*rel {
+				if zr := d.zHist[j] / d.zDen[j]; d.zsHist[j] >= 2 && zr >= 0.5*rel && zr <= 2*rel {
 					E, zNews = fmin(E, 0.9), 0
 					break
 				}
@@ -644,19 +686,19 @@ func (d *Detector) Step(v float64) Result {
 	}
 	d.pushZ(z)
 	if d.s == 7 {
-		d.zHist[d.zHistPos], d.zsHist[d.zHistPos] = rel, z
+		d.zHist[d.zHistPos], d.zDen[d.zHistPos], d.zsHist[d.zHistPos] = r, den, z
 		if d.zHistPos++; d.zHistPos == len(d.zHist) {
 			d.zHistPos = 0
 		}
 		if d.dom > 0 {
-			d.markDay(domMark{rel: rel, z: z, t: idx})
+			d.markDay(domMark{rel: r / den, z: z, t: idx})
 		}
 	}
 	d.nextDay()
 	flagged := E >= 1 && judged
-	score := E * E / (1 + E*E)
-	if !judged {
-		score = 0
+	score := 0.0
+	if judged {
+		score = E * E / (1 + E*E)
 	}
 	// a rise must clear MinImpact by one robust sigma: a noisy $10 service's
 	// ordinary $4 wobble plus a $2 bump is not a $5 anomaly (an outage's
@@ -705,7 +747,7 @@ func (d *Detector) Step(v float64) Result {
 	}
 	if judged && !flagged {
 		d.nBias++
-		d.bias += fmax(1/float64(d.nBias), biasA) * (clip(z, 3) - d.bias)
+		d.bias += ewmaRate(d.nBias, biasA) * (clip(z, 3) - d.bias)
 	}
 	if !anomaly {
 		l := 0.0
@@ -721,9 +763,10 @@ func (d *Detector) Step(v float64) Result {
 	if d.nRes >= 5 {
 		ar = fmin(ar, 3*sig)
 	}
-	d.absDev += fmax(1/float64(d.nRes+1), d.alphaLo) * (ar - d.absDev)
+	aRes := ewmaRate(d.nRes+1, d.alphaLo)
+	d.absDev += aRes * (ar - d.absDev)
 	if r > 0 {
-		d.absUp += 2 * fmax(1/float64(d.nRes+1), d.alphaLo) * (fmin(r, 3*sig) - d.absUp)
+		d.absUp += 2 * aRes * (fmin(r, 3*sig) - d.absUp)
 	}
 	d.nRes++
 	if v > 0 && exp > 0 {
@@ -734,19 +777,16 @@ func (d *Detector) Step(v float64) Result {
 		if d.nLog >= 5 {
 			al = fmin(al, 3*sigmaToMAD*d.absLog)
 		}
-		d.absLog += fmax(1/float64(d.nLog+1), d.alphaLo) * (al - d.absLog)
+		d.absLog += ewmaRate(d.nLog+1, d.alphaLo) * (al - d.absLog)
 		d.nLog++
 	}
 	d.learnLevel(v)
 	d.storePhase(p, stored)
-	d.recent[d.nRec%recentN] = stored
+	d.recent[d.nRec&(recentN-1)] = stored // recentN is a power of two
 	d.nRec++
 	d.esd[d.esdPos] = r
-	d.ratios[d.nRatio] = math.NaN()
-	if exp > 0 && v >= 0 {
-		d.ratios[d.nRatio] = v / exp
-	}
-	if d.nRatio++; d.nRatio == len(d.ratios) {
+	d.ratioV[d.nRatio], d.ratioE[d.nRatio] = v, exp
+	if d.nRatio++; d.nRatio == len(d.ratioV) {
 		d.nRatio = 0
 	}
 	if d.esdPos++; d.esdPos == esdN-1 {
@@ -765,7 +805,7 @@ func (d *Detector) Step(v float64) Result {
 // learnLevel updates the typical level, mean and dispersion (the sigma
 // floor and the near-zero test) with a non-missing point.
 func (d *Detector) learnLevel(v float64) {
-	a := fmax(1/float64(d.seen+1), d.alphaLo)
+	a := ewmaRate(d.seen+1, d.alphaLo)
 	d.level += a * (math.Abs(v) - d.level)
 	d.disp += a * (math.Abs(v-d.mean) - d.disp)
 	d.mean += a * (v - d.mean)
@@ -779,7 +819,7 @@ func (d *Detector) skipDay(clear bool) {
 	if d.s != 7 {
 		return
 	}
-	d.zHist[d.zHistPos], d.zsHist[d.zHistPos] = 0, 0
+	d.zHist[d.zHistPos], d.zDen[d.zHistPos], d.zsHist[d.zHistPos] = 0, 1, 0
 	if d.dom > 0 && clear {
 		d.markDay(domMark{t: -1})
 	}
@@ -874,7 +914,7 @@ func (d *Detector) readapt(sig float64) {
 		return
 	}
 	// an outage stays an outage: the level does not become (near) zero
-	if f := medianSmall(d.ratios[:]); !(f > outageRatio) && !d.neg {
+	if f := d.ratioMedian(); !(f > outageRatio) && !d.neg {
 		return
 	}
 	d.rebase(delta)
@@ -905,7 +945,7 @@ func (d *Detector) Rebase() {
 func (d *Detector) rebase(delta float64) {
 	// positive series (cost) change multiplicatively: weekdays and weekends
 	// scale by the same factor
-	f := medianSmall(d.ratios[:])
+	f := d.ratioMedian()
 	if f > 0 || f == 0 && !d.neg { // NaN fails
 		d.eachStored(func(x float64) float64 { return x * f })
 		for i := range d.recent {
@@ -993,6 +1033,32 @@ func median6(r *[6]int64, m int) float64 {
 	return unkey(a1)
 }
 
+// ratioMedian is the median of the last three observed/expected ratios,
+// NaN for a point whose expected value was not positive or whose value was
+// negative (0 for points not yet stepped).
+// It sorts the ring in place by ratio, as medianSmall over the ratios
+// always did (the next points then replace the ring's slots in that order).
+func (d *Detector) ratioMedian() float64 {
+	var q [3]float64
+	for i := range q {
+		q[i] = math.NaN()
+		if v, e := d.ratioV[i], d.ratioE[i]; e > 0 && v >= 0 {
+			q[i] = v / e
+		}
+	}
+	// medianSmall's insertion sort, moving the pairs along
+	for i := 1; i < len(q); i++ {
+		x, xv, xe := q[i], d.ratioV[i], d.ratioE[i]
+		j := i - 1
+		for j >= 0 && q[j] > x {
+			q[j+1], d.ratioV[j+1], d.ratioE[j+1] = q[j], d.ratioV[j], d.ratioE[j]
+			j--
+		}
+		q[j+1], d.ratioV[j+1], d.ratioE[j+1] = x, xv, xe
+	}
+	return q[1]
+}
+
 // sustained reports whether the CUSUM still sits above its decision
 // interval and still rises with this point's bias-corrected z, in a
 // direction the detector watches: a level shift whose days are each too
@@ -1061,41 +1127,39 @@ func (d *Detector) isolated(lag int) bool {
 }
 
 func (d *Detector) names(eS, eC, eR, eO, eE float64) string {
-	b := d.nameBf[:0]
-	add := func(ok bool, n string) {
-		if !ok {
-			return
-		}
-		if len(b) > 0 {
-			b = append(b, '+')
-		}
-		b = append(b, n...)
+	var m int
+	if eS >= 1 {
+		m |= 1
 	}
-	add(eS >= 1, "seasonal")
-	add(eC >= 1, "cusum")
-	add(eR >= 1, "ramp")
-	add(eO >= 1, "outage")
-	add(eE >= 1, "esd")
-	return detectorName(b)
+	if eC >= 1 {
+		m |= 2
+	}
+	if eR >= 1 {
+		m |= 4
+	}
+	if eO >= 1 {
+		m |= 8
+	}
+	if eE >= 1 {
+		m |= 16
+	}
+	return detectorNames[m]
 }
 
-// detectorName interns the common names so Step does not allocate.
-func detectorName(b []byte) string {
-	switch string(b) {
-	case "seasonal":
-		return "seasonal"
-	case "cusum":
-		return "cusum"
-	case "ramp":
-		return "ramp"
-	case "outage":
-		return "outage"
-	case "esd":
-		return "esd"
-	case "seasonal+esd":
-		return "seasonal+esd"
-	case "seasonal+cusum":
-		return "seasonal+cusum"
+// detectorNames are the Result.Detector names by bit mask (1 seasonal, 2
+// cusum, 4 ramp, 8 outage, 16 esd), built once so Step does not allocate.
+var detectorNames = func() (t [32]string) {
+	for m := range t {
+		var b []byte
+		for i, n := range []string{"seasonal", "cusum", "ramp", "outage", "esd"} {
+			if m&(1<<i) != 0 {
+				if len(b) > 0 {
+					b = append(b, '+')
+				}
+				b = append(b, n...)
+			}
+		}
+		t[m] = string(b)
 	}
-	return string(b)
-}
+	return t
+}()

@@ -31,7 +31,7 @@ type ewmv struct {
 }
 
 func (s *ewmv) add(x, floor float64) {
-	al := fmax(1/float64(s.n+1), floor)
+	al := ewmaRate(s.n+1, floor)
 	dm := x - s.mean
 	s.mean += al * dm
 	s.v = (1 - al) * (s.v + al*dm*dm)
