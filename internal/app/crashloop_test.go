@@ -21,6 +21,7 @@ import (
 	"github.com/costbot/costbot/internal/demo"
 	"github.com/costbot/costbot/internal/rules"
 	"github.com/costbot/costbot/internal/store"
+	"github.com/costbot/costbot/internal/store/pgtest"
 )
 
 // The kill -9 loop (issue 12): a child process runs cycles against the demo
@@ -30,10 +31,13 @@ import (
 // delivered) and duplicates. Run it with
 //
 //	go test ./internal/app -run TestCrashLoop -crashloop.n=100 -v
+//
+// and on PostgreSQL with -crashloop.postgres (needs COSTBOT_TEST_POSTGRES).
 var (
 	crashN       = flag.Int("crashloop.n", 0, "kill -9 loop: number of kills (0: skip the loop)")
 	crashBudgets = flag.Int("crashloop.budgets", 200, "kill -9 loop: budgets that fire (each goes to Slack and the webhook)")
 	crashLatency = flag.Duration("crashloop.latency", 2*time.Millisecond, "kill -9 loop: fake receivers' delay per request")
+	crashPG      = flag.Bool("crashloop.postgres", false, "kill -9 loop: on a PostgreSQL state (COSTBOT_TEST_POSTGRES) instead of a SQLite file")
 )
 
 // A kill comes after the receivers got 0 to crashMaxMsgs more messages
@@ -166,6 +170,10 @@ func TestCrashLoop(t *testing.T) {
 	defer hs.Close()
 
 	dir := t.TempDir()
+	state := "costbot.db"
+	if *crashPG {
+		state = pgtest.State(t, t.Name(), true)
+	}
 	var rb strings.Builder
 	rb.WriteString("budgets:\n")
 	for i := range *crashBudgets {
@@ -194,8 +202,8 @@ notifiers:
   - name: ops-hook
     webhook: {url: %s/hook, secret: %s}
 rules: rules
-state: costbot.db
-`, cf.URL, demo.AccountID, ss.URL, hs.URL, hookSecret)
+state: %q
+`, cf.URL, demo.AccountID, ss.URL, hs.URL, hookSecret, state)
 	if err := os.WriteFile(cfgPath, []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +251,10 @@ runs:
 	}
 	elapsed := time.Since(start)
 
-	db, err := store.Open(context.Background(), filepath.Join(dir, "costbot.db"))
+	if !*crashPG {
+		state = filepath.Join(dir, state)
+	}
+	db, err := store.OpenState(context.Background(), state)
 	if err != nil {
 		t.Fatal(err)
 	}
