@@ -566,19 +566,6 @@ func (d *Detector) Step(v float64) Result {
 	if d.rampPos++; d.rampPos == W {
 		d.rampPos = 0
 	}
-	if d.rampN == W && (z >= 1 || z <= -1) {
-		w := float64(W)
-		sxy := d.r1 - d.rampSx*d.r0/w
-		syy := d.r2 - d.r0*d.r0/w
-		b := sxy / d.rampSS
-		sse := fmax(syy-b*sxy, 1e-12)
-		se := math.Sqrt(sse / (w - 2) / d.rampSS)
-		tst := b / se
-		rise := b * (w - 1)
-		if (tst > 0) == (z > 0) && d.dirOK(z) {
-			eR = fmin(fmin(math.Abs(tst)/d.rampT, math.Abs(rise)/th.rampRise), math.Abs(z)/1.5)
-		}
-	}
 	// outage: near zero against a clearly positive baseline, either far below
 	// in sigmas or on a series whose spread is below its level (a drop to
 	// zero on a noisy series), and a run of near-zero points unlikely given
@@ -600,6 +587,25 @@ func (d *Detector) Step(v float64) Result {
 			eE = ratio
 		} else {
 			eE = fmin(ratio, 0.99)
+		}
+	}
+	// the ramp's slope t-test, last: eR is at most min(rise, |z|/1.5) in
+	// its units, so when that can neither be the strongest strength nor
+	// name the ramp the test is skipped (other methods never use eR)
+	if d.rampN == W && (z >= 1 || z <= -1) && d.dirOK(z) && (d.opts.Method == MethodEnsemble || d.opts.Method == MethodRamp) {
+		w := float64(W)
+		sxy := d.r1 - d.rampSx*d.r0/w
+		b := sxy / d.rampSS
+		rise := b * (w - 1)
+		eRise, eZ := math.Abs(rise)/th.rampRise, math.Abs(z)/1.5
+		if bound := fmin(eRise, eZ); bound >= 1 || d.opts.Method == MethodRamp || bound > fmax(fmax(eS, eC), fmax(eO, eE)) {
+			syy := d.r2 - d.r0*d.r0/w
+			sse := fmax(syy-b*sxy, 1e-12)
+			se := math.Sqrt(sse / (w - 2) / d.rampSS)
+			tst := b / se
+			if (tst > 0) == (z > 0) {
+				eR = fmin(fmin(math.Abs(tst)/d.rampT, eRise), eZ)
+			}
 		}
 	}
 	if d.opts.Method != MethodEnsemble {
