@@ -515,14 +515,17 @@ func (d *Detector) Step(v float64) Result {
 	}
 	r := v - exp
 	sig := d.sigma()
-	var z float64    // one division
-	lr := math.NaN() // log(v/exp), computed once: the log spread learns from it below
+	var z float64 // one division
+	pos := v > 0 && exp > 0
+	lr := 0.0 // log(v/exp) when pos, computed once: the log spread learns from it below
+	if pos {
+		lr = math.Log(v / exp)
+	}
 	switch {
-	case r > 0 && d.nRes >= 5 && v > 0 && exp > 0 && !d.neg && d.nLog >= 5:
+	case r > 0 && d.nRes >= 5 && pos && !d.neg && d.nLog >= 5:
 		// cost noise is multiplicative: on a positive series a rise is
 		// measured in log space, so a noisy service's ordinary 2x day is
 		// not a 5-sigma event
-		lr = math.Log(v / exp)
 		z = logK * lr / fmax(sigmaToMAD*d.absLog, logFloor)
 	case r > 0 && d.nRes >= 5:
 		z = r / fmax(sig, sigmaToMAD*d.absUp) // upward deviations against the upward spread
@@ -775,10 +778,7 @@ func (d *Detector) Step(v float64) Result {
 		d.absUp += 2 * aRes * (fmin(r, 3*sig) - d.absUp)
 	}
 	d.nRes++
-	if v > 0 && exp > 0 {
-		if lr != lr { // not computed above
-			lr = math.Log(v / exp)
-		}
+	if pos {
 		al := math.Abs(lr)
 		if d.nLog >= 5 {
 			al = fmin(al, 3*sigmaToMAD*d.absLog)
