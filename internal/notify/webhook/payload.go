@@ -167,6 +167,9 @@ func Annotations(a cost.Alert) map[string]string {
 	set("summary", a.Title)
 	set("description", a.Summary)
 	set("reason", a.Reason)
+	if a.Status == cost.StatusResolved {
+		set("why", a.Why) // why it resolved, as Slack's "Why:" line says
+	}
 	set("scope", a.Scope.String())
 	if !a.Period.IsZero() {
 		set("period_start", a.Period.Start.UTC().Format(time.RFC3339))

@@ -161,6 +161,34 @@ func TestNotifier_Payload_Identity(t *testing.T) {
 	})
 }
 
+// A resolved message says why it resolved (the closing notice of a budget
+// period), in the annotation "why", and still decodes as Alertmanager's
+// Message; a firing one has no "why".
+func TestAnnotations_Why(t *testing.T) {
+	const why = "period ended: closed at $2,612.00, 104% of budget"
+	for _, tt := range []struct {
+		name   string
+		status cost.Status
+		want   string
+	}{
+		{"Resolved", cost.StatusResolved, why},
+		{"Firing", cost.StatusFiring, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := notifytest.Alerts()["resolved"]
+			a.Status, a.Why = tt.status, why
+			r := newReceiver(t)
+			if _, err := newNotifier(t, r.srv.URL).Notify(context.Background(), a); err != nil {
+				t.Fatal(err)
+			}
+			m := decodeAM(t, r.reqs[0].body)
+			if got := m.Alerts[0].Annotations["why"]; got != tt.want {
+				t.Errorf("annotation why = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestNotificationReason(t *testing.T) {
 	for _, tt := range []struct {
 		status cost.Status
