@@ -115,7 +115,7 @@ func writeRouteTest(w io.Writer, labels map[string]string, notify []string, o al
 	for _, t := range ts {
 		route := "default route (no route matched)"
 		switch {
-		case t.Rule:
+		case t.ByRule:
 			route = fmt.Sprintf("rule %s notify: [%s] (routes not consulted)", labels["rule"], strings.Join(notify, ", "))
 		case t.Route >= 0:
 			route = fmt.Sprintf("route %d %s", t.Route+1, o.Routes[t.Route].Matchers)

@@ -39,9 +39,9 @@ type Target struct {
 	// Route is the index of the route in Options.Routes that chose it, or -1
 	// for the root route (no route matched, or the rule named notifiers).
 	Route int
-	// Rule is true when the alert's rule named the notifier (notify:), so
+	// ByRule is true when the alert's rule named the notifier (notify:), so
 	// no route was consulted.
-	Rule           bool
+	ByRule         bool
 	RepeatInterval time.Duration // zero or negative: never repeat
 	Mute, Active   []string      // the route's time intervals
 }
@@ -69,7 +69,7 @@ func RoutesFor(l map[string]string, notify []string, o Options) ([]Target, []str
 		var unknown []string
 		for _, n := range o.Notifiers {
 			if slices.Contains(notify, n) {
-				out = append(out, Target{Notifier: n, Route: -1, RepeatInterval: o.RepeatInterval, Rule: true})
+				out = append(out, Target{Notifier: n, Route: -1, RepeatInterval: o.RepeatInterval, ByRule: true})
 			}
 		}
 		for _, n := range notify {

@@ -1,6 +1,7 @@
 package alert_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -369,5 +370,39 @@ func TestSnoozeSilence(t *testing.T) {
 	}
 	if b90 := alert.Labels(catalogue()["b90"]); s.Matches(b90) {
 		t.Error("a snooze of 80% silences 90% too")
+	}
+}
+
+// RoutesFor is what Plan routes through and costbot route test prints: a
+// rule's notify list wins over routes (configuration order, unknown names
+// reported), labels choose the route otherwise.
+func TestRoutesFor(t *testing.T) {
+	o := alert.Options{Notifiers: notifiers, RepeatInterval: day, Routes: []alert.Route{
+		{Matchers: mustMatchers(t, `severity="critical"`), Notifiers: []string{"hook"}, RepeatInterval: time.Hour,
+			MuteTimeIntervals: []string{"quiet-hours"}},
+	}}
+	critical := map[string]string{"severity": "critical"}
+	tests := []struct {
+		name    string
+		labels  map[string]string
+		notify  []string
+		want    []alert.Target
+		unknown []string
+	}{
+		{name: "Route", labels: critical, want: []alert.Target{
+			{Notifier: "hook", Route: 0, RepeatInterval: time.Hour, Mute: []string{"quiet-hours"}}}},
+		{name: "NoRouteMatches", labels: map[string]string{"severity": "warning"}, want: []alert.Target{
+			{Notifier: "slack", Route: -1, RepeatInterval: day}, {Notifier: "hook", Route: -1, RepeatInterval: day}}},
+		{name: "RuleNotifyListWins", labels: critical, notify: []string{"pager", "hook", "slack"}, want: []alert.Target{
+			{Notifier: "slack", Route: -1, RepeatInterval: day, ByRule: true},
+			{Notifier: "hook", Route: -1, RepeatInterval: day, ByRule: true}}, unknown: []string{"pager"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, unknown := alert.RoutesFor(tt.labels, tt.notify, o)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) || !slices.Equal(unknown, tt.unknown) {
+				t.Errorf("RoutesFor = %+v, %q; want %+v, %q", got, unknown, tt.want, tt.unknown)
+			}
+		})
 	}
 }
