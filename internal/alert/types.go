@@ -89,8 +89,9 @@ const (
 	// ReasonInhibited: the alert would be sent but a firing alert inhibits
 	// it under an inhibition rule.
 	ReasonInhibited Reason = "inhibited"
-	// ReasonMuted: the alert would be sent but its route's time intervals
-	// hold it (quiet hours, or outside an active window).
+	// ReasonMuted: the alert's firing or resolved message would be sent but
+	// its route's time intervals hold it (quiet hours, or outside an active
+	// window).
 	ReasonMuted Reason = "muted"
 	// ReasonNothing: nothing to send (already delivered, closed, not due, or
 	// recorded after the cycle's now).
