@@ -519,7 +519,7 @@ func (d *Detector) Step(v float64) Result {
 	pos := v > 0 && exp > 0
 	lr := 0.0 // log(v/exp) when pos, computed once: the log spread learns from it below
 	if pos {
-		lr = math.Log(v / exp)
+		lr = fastLog(v / exp)
 	}
 	switch {
 	case r > 0 && d.nRes >= 5 && pos && !d.neg && d.nLog >= 5:
