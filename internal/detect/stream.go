@@ -244,9 +244,15 @@ func rampCritical(w int, alpha float64) float64 {
 
 // nextDay advances the calendar by one day.
 func (d *Detector) nextDay() {
-	if d.dom == 0 {
-		return
+	if d.dom != 0 {
+		d.nextDom()
 	}
+}
+
+// nextDom is nextDay's work, kept out of line so nextDay inlines.
+//
+//go:noinline
+func (d *Detector) nextDom() {
 	if d.dom++; d.dom > d.mdays {
 		d.dom = 1
 		if d.month++; d.month > 12 {
@@ -348,11 +354,8 @@ var recip = func() (t [512]float64) {
 // ewmaRate returns fmax(1/float64(n), lo) for n >= 1, mostly without a
 // division.
 func ewmaRate(n int, lo float64) float64 {
-	if n < len(recip) {
+	if uint(n) < uint(len(recip)) {
 		return fmax(recip[n], lo)
-	}
-	if lo*float64(n) >= 2 { // 1/n is at most about lo/2
-		return lo
 	}
 	return fmax(1/float64(n), lo)
 }
@@ -497,7 +500,13 @@ func (d *Detector) Step(v float64) Result {
 	if d.ph++; d.ph == d.s {
 		d.ph = 0
 	}
-	exp, ok := d.baseline(p)
+	var exp float64
+	var ok bool
+	if n := d.phaseN[p]; n >= 6 && d.k == 6 {
+		exp, ok = median6(&d.pk[p], 6), true // baseline's common case
+	} else {
+		exp, ok = d.baseline(p)
+	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		if !ok {
 			exp = math.NaN()
@@ -535,11 +544,12 @@ func (d *Detector) Step(v float64) Result {
 	judged := d.seen >= d.opts.WarmUp && ok
 
 	th := &d.th
+	zok := d.dirOK(z)
 	zc := clip(z, cusumClip)
 	zb := clip(z-d.bias, cusumClip) // growth makes the lagging median's residuals one-sided
 	// detector strengths: 1 = at the detector's threshold
 	var eS, eC, eR, eO, eE float64
-	if d.dirOK(z) {
+	if zok {
 		eS = math.Abs(z-d.bias) / th.spikeZ
 	}
 	if judged {
@@ -584,7 +594,7 @@ func (d *Detector) Step(v float64) Result {
 	if outage {
 		eO = 1.5
 	}
-	if math.Abs(z) >= esdPrefilt && d.dirOK(z) {
+	if math.Abs(z) >= esdPrefilt && zok {
 		ratio, out := d.esdStrength(r, eS >= esdAlone)
 		if out && eS >= esdAlone {
 			eE = ratio
@@ -595,7 +605,7 @@ func (d *Detector) Step(v float64) Result {
 	// the ramp's slope t-test, last: eR is at most min(rise, |z|/1.5) in
 	// its units, so when that can neither be the strongest strength nor
 	// name the ramp the test is skipped (other methods never use eR)
-	if d.rampN == W && (z >= 1 || z <= -1) && d.dirOK(z) && (d.opts.Method == MethodEnsemble || d.opts.Method == MethodRamp) {
+	if d.rampN == W && (z >= 1 || z <= -1) && zok && (d.opts.Method == MethodEnsemble || d.opts.Method == MethodRamp) {
 		w := float64(W)
 		sxy := d.r1 - d.rampSx*d.r0/w
 		b := sxy / d.rampSS
@@ -650,7 +660,7 @@ func (d *Detector) Step(v float64) Result {
 		}
 	}
 	zNews := az // what this point adds to the novelty memory (see below)
-	if !d.dirOK(z) || outage {
+	if !zok || outage {
 		zNews = 0 // a drop does not make the next rise ordinary
 	}
 	// anomaly likelihood: is the short-term mean of clipped |z| unusual
@@ -726,7 +736,7 @@ func (d *Detector) Step(v float64) Result {
 	}
 	d.zMax = fmax(fmin(zNews, 50), d.zMax*d.zDecay)
 
-	res := Result{Score: score, Anomaly: anomaly, Expected: exp, Observed: v, Sigma: z, Impact: r, Since: -1, Outage: anomaly && outage}
+	since, name := -1, ""
 	if anomaly {
 		// a much stronger point after a quiet day is a new event, not the
 		// tail of a weaker (perhaps false) start
@@ -735,8 +745,7 @@ func (d *Detector) Step(v float64) Result {
 		}
 		d.epPeak = fmax(d.epPeak, E)
 		d.lastFlag = idx
-		res.Since = d.since
-		res.Detector = d.names(eS, eC, eR, eO, eE)
+		since, name = d.since, d.names(eS, eC, eR, eO, eE)
 	} else if d.since >= 0 {
 		if d.sustained(zb) {
 			d.lastHeld = idx
@@ -786,8 +795,12 @@ func (d *Detector) Step(v float64) Result {
 		d.absLog += ewmaRate(d.nLog+1, d.alphaLo) * (al - d.absLog)
 		d.nLog++
 	}
-	d.learnLevel(v)
-	d.storePhase(p, stored)
+	d.learnLevelAt(v, ewmaRate(d.seen+1, d.alphaLo))
+	if d.k == 6 {
+		d.storeKey(p, stored)
+	} else {
+		d.storePhase(p, stored)
+	}
 	d.recent[d.nRec&(recentN-1)] = stored // recentN is a power of two
 	d.nRec++
 	d.esd[d.esdPos] = r
@@ -805,13 +818,17 @@ func (d *Detector) Step(v float64) Result {
 	if anomaly && idx-d.since+1 >= d.adapt {
 		d.readapt(sig)
 	}
-	return res
+	return Result{Score: score, Anomaly: anomaly, Expected: exp, Observed: v, Sigma: z, Impact: r, Detector: name, Since: since, Outage: anomaly && outage}
 }
 
 // learnLevel updates the typical level, mean and dispersion (the sigma
 // floor and the near-zero test) with a non-missing point.
 func (d *Detector) learnLevel(v float64) {
-	a := ewmaRate(d.seen+1, d.alphaLo)
+	d.learnLevelAt(v, ewmaRate(d.seen+1, d.alphaLo))
+}
+
+// learnLevelAt is learnLevel with its rate, small enough to inline in Step.
+func (d *Detector) learnLevelAt(v, a float64) {
 	d.level += a * (math.Abs(v) - d.level)
 	d.disp += a * (math.Abs(v-d.mean) - d.disp)
 	d.mean += a * (v - d.mean)
@@ -858,6 +875,17 @@ func (d *Detector) zeroDay(idx int, v, exp float64) (Result, bool) {
 	return Result{Expected: exp, Observed: v, Sigma: (v - exp) / d.sigma(), Impact: v - exp, Since: -1}, true
 }
 
+// storeKey appends v to phase p's ring of keys (k = 6, see median6).
+func (d *Detector) storeKey(p int, v float64) {
+	w := d.phaseW[p]
+	d.pk[p][w] = key(v)
+	if w++; w == 6 {
+		w = 0
+	}
+	d.phaseW[p] = w
+	d.phaseN[p]++
+}
+
 // storePhase appends v to phase p's ring, keeping the sorted copy sorted in
 // O(k) without allocating.
 func (d *Detector) storePhase(p int, v float64) {
@@ -865,13 +893,7 @@ func (d *Detector) storePhase(p int, v float64) {
 	base := p * k
 	w := d.phaseW[p] // write position in the ring: phaseN[p] mod k
 	if k == 6 {
-		// median6 reads the ring itself
-		d.pk[p][w] = key(v)
-		if w++; w == k {
-			w = 0
-		}
-		d.phaseW[p] = w
-		d.phaseN[p]++
+		d.storeKey(p, v)
 		return
 	}
 	srt := d.sorted[base : base+k]
