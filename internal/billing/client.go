@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"golang.org/x/time/rate"
 
 	"github.com/costbot/costbot/internal/cost"
 	"github.com/costbot/costbot/internal/httpx"
@@ -63,6 +64,7 @@ type Client struct {
 	paths      [numEndpoints][]string
 	maxRetries int
 	maxWait    time.Duration
+	limit      *rate.Limiter
 	now        func() time.Time
 	log        *slog.Logger
 	err        error // invalid options; returned by every call
@@ -82,6 +84,7 @@ func New(o Options) *Client {
 		key:        o.APIKey,
 		maxRetries: o.MaxRetries,
 		maxWait:    o.MaxRetryWait,
+		limit:      o.Limiter,
 		now:        o.Now,
 		log:        o.Logger,
 	}
@@ -102,6 +105,9 @@ func New(o Options) *Client {
 	}
 	if c.maxWait <= 0 {
 		c.maxWait = DefaultMaxRetryWait
+	}
+	if c.limit == nil {
+		c.limit = DefaultLimiter()
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -480,6 +486,9 @@ func (c *Client) do(ctx context.Context, path string, q url.Values, sc schema) (
 }
 
 func (c *Client) attempt(ctx context.Context, u, path string, sc schema) (answer, error) {
+	if err := c.limit.Wait(ctx); err != nil {
+		return answer{}, backoff.Permanent(fmt.Errorf("GET %s: wait for the request rate limit: %w", path, err))
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return answer{}, backoff.Permanent(fmt.Errorf("build request %s: %w", path, err))

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // DefaultBaseURL is the Cloudflare v4 API root.
@@ -23,6 +25,18 @@ const (
 	// DefaultTimeout is the per-request timeout of the default HTTP client.
 	DefaultTimeout = 30 * time.Second
 )
+
+// Cloudflare allows each user 1,200 API requests in any 5 minutes, over all
+// of its accounts. DefaultLimiter stays within it: a burst of
+// DefaultBurst requests, then DefaultRate a second, so no 5-minute window
+// holds more than DefaultBurst + 300·DefaultRate = 1,200.
+const (
+	DefaultBurst = 600
+	DefaultRate  = 2 // requests per second after the burst
+)
+
+// DefaultLimiter returns a new limiter at DefaultRate with DefaultBurst.
+func DefaultLimiter() *rate.Limiter { return rate.NewLimiter(DefaultRate, DefaultBurst) }
 
 // Paths lists candidate URL path templates per endpoint, tried in order. A
 // template contains the literal "{account_id}", replaced by the (escaped)
@@ -122,6 +136,10 @@ type Options struct {
 	// MaxRetryWait caps any single wait, Retry-After included; 0 means
 	// DefaultMaxRetryWait.
 	MaxRetryWait time.Duration
+	// Limiter paces every request the client sends, for every account and
+	// endpoint, retries included; nil means DefaultLimiter(). Share one
+	// between clients that use the same credentials.
+	Limiter *rate.Limiter
 	// Now is the clock used for Snapshot.FetchedAt; nil means time.Now.
 	Now func() time.Time
 	// Logger receives retry warnings; nil discards.
