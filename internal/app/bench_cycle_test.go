@@ -3,21 +3,28 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"github.com/costbot/costbot/internal/billing"
 	"github.com/costbot/costbot/internal/billing/fakecf"
 	"github.com/costbot/costbot/internal/config"
-	"github.com/costbot/costbot/internal/cost"
 	"github.com/costbot/costbot/internal/notify"
 	"github.com/costbot/costbot/internal/rules"
 )
@@ -28,6 +35,7 @@ var (
 	benchServices = flag.Int("cycle.services", 200, "BenchmarkCycle: services per account")
 	benchDays     = flag.Int("cycle.days", 90, "BenchmarkCycle: days of history per account (history_days)")
 	benchAccounts = flag.String("cycle.accounts", "1,10,100", "BenchmarkCycle: account counts, comma-separated")
+	benchProfile  = flag.String("cycle.cpuprofile", "", "BenchmarkCycle: write a CPU profile of the timed hourly cycles (not the setup) to this file")
 )
 
 // benchRules is a small realistic rule set: a billing-period budget per
@@ -46,7 +54,9 @@ anomalies:
 // first is the first cycle on an empty state file (the backfill), hourly
 // a later cycle an hour after the previous one. Besides ns/op, B/op and
 // allocs/op it reports cpu-ns/op, the process CPU time per cycle, which a
-// busy machine does not inflate. Run:
+// busy machine does not inflate, and peak-RSS-MB, the peak resident set
+// during the timed cycles. The fake Cloudflare runs in a helper process
+// (startFakeCF), so neither counts its work. Run:
 //
 //	go test -run '^$' -bench 'Cycle' -benchmem -benchtime 3x -timeout 2h ./internal/app/
 //	go test -run '^$' -bench 'Cycle/accounts=(1|10)/' -benchmem -benchtime 3x ./internal/app/ -cycle.services 50
@@ -57,11 +67,12 @@ func BenchmarkCycle(b *testing.B) {
 			b.Fatalf("-cycle.accounts: bad count %q", f)
 		}
 		end := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
-		srv := httptest.NewServer(benchFleet(n, *benchServices, *benchDays, end))
+		srv := startFakeCF(b, n, *benchServices, *benchDays, end)
 		now := end.Add(34 * time.Hour) // the day after the last data, 10:00
 		b.Run(fmt.Sprintf("accounts=%d/first", n), func(b *testing.B) {
 			b.ReportAllocs()
 			var cpu time.Duration
+			resetPeakRSS()
 			for b.Loop() {
 				b.StopTimer()
 				a := newBenchApp(b, srv.URL, n)
@@ -74,6 +85,7 @@ func BenchmarkCycle(b *testing.B) {
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(peakRSS(), "peak-RSS-MB")
 		})
 		b.Run(fmt.Sprintf("accounts=%d/hourly", n), func(b *testing.B) {
 			a := newBenchApp(b, srv.URL, n)
@@ -81,12 +93,17 @@ func BenchmarkCycle(b *testing.B) {
 			benchCycle(b, a, now)
 			t := now
 			b.ReportAllocs()
+			runtime.GC()
+			resetPeakRSS()
+			stop := startProfile(b)
 			start := processCPU()
 			for b.Loop() {
 				t = t.Add(time.Hour)
 				benchCycle(b, a, t)
 			}
+			stop()
 			b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(peakRSS(), "peak-RSS-MB")
 		})
 		srv.Close()
 	}
@@ -101,6 +118,122 @@ func benchCycle(b *testing.B, a *benchApp, now time.Time) {
 	if err != nil {
 		b.Fatalf("cycle at %s: %v", now.Format(time.RFC3339), err)
 	}
+}
+
+// fakeCFEnv makes the test binary, run as a helper process, serve
+// benchFleet instead of running tests: "accounts,services,days,end".
+const fakeCFEnv = "COSTBOT_BENCH_FAKECF"
+
+// fakeCF is a benchFleet served by a helper process (this test binary
+// running TestHelperFakeCF), so that its JSON encoding and its memory are
+// not counted in the benchmark's CPU time and RSS: the figures are
+// costbot's own.
+type fakeCF struct {
+	URL string
+	cmd *exec.Cmd
+	in  io.WriteCloser
+}
+
+func startFakeCF(b *testing.B, accounts, services, days int, end time.Time) *fakeCF {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperFakeCF$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d,%d,%d,%s", fakeCFEnv, accounts, services, days, end.Format(time.RFC3339)))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		b.Fatalf("start fake cloudflare: %v", err)
+	}
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "url=")
+	if !ok {
+		_ = cmd.Process.Kill()
+		b.Fatalf("start fake cloudflare: unexpected line %q", line)
+	}
+	return &fakeCF{URL: url, cmd: cmd, in: in}
+}
+
+// Close stops the helper process (it exits when its stdin closes).
+func (f *fakeCF) Close() {
+	f.in.Close()
+	_ = f.cmd.Wait()
+}
+
+// TestHelperFakeCF is not a test: run by startFakeCF with fakeCFEnv set,
+// it serves benchFleet on loopback, prints its URL and serves until its
+// standard input closes.
+func TestHelperFakeCF(t *testing.T) {
+	spec := os.Getenv(fakeCFEnv)
+	if spec == "" {
+		t.Skip("helper process for BenchmarkCycle")
+	}
+	var (
+		accounts, services, days int
+		endText                  string
+	)
+	if _, err := fmt.Sscanf(strings.ReplaceAll(spec, ",", " "), "%d %d %d %s", &accounts, &services, &days, &endText); err != nil {
+		t.Fatalf("%s=%q: %v", fakeCFEnv, spec, err)
+	}
+	end, err := time.Parse(time.RFC3339, endText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(benchFleet(accounts, services, days, end))
+	defer srv.Close()
+	fmt.Printf("url=%s\n", srv.URL)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// startProfile starts the CPU profile -cycle.cpuprofile asks for; the
+// returned func stops it.
+func startProfile(b *testing.B) func() {
+	if *benchProfile == "" {
+		return func() {}
+	}
+	f, err := os.Create(*benchProfile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
+
+// resetPeakRSS resets the process's peak resident set size (Linux
+// /proc/self/clear_refs; elsewhere nothing happens and peakRSS reports
+// the peak since the start).
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSS is the process's peak resident set size in MB since the last
+// resetPeakRSS (VmHWM), or 0 when it cannot be read.
+func peakRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb float64
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), "kB"), &kb); err == nil {
+				return kb / 1024
+			}
+		}
+	}
+	return 0
 }
 
 // benchFleet is a fake Cloudflare with accounts accounts of services
@@ -173,7 +306,12 @@ state: costbot.db
 		b.Fatal(err)
 	}
 	ba := &benchApp{}
-	a, err := New(context.Background(), Options{Config: cfg, Rules: set, Now: func() time.Time { return ba.now },
+	clock := func() time.Time { return ba.now }
+	// The client newBilling would build, without the rate limit: the
+	// benchmark measures CPU, not Cloudflare's pace.
+	cf := billing.New(billing.Options{BaseURL: url, APIToken: "test-token", MaxRetryWait: time.Millisecond,
+		Now: clock, Limiter: rate.NewLimiter(rate.Inf, 0)})
+	a, err := New(context.Background(), Options{Config: cfg, Rules: set, Now: clock, Billing: cf,
 		Notifiers: []notify.Notifier{discard{}}, RetryWait: time.Millisecond})
 	if err != nil {
 		b.Fatal(err)
@@ -181,13 +319,6 @@ state: costbot.db
 	ba.App = a
 	return ba
 }
-
-// discard is a notifier that forgets what it is sent.
-type discard struct{}
-
-func (discard) Name() string { return "team" }
-
-func (discard) Notify(context.Context, cost.Alert) (*cost.MessageRef, error) { return nil, nil }
 
 // processCPU is the CPU time (user and system) the process has used so far.
 func processCPU() time.Duration {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -135,8 +138,8 @@ func (a *App) throwaway(ctx context.Context) (*store.DB, func(), error) {
 func (a *App) cycle(ctx context.Context, db *store.DB, now time.Time, rep *Report, live bool) error {
 	stale := map[string]error{}
 	cards := map[string]bool{}
-	for _, acc := range a.accounts {
-		ar := a.fetch(ctx, db, acc, now)
+	for _, ar := range a.fetchAll(ctx, db, now) {
+		acc := ar.Account
 		rep.Accounts = append(rep.Accounts, ar)
 		if ar.Err != nil {
 			stale[acc.ID] = ar.Err
@@ -178,7 +181,7 @@ func (a *App) cycle(ctx context.Context, db *store.DB, now time.Time, rep *Repor
 	}
 	// What was judged is kept once its alerts are planned: a failed send is
 	// retried from the alert state, and the episode stays reported.
-	if err := db.SaveJudged(ctx, out.Judged); err != nil {
+	if err := a.saveJudged(ctx, db, in.Judged, out.Judged); err != nil {
 		return err
 	}
 	if live && !a.replay {
@@ -205,32 +208,108 @@ func (a *App) prune(ctx context.Context, db *store.DB, now time.Time) error {
 	return nil
 }
 
-// fetch loads one account: the whole history the first time, then only the
-// most recent refresh_days (late data and corrections).
-func (a *App) fetch(ctx context.Context, db *store.DB, acc cost.Account, now time.Time) AccountReport {
+// fetchAll loads every account (fetch), up to
+// cloudflare.fetch_concurrency of them at once: the requests of all of
+// them share the billing client's one rate limiter. Each answer is
+// checked and saved in account order, one at a time, while later
+// accounts are still being fetched; the reports are in account order.
+func (a *App) fetchAll(ctx context.Context, db *store.DB, now time.Time) []AccountReport {
+	workers := min(max(a.cfg.Cloudflare.FetchConcurrency, 1), len(a.accounts))
+	type result struct {
+		snap cost.Snapshot
+		err  error
+		done chan struct{}
+	}
+	plans := make([]fetchPlan, len(a.accounts))
+	res := make([]result, len(a.accounts))
+	for i, acc := range a.accounts {
+		plans[i] = a.plan(ctx, db, acc, now)
+		res[i].done = make(chan struct{})
+	}
+	// sem bounds the accounts fetched and not yet saved, so answers never
+	// pile up behind a slow account.
+	sem := make(chan struct{}, max(workers, 1))
+	go func() {
+		for i := range plans {
+			sem <- struct{}{}
+			go func() {
+				defer close(res[i].done)
+				p := plans[i]
+				fctx, cancel := context.WithTimeout(ctx, a.cfg.Cloudflare.Timeout)
+				defer cancel()
+				res[i].snap, res[i].err = a.fetchRange(fctx, p.acc, p.rng, p.backfill)
+			}()
+		}
+	}()
+	out := make([]AccountReport, len(a.accounts))
+	for i, p := range plans {
+		<-res[i].done
+		out[i] = a.keep(ctx, db, p, res[i].snap, res[i].err, now)
+		<-sem
+	}
+	return out
+}
+
+// fetchPlan is what one account's fetch asks for.
+type fetchPlan struct {
+	acc cost.Account
+	rng cost.Period
+	// backfill: the whole history_days, the first time or after a long gap.
+	backfill bool
+}
+
+// plan decides one account's range: the whole history_days the first time
+// (or when the stored history no longer reaches back far enough), the
+// late-data window refresh_days once every cloudflare.refresh_interval
+// and after a failed or held-back fetch, and only the last recent_days in
+// between.
+func (a *App) plan(ctx context.Context, db *store.DB, acc cost.Account, now time.Time) fetchPlan {
+	cf := a.cfg.Cloudflare
 	end := cost.Day(now)
-	days := a.cfg.Cloudflare.HistoryDays
+	days := cf.HistoryDays
 	// Refreshing is enough while the stored history still reaches back far
 	// enough: the last good fetch is at most history-refresh days old.
 	if last, err := db.LastGoodFetch(ctx, acc.ID); err == nil && !last.IsZero() && !last.After(now) &&
-		!last.Before(end.AddDate(0, 0, a.cfg.Cloudflare.RefreshDays-days)) {
-		days = a.cfg.Cloudflare.RefreshDays
-	}
-	rng := cost.Period{Start: end.AddDate(0, 0, -days), End: end}
-	ar := AccountReport{Account: acc, Range: rng}
-	fctx, cancel := context.WithTimeout(ctx, a.cfg.Cloudflare.Timeout)
-	defer cancel()
-	snap, err := a.fetchRange(fctx, acc, rng, days > a.cfg.Cloudflare.RefreshDays)
-	if err != nil {
-		ar.Err = err
-		if rerr := db.RecordFetchError(ctx, acc.ID, now, err); rerr != nil {
-			a.log.ErrorContext(ctx, "record fetch error", "account", acc.Name, "error", rerr)
+		!last.Before(end.AddDate(0, 0, cf.RefreshDays-days)) {
+		days = cf.RefreshDays
+		if cf.RecentDays < cf.RefreshDays && !a.refreshDue(ctx, db, acc, now) {
+			days = cf.RecentDays
 		}
-		return ar
 	}
-	snap.FetchedAt = now
-	snap.Range = rng
-	if err := a.admit(ctx, db, acc, snap); err != nil {
+	return fetchPlan{acc: acc, rng: cost.Period{Start: end.AddDate(0, 0, -days), End: end}, backfill: days > cf.RefreshDays}
+}
+
+// refreshDue reports whether acc's whole refresh_days window is due: its
+// last fetch failed (or was held back as suspect), or its last good fetch
+// of the whole window is refresh_interval old or more, or later than now.
+// A store error counts as due: reloading more is always safe.
+func (a *App) refreshDue(ctx context.Context, db *store.DB, acc cost.Account, now time.Time) bool {
+	cf := a.cfg.Cloudflare
+	if cf.RefreshInterval <= 0 {
+		return true
+	}
+	if f, err := db.LastFetch(ctx, acc.ID); err != nil || !f.OK {
+		return true
+	}
+	full, err := db.LastFullFetch(ctx, acc.ID, cf.RefreshDays)
+	if err != nil || full.IsZero() || full.After(now) {
+		return true
+	}
+	return now.Sub(full) >= cf.RefreshInterval
+}
+
+// keep records one account's fetch: a failure, or an answer that admit
+// holds back, goes to the fetch log; an admitted answer is saved and
+// applied to the in-memory history.
+func (a *App) keep(ctx context.Context, db *store.DB, p fetchPlan, snap cost.Snapshot, err error, now time.Time) AccountReport {
+	acc := p.acc
+	ar := AccountReport{Account: acc, Range: p.rng}
+	if err == nil {
+		snap.FetchedAt = now
+		snap.Range = p.rng
+		err = a.admit(ctx, db, acc, snap)
+	}
+	if err != nil {
 		ar.Err = err
 		if rerr := db.RecordFetchError(ctx, acc.ID, now, err); rerr != nil {
 			a.log.ErrorContext(ctx, "record fetch error", "account", acc.Name, "error", rerr)
@@ -270,18 +349,16 @@ func (a *App) admit(ctx context.Context, db *store.DB, acc cost.Account, snap co
 }
 
 // storedRows returns the account's stored rows in rng: from the daemon's
-// in-memory history when it mirrors db, else from db's (account, day) index.
+// in-memory history when it mirrors db (a shared slice: read only), else
+// from db's (account, day) index.
 func (a *App) storedRows(ctx context.Context, db *store.DB, account string, rng cost.Period) ([]cost.Usage, error) {
 	if db != a.db || !a.hist.loaded {
 		return db.UsageOf(ctx, account, rng.Start, rng.End)
 	}
-	var out []cost.Usage
-	for _, u := range a.hist.byAcct[account] {
-		if rng.Contains(u.Day) {
-			out = append(out, u)
-		}
-	}
-	return out, nil
+	rows := a.hist.byAcct[account] // ordered by day first
+	lo := sort.Search(len(rows), func(i int) bool { return !rows[i].Day.Before(rng.Start) })
+	hi := sort.Search(len(rows), func(i int) bool { return !rows[i].Day.Before(rng.End) })
+	return rows[lo:hi:hi], nil
 }
 
 // input reads what rules need from the store: the whole stored history up
@@ -297,7 +374,7 @@ func (a *App) inputFrom(ctx context.Context, db *store.DB, now time.Time, stale 
 	if err != nil {
 		return rules.Input{}, err
 	}
-	judged, err := db.Judged(ctx)
+	judged, err := a.judged(ctx, db)
 	if err != nil {
 		return rules.Input{}, err
 	}
@@ -322,6 +399,64 @@ func (a *App) inputFrom(ctx context.Context, db *store.DB, now time.Time, stale 
 	expected := alert.Expected(marks)
 	return rules.Input{Now: now, Accounts: a.accounts, Usage: usage, Cards: mine, Stale: stale, Expected: expected,
 		Judged: judged, Settle: a.cfg.Alerts.SettleAfter, Lookback: a.cfg.Alerts.LookbackDays}, nil
+}
+
+// judged returns the anomaly state stored in db: the daemon's copy
+// (history.judged) when db is the live state, read once. The map is
+// shared: callers must not modify it.
+func (a *App) judged(ctx context.Context, db *store.DB) (map[string]rules.Judged, error) {
+	if db == a.db && a.hist.judged != nil {
+		return a.hist.judged, nil
+	}
+	js, err := db.Judged(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if db == a.db {
+		a.hist.judged = js
+	}
+	return js, nil
+}
+
+// saveJudged stores the series of out whose state differs from prev, the
+// state the cycle started from (most series' is the same every hour: a
+// settled day is judged once), and keeps the daemon's copy in step.
+func (a *App) saveJudged(ctx context.Context, db *store.DB, prev, out map[string]rules.Judged) error {
+	changed := make(map[string]rules.Judged)
+	for k, j := range out {
+		if p, ok := prev[k]; !ok || !sameJudged(p, j) {
+			changed[k] = j
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	if err := db.SaveJudged(ctx, changed); err != nil {
+		if db == a.db {
+			a.hist.judged = nil // read it again
+		}
+		return err
+	}
+	if db == a.db && a.hist.judged != nil {
+		maps.Copy(a.hist.judged, changed)
+	}
+	return nil
+}
+
+// sameJudged reports whether x and y store the same state (NaN equals
+// NaN).
+func sameJudged(x, y rules.Judged) bool {
+	if !x.Through.Equal(y.Through) || len(x.Values) != len(y.Values) ||
+		!maps.Equal(x.Reported, y.Reported) || !maps.Equal(x.Summarized, y.Summarized) {
+		return false
+	}
+	for d, v := range x.Values {
+		w, ok := y.Values[d]
+		if !ok || math.Float64bits(v) != math.Float64bits(w) && !(math.IsNaN(v) && math.IsNaN(w)) {
+			return false
+		}
+	}
+	return true
 }
 
 // staleFindings raises a staleness warning for accounts whose last good

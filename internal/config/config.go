@@ -83,8 +83,22 @@ type Cloudflare struct {
 	// HistoryDays is how many days of usage the first fetch loads. Default 120.
 	HistoryDays int `yaml:"history_days"`
 	// RefreshDays is how many recent days later fetches reload (late data,
-	// corrections). Default 40.
+	// corrections), once every RefreshInterval. Default 40.
 	RefreshDays int `yaml:"refresh_days"`
+	// RefreshInterval is how often an account's whole RefreshDays window is
+	// reloaded; the fetches in between reload only its last RecentDays. A
+	// fetch after a failed or held-back one reloads the whole window too.
+	// Zero or a value no longer than schedule.cycle reloads it every cycle.
+	// Default 24h.
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
+	// RecentDays is how many recent days the fetches between two whole
+	// refreshes reload (the days whose data is still arriving). Equal to
+	// RefreshDays, every fetch reloads the whole window. Default 3.
+	RecentDays int `yaml:"recent_days"`
+	// FetchConcurrency is how many accounts a cycle fetches at once; their
+	// requests share one rate limit (billing.DefaultRateLimit, Cloudflare's
+	// 1,200 requests per 5 minutes). Default 4.
+	FetchConcurrency int `yaml:"fetch_concurrency"`
 	// MaxRetries per request on 429, 5xx and transport errors. Default 4.
 	MaxRetries int `yaml:"max_retries"`
 	// MaxRetryWait caps any single wait, Retry-After included. Default 60s.
@@ -221,12 +235,15 @@ type Alerts struct {
 func Default() Config {
 	return Config{
 		Cloudflare: Cloudflare{
-			BaseURL:      "https://api.cloudflare.com/client/v4",
-			HistoryDays:  120,
-			RefreshDays:  40,
-			MaxRetries:   4,
-			MaxRetryWait: 60 * time.Second,
-			Timeout:      2 * time.Minute,
+			BaseURL:          "https://api.cloudflare.com/client/v4",
+			HistoryDays:      120,
+			RefreshDays:      40,
+			RefreshInterval:  24 * time.Hour,
+			RecentDays:       3,
+			FetchConcurrency: 4,
+			MaxRetries:       4,
+			MaxRetryWait:     60 * time.Second,
+			Timeout:          2 * time.Minute,
 		},
 		Slack:    Slack{APIURL: "https://slack.com/api/"},
 		Rules:    "rules",
@@ -476,6 +493,15 @@ func (c *Config) Validate() error {
 	}
 	if cf.RefreshDays < 2 || cf.RefreshDays > cf.HistoryDays {
 		bad("cloudflare.refresh_days", "must be between 2 and history_days, got %d", cf.RefreshDays)
+	}
+	if cf.RefreshInterval < 0 {
+		bad("cloudflare.refresh_interval", "must not be negative, got %s", cf.RefreshInterval)
+	}
+	if cf.RecentDays < 1 || cf.RecentDays > cf.RefreshDays {
+		bad("cloudflare.recent_days", "must be between 1 and refresh_days, got %d", cf.RecentDays)
+	}
+	if cf.FetchConcurrency < 1 || cf.FetchConcurrency > 64 {
+		bad("cloudflare.fetch_concurrency", "must be between 1 and 64, got %d", cf.FetchConcurrency)
 	}
 	if cf.MaxRetries < 0 || cf.MaxRetries > 20 {
 		bad("cloudflare.max_retries", "must be between 0 and 20, got %d", cf.MaxRetries)

@@ -386,3 +386,18 @@ func fromNull(f sql.NullFloat64) float64 {
 	}
 	return f.Float64
 }
+
+// LastFullFetch returns when the account was last fetched successfully over
+// a range of at least days whole days (a refresh of the whole late-data
+// window, or a backfill), or the zero time when it never was.
+func (db *DB) LastFullFetch(ctx context.Context, account string, days int) (time.Time, error) {
+	fs, err := db.fetches(ctx, `SELECT `+fetchCols+` FROM fetches WHERE account = ? AND ok <> 0
+		AND range_end - range_start >= ? ORDER BY id DESC LIMIT 1`, account, int64(days)*24*time.Hour.Milliseconds())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("last full fetch of account %q: %w", account, err)
+	}
+	if len(fs) == 0 {
+		return time.Time{}, nil
+	}
+	return fs[0].At, nil
+}
