@@ -387,7 +387,9 @@ func clip(x, c float64) float64 {
 // esdStrength runs the generalized ESD test over the residual window plus r
 // and returns R_j/lambda_j for the step j that removed r (0 if never removed)
 // and whether r is one of the outliers. Without needOut the second result
-// is not wanted: the test stops once r is removed.
+// is not wanted: the test stops once r is removed. With needOut it is
+// wanted only for a ratio over 0.99 (Step caps the strength at 0.99 unless
+// r is an outlier), so the test stops at a smaller ratio too.
 func (d *Detector) esdStrength(r float64, needOut bool) (float64, bool) {
 	const n = esdN
 	if d.esdCnt < n-1 {
@@ -444,7 +446,7 @@ func (d *Detector) esdStrength(r float64, needOut bool) (float64, bool) {
 			removedAt = i
 			ratio = R / d.esdLam[i]
 		}
-		if removedAt > 0 && (!needOut || numOut >= removedAt) || i == esdMaxOut {
+		if removedAt > 0 && (!needOut || numOut >= removedAt || ratio <= 0.99) || i == esdMaxOut {
 			break // later steps cannot change the answer
 		}
 		if i == 1 {
@@ -515,8 +517,8 @@ func (d *Detector) Step(v float64) Result {
 		return Result{Expected: exp, Observed: math.NaN(), Since: -1, Sigma: math.NaN(), Impact: math.NaN()}
 	}
 	if ok && d.lowP >= interShare && v <= outageRatio*d.level {
-		if res, done := d.zeroDay(idx, v, exp); done {
-			return res
+		if sg, done := d.zeroDay(idx, v, exp); done {
+			return Result{Expected: exp, Observed: v, Sigma: sg, Impact: v - exp, Since: -1}
 		}
 	}
 	if !ok {
@@ -856,13 +858,14 @@ func (d *Detector) skipDay(clear bool) {
 // zero: a hurdle model. Such a day says nothing about the billed level, so
 // the baseline, the spread and the change detectors learn from billed days
 // only and the day is judged by the outage test alone, with a run of zero
-// days as unlikely as interTail given their share. It returns false when
-// the point is an outage, to be judged and learned as an anomaly.
-func (d *Detector) zeroDay(idx int, v, exp float64) (Result, bool) {
+// days as unlikely as interTail given their share. It returns the
+// point's sigma and true, or false when the point is an outage, to be
+// judged and learned as an anomaly.
+func (d *Detector) zeroDay(idx int, v, exp float64) (sigma float64, done bool) {
 	run := d.lowRun + 1
 	if exp > 0 && v <= outageRatio*exp && exp >= 0.5*d.level && d.seen >= d.opts.WarmUp &&
 		math.Pow(d.lowP, float64(run)) <= interTail {
-		return Result{}, false
+		return 0, false
 	}
 	d.lowRun = run
 	d.lowP += lowA * (1 - d.lowP)
@@ -872,7 +875,7 @@ func (d *Detector) zeroDay(idx int, v, exp float64) (Result, bool) {
 		d.since = -1
 	}
 	d.skipDay(false)
-	return Result{Expected: exp, Observed: v, Sigma: (v - exp) / d.sigma(), Impact: v - exp, Since: -1}, true
+	return (v - exp) / d.sigma(), true
 }
 
 // storeKey appends v to phase p's ring of keys (k = 6, see median6).
