@@ -36,25 +36,44 @@ var logTab = func() (t [logN]struct{ invc, logc float64 }) {
 // arguments go to math.Log.
 func fastLog(x float64) float64 {
 	ix := math.Float64bits(x)
-	if ix-0x0010000000000000 >= 0x7ff0000000000000-0x0010000000000000 {
+	if !logNormal(ix) {
 		return math.Log(x) // zero, subnormal, negative, Inf or NaN
 	}
+	return logOf(ix)
+}
+
+// logNormal reports whether the float64 with bits ix is positive, finite
+// and normal: fastLog's table and polynomial (logOf) cover it.
+func logNormal(ix uint64) bool {
+	return ix-0x0010000000000000 < 0x7ff0000000000000-0x0010000000000000
+}
+
+// logOf is fastLog of the positive normal float64 with bits ix, in parts
+// small enough that Step inlines them: the table's interval and the exact
+// reduction r = z/c - 1 (logReduce), then w = k ln 2 + log c, w + r + logPoly(r) (logJoin).
+func logOf(ix uint64) float64 {
+	return logJoin(logReduce(ix))
+}
+
+func logReduce(ix uint64) (r, kd, w float64) {
 	tmp := ix - logOff
-	i := (tmp >> (52 - logBits)) % logN
-	k := int64(tmp) >> 52
-	z := math.Float64frombits(ix - tmp&(0xfff<<52))
-	e := &logTab[i]
-	r := math.FMA(z, e.invc, -1)
-	kd := float64(k)
-	w := kd*ln2Hi + e.logc
+	e := &logTab[(tmp>>(52-logBits))%logN]
+	kd = float64(int64(tmp) >> 52)
+	return math.FMA(math.Float64frombits(ix-tmp&(0xfff<<52)), e.invc, -1), kd, kd*ln2Hi + e.logc
+}
+
+func logJoin(r, kd, w float64) float64 {
 	hi := w + r
-	lo := w - hi + r + kd*ln2Lo
-	// log(1+r) - r = r^2 (a + r^2 b + r^4 c), Estrin's scheme: a short
-	// dependency chain, as z (and so every detector) waits for it
+	return w - hi + r + kd*ln2Lo + logPoly(r) + hi
+}
+
+// logPoly is log(1+r) - r for |r| < 2^-8: r^2 (a + r^2 b + r^4 c) by
+// Estrin's scheme, a short dependency chain, as z (and so every detector)
+// waits for it.
+func logPoly(r float64) float64 {
 	r2 := r * r
 	a := math.FMA(r, 1.0/3, -0.5)
 	b := math.FMA(r, 0.2, -0.25)
 	c := math.FMA(r2, -0.125, math.FMA(r, 1.0/7, -1.0/6))
-	q := math.FMA(r2*r2, c, math.FMA(r2, b, a))
-	return lo + r2*q + hi
+	return r2 * math.FMA(r2*r2, c, math.FMA(r2, b, a))
 }

@@ -530,7 +530,12 @@ func (d *Detector) Step(v float64) Result {
 	pos := v > 0 && exp > 0
 	lr := 0.0 // log(v/exp) when pos, computed once: the log spread learns from it below
 	if pos {
-		lr = fastLog(v / exp)
+		// fastLog(v / exp), inlined
+		if ix := math.Float64bits(v / exp); logNormal(ix) {
+			lr = logJoin(logReduce(ix))
+		} else {
+			lr = math.Log(v / exp)
+		}
 	}
 	switch {
 	case r > 0 && d.nRes >= 5 && pos && !d.neg && d.nLog >= 5:
