@@ -35,7 +35,7 @@ var (
 	benchServices = flag.Int("cycle.services", 200, "BenchmarkCycle: services per account")
 	benchDays     = flag.Int("cycle.days", 90, "BenchmarkCycle: days of history per account (history_days)")
 	benchAccounts = flag.String("cycle.accounts", "1,10,100", "BenchmarkCycle: account counts, comma-separated")
-	benchProfile  = flag.String("cycle.cpuprofile", "", "BenchmarkCycle: write a CPU profile of the timed hourly cycles (not the setup) to this file")
+	benchProfile  = flag.String("cycle.cpuprofile", "", "BenchmarkCycle: write a CPU profile of the timed cycles (not the hourly setup) to this file; run one sub-benchmark")
 )
 
 // benchRules is a small realistic rule set: a billing-period budget per
@@ -73,6 +73,7 @@ func BenchmarkCycle(b *testing.B) {
 			b.ReportAllocs()
 			var cpu time.Duration
 			resetPeakRSS()
+			stop := startProfile(b)
 			for b.Loop() {
 				b.StopTimer()
 				a := newBenchApp(b, srv.URL, n)
@@ -84,6 +85,7 @@ func BenchmarkCycle(b *testing.B) {
 				a.Close()
 				b.StartTimer()
 			}
+			stop()
 			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(peakRSS(), "peak-RSS-MB")
 		})

@@ -136,6 +136,9 @@ func (a *App) throwaway(ctx context.Context) (*store.DB, func(), error) {
 // cycle is one Cycle on db; live says db is the state file slash commands
 // read, so the cycle publishes its data.
 func (a *App) cycle(ctx context.Context, db *store.DB, now time.Time, rep *Report, live bool) error {
+	if err := a.loadHistory(ctx); err != nil {
+		return err
+	}
 	stale := map[string]error{}
 	cards := map[string]bool{}
 	for _, ar := range a.fetchAll(ctx, db, now) {

@@ -39,15 +39,10 @@ type history struct {
 // account id and then like store.DB.Usage. The slice is shared: callers
 // must not modify it.
 func (a *App) usage(ctx context.Context, end time.Time) ([]cost.Usage, error) {
-	h := &a.hist
-	if !h.loaded {
-		rows, err := a.db.Usage(ctx, time.Unix(0, 0).UTC(), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
-		if err != nil {
-			return nil, err
-		}
-		*h = history{byAcct: map[string][]cost.Usage{}, loaded: true}
-		h.point(rows)
+	if err := a.loadHistory(ctx); err != nil {
+		return nil, err
 	}
+	h := &a.hist
 	if h.dirty {
 		accts := make([]string, 0, len(h.byAcct))
 		n := 0
@@ -73,6 +68,24 @@ func (a *App) usage(ctx context.Context, end time.Time) ([]cost.Usage, error) {
 		}
 	}
 	return out, nil
+}
+
+// loadHistory reads the live state's usage into the history, unless it
+// is loaded. A cycle loads it before it fetches, so that what it saves is
+// applied to the history rather than read back (on a first backfill, every
+// row).
+func (a *App) loadHistory(ctx context.Context) error {
+	if a.hist.loaded {
+		return nil
+	}
+	rows, err := a.db.Usage(ctx, time.Unix(0, 0).UTC(), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		return err
+	}
+	judged := a.hist.judged
+	a.hist = history{byAcct: map[string][]cost.Usage{}, loaded: true, judged: judged}
+	a.hist.point(rows)
+	return nil
 }
 
 // point makes all (ordered by account) the history's rows and each

@@ -93,19 +93,8 @@ func (db *DB) SaveSnapshot(ctx context.Context, snap cost.Snapshot) error {
 				return fmt.Errorf("delete day outside range: %w", err)
 			}
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO usage (account, service, family, zone, day, period_start,
-			period_end, cost, cost_known, currency, quantity, unit, correction)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return fmt.Errorf("prepare insert: %w", err)
-		}
-		defer ins.Close()
-		for _, u := range rows {
-			if _, err := ins.ExecContext(ctx, u.Account, u.Service, u.Family, u.Zone, toMS(u.Day),
-				toMS(u.BillingPeriod.Start), toMS(u.BillingPeriod.End), nullFloat(u.Cost), u.CostKnown,
-				u.Currency, nullFloat(u.Quantity), u.Unit, u.Correction); err != nil {
-				return fmt.Errorf("insert usage of %q on %s: %w", u.Service, u.Day.Format(time.DateOnly), err)
-			}
+		if err := insertUsage(ctx, tx, rows); err != nil {
+			return err
 		}
 		if c := snap.Card; c != nil {
 			if c.Account != "" && c.Account != acct {
@@ -124,6 +113,67 @@ func (db *DB) SaveSnapshot(ctx context.Context, snap cost.Snapshot) error {
 		return fmt.Errorf("save snapshot of account %q: %w", acct, err)
 	}
 	return nil
+}
+
+// insertBatch is how many usage rows one INSERT statement writes: one
+// statement per row spends most of a backfill in the driver's per-call
+// work. 13 columns × 64 rows stays far below SQLite's and PostgreSQL's
+// limits on bound parameters.
+const insertBatch = 64
+
+// usageCols is the number of columns insertUsage writes per row.
+const usageCols = 13
+
+// insertUsage inserts rows, insertBatch rows per statement.
+func insertUsage(ctx context.Context, tx *sql.Tx, rows []cost.Usage) error {
+	var stmts [2]*sql.Stmt // a whole batch, the last partial one
+	defer func() {
+		for _, st := range stmts {
+			if st != nil {
+				st.Close()
+			}
+		}
+	}()
+	args := make([]any, 0, insertBatch*usageCols)
+	for len(rows) > 0 {
+		n := min(len(rows), insertBatch)
+		slot := 0
+		if n < insertBatch {
+			slot = 1
+		}
+		if stmts[slot] == nil {
+			var err error
+			if stmts[slot], err = tx.PrepareContext(ctx, insertSQL(n)); err != nil {
+				return fmt.Errorf("prepare insert: %w", err)
+			}
+		}
+		args = args[:0]
+		for _, u := range rows[:n] {
+			args = append(args, u.Account, u.Service, u.Family, u.Zone, toMS(u.Day),
+				toMS(u.BillingPeriod.Start), toMS(u.BillingPeriod.End), nullFloat(u.Cost), u.CostKnown,
+				u.Currency, nullFloat(u.Quantity), u.Unit, u.Correction)
+		}
+		if _, err := stmts[slot].ExecContext(ctx, args...); err != nil {
+			u := rows[0]
+			return fmt.Errorf("insert %d usage rows from %q on %s: %w", n, u.Service, u.Day.Format(time.DateOnly), err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// insertSQL is an INSERT of n usage rows.
+func insertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO usage (account, service, family, zone, day, period_start, period_end, cost,
+		cost_known, currency, quantity, unit, correction) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	return b.String()
 }
 
 // rowKey is every stored column of a usage row but the account.
