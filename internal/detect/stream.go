@@ -462,19 +462,29 @@ func (d *Detector) esdStrength(r float64, needOut bool) (float64, bool) {
 		}
 		m--
 		s, s2 = 0, 0
+		mx, mn = x[0], x[0]
 		for _, v := range x[:m] {
 			s += v
 			s2 += v * v
+			if v > mx {
+				mx = v
+			}
+			if v < mn {
+				mn = v
+			}
 		}
 		mean = s / float64(m)
 		sd = math.Sqrt(fmax(s2/float64(m)-mean*mean, 0) * float64(m) / float64(m-1))
 		if sd == 0 {
 			break
 		}
-		best, bi = -1.0, 0
+		// the first value farthest from the mean, as a scan for the
+		// largest |v-mean| finds it, knowing how far that is
+		best, bi = fmax(mx-mean, mean-mn), 0
 		for j, v := range x[:m] {
-			if a := math.Abs(v - mean); a > best {
-				best, bi = a, j
+			if math.Abs(v-mean) == best {
+				bi = j
+				break
 			}
 		}
 	}
