@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -33,23 +34,6 @@ func newTerm(s string) term {
 	return t
 }
 
-// histBound is a lower bound of editDistance(a, b) from the rune counts:
-// an edit takes at most one rune from a bucket and adds at most one to a
-// bucket, so it shrinks each of the surplus of a over b and of b over a
-// by at most one.
-func histBound(a, b *term) int {
-	var more, less int
-	for i := range a.hist {
-		d := int(a.hist[i]) - int(b.hist[i])
-		if d > 0 {
-			more += d
-		} else {
-			less -= d
-		}
-	}
-	return max(more, less)
-}
-
 // lowerBound is a lower bound of editDistance(a, b): the length difference,
 // and the runes of one that the other lacks (each edit removes at most one
 // rune and adds at most one; a signature bit one side lacks stands for at
@@ -63,51 +47,6 @@ func abs(n int) int {
 		return -n
 	}
 	return n
-}
-
-// boundedDistance is editDistance(a, b) when it is at most k, and some
-// value above k otherwise, computed on the diagonal band of width 2k+1 (a
-// cell further off the diagonal is above k). buf is scratch space it may
-// grow.
-func boundedDistance(a, b *term, k int, buf *[]int) int {
-	if k < 0 || lowerBound(a, b) > k || histBound(a, b) > k {
-		return k + 1
-	}
-	ra, rb := a.runes, b.runes
-	n := len(rb)
-	if cap(*buf) < 2*(n+1) {
-		*buf = make([]int, 2*(maxTermRunes+1))
-	}
-	prev, cur := (*buf)[:n+1], (*buf)[n+1:2*(n+1)]
-	big := k + 1
-	for j := range prev {
-		prev[j] = min(j, big)
-	}
-	for i := 1; i <= len(ra); i++ {
-		lo, hi := max(1, i-k), min(n, i+k)
-		cur[lo-1] = big
-		if lo == 1 {
-			cur[0] = min(i, big)
-		}
-		low := cur[lo-1]
-		for j := lo; j <= hi; j++ {
-			c := 1
-			if ra[i-1] == rb[j-1] {
-				c = 0
-			}
-			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+c, big)
-			cur[j] = v
-			low = min(low, v)
-		}
-		if hi < n {
-			cur[hi+1] = big
-		}
-		if low > k {
-			return big
-		}
-		prev, cur = cur, prev
-	}
-	return prev[n]
 }
 
 // nameIndex is the "did you mean" index of a snapshot's named series, built
@@ -129,6 +68,35 @@ type nameIndex struct {
 	sorted []string
 	posts  [][]int32
 	cum    []int
+
+	// grams maps each rune bigram of the names' terms to the names holding
+	// it with how often (ascending by name): the count filter's postings.
+	grams map[uint64][]gramPost
+	// byLen lists the distinct words by rune count; rank maps a word's id
+	// to its place in sorted (and posts).
+	byLen [][]int32
+	rank  []int32
+	pool  sync.Pool // *scratch
+}
+
+// gramPost is one name holding a bigram n times.
+type gramPost struct {
+	name int32
+	n    int32
+}
+
+// bigram is the key of the rune pair a, b.
+func bigram(a, b rune) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
+
+// gramBound is the q-gram lemma's lower bound of editDistance for strings
+// of m and n runes sharing common bigrams (as multisets): an edit destroys
+// at most two bigrams of the longer string, so distance k leaves at least
+// max(m, n) - 1 - 2k of them shared.
+func gramBound(m, n, common int) int {
+	if v := max(m, n) - 1 - common; v > 0 {
+		return (v + 1) / 2
+	}
+	return 0
 }
 
 func newNameIndex(named []*series) *nameIndex {
@@ -175,6 +143,7 @@ func newNameIndex(named []*series) *nameIndex {
 		rank[id] = int32(r)
 		ix.sorted[r] = word(id)
 	}
+	ix.rank = rank
 	ix.posts = make([][]int32, len(order))
 	for i, ws := range ix.words {
 		for _, id := range ws {
@@ -188,7 +157,89 @@ func newNameIndex(named []*series) *nameIndex {
 	for r, p := range ix.posts {
 		ix.cum[r+1] = ix.cum[r] + len(p)
 	}
+	ix.grams = map[uint64][]gramPost{}
+	for i := range ix.names {
+		rs := ix.names[i].runes
+		for j := 1; j < len(rs); j++ {
+			g := bigram(rs[j-1], rs[j])
+			p := ix.grams[g]
+			if n := len(p); n > 0 && p[n-1].name == int32(i) {
+				p[n-1].n++
+				continue
+			}
+			ix.grams[g] = append(p, gramPost{name: int32(i), n: 1})
+		}
+	}
+	for id := range ix.terms {
+		n := len(ix.terms[id].runes)
+		for len(ix.byLen) <= n {
+			ix.byLen = append(ix.byLen, nil)
+		}
+		ix.byLen[n] = append(ix.byLen[n], int32(id))
+	}
 	return ix
+}
+
+// scratch is one query's per-name and per-word working space, reused
+// through nameIndex.pool: arrays as long as the index, reset only where a
+// query wrote them.
+type scratch struct {
+	common  []int32 // per name: bigrams shared with the query
+	best    []int32 // per name: 1 + the distance to its closest word, or 0 (none close)
+	touched []int32 // names with a non-zero common or best
+	wd      []int32 // per word: the distance, or 0 (not close)
+	close   []int32 // words with a non-zero wd
+	byBound [][]int32
+	pending []cand
+	top     []cand
+}
+
+// cand is a name and its distance.
+type cand struct{ i, d int32 }
+
+func (ix *nameIndex) getScratch() *scratch {
+	if sc, ok := ix.pool.Get().(*scratch); ok {
+		return sc
+	}
+	return &scratch{common: make([]int32, len(ix.names)), best: make([]int32, len(ix.names)), wd: make([]int32, len(ix.terms))}
+}
+
+func (ix *nameIndex) putScratch(sc *scratch) {
+	for _, i := range sc.touched {
+		sc.common[i], sc.best[i] = 0, 0
+	}
+	for _, w := range sc.close {
+		sc.wd[w] = 0
+	}
+	sc.touched, sc.close = sc.touched[:0], sc.close[:0]
+	for b := range sc.byBound {
+		sc.byBound[b] = sc.byBound[b][:0]
+	}
+	sc.pending, sc.top = sc.pending[:0], sc.top[:0]
+	ix.pool.Put(sc)
+}
+
+func (sc *scratch) touch(i int32) {
+	if sc.common[i] == 0 && sc.best[i] == 0 {
+		sc.touched = append(sc.touched, i)
+	}
+}
+
+// commonGrams counts, per name, the rune bigrams it shares with q
+// (multiset intersection), from the postings of q's bigrams only, into
+// sc.common, listing the names it touches.
+func (ix *nameIndex) commonGrams(q *term, sc *scratch) {
+	rs := q.runes
+	seen := make(map[uint64]int32, len(rs))
+	for j := 1; j < len(rs); j++ {
+		seen[bigram(rs[j-1], rs[j])]++
+	}
+	for g, nq := range seen {
+		for _, p := range ix.grams[g] {
+			sc.touch(p.name)
+			sc.common[p.name] += min(nq, p.n)
+		}
+	}
 }
 
 // prefixRange is the range of xs (sorted by key) whose key starts with p.
@@ -244,58 +295,102 @@ func (ix *nameIndex) matches(named []*series, q string, qw []string, want scopeK
 // the whole name and each of its words (a word counts one more), within
 // max(2, half q's length), ties in name order: the same names in the same
 // order as a scan computing every distance (suggestScan in the tests).
-// Each distinct word is compared once; lower bounds order the names and
-// skip most of them, and a name is only compared as far as it could still
-// enter the three best.
+// Each distinct word of a length that can matter is compared once; lower
+// bounds (length, rune set and counts, shared bigrams) order the names,
+// and only names whose bound can still enter the three best are compared,
+// each once, with Myers' bit-parallel distance.
 func (ix *nameIndex) suggest(named []*series, q string, want scopeKind) []*series {
 	qt := newTerm(q)
+	pat := newPattern(qt.runes)
+	m := len(qt.runes)
 	limit := max(2, utf8.RuneCountInString(q)/2)
-	var buf []int
-	// wd[w] is editDistance(q, word w) when below limit, else limit.
-	wd := make([]int32, len(ix.terms))
-	for i := range ix.terms {
-		wd[i] = int32(min(limit, boundedDistance(&qt, &ix.terms[i], limit-1, &buf)))
-	}
-	// A name's distance is at least its bound: its word distance (exact)
-	// or the lower bound of its whole name's.
-	wordDist := func(i int) int {
-		d := limit + 1
-		for _, w := range ix.words[i] {
-			d = min(d, int(wd[w])+1)
-		}
-		return d
-	}
-	byBound := make([][]int32, limit+1)
-	for i, x := range named {
-		if want != scopeAll && x.kind != want {
-			continue
-		}
-		if b := min(wordDist(i), lowerBound(&qt, &ix.names[i])); b <= limit {
-			byBound[b] = append(byBound[b], int32(i))
-		}
-	}
-	// Widen the distance t one step at a time: at each t, every name whose
-	// bound is at most t and whose distance is not yet known to be below
-	// it is compared up to t. Once three names are within t the rest,
-	// further than t, cannot enter.
-	type cand struct{ i, d int }
-	var active []int32
-	var top []cand // names within t, by distance then name order
-	for t := 0; t <= limit && len(top) < 3; t++ {
-		active = append(active, byBound[t]...)
-		rest := active[:0]
-		for _, i := range active {
-			d := wordDist(int(i))
-			if c := min(t, d-1); c >= 0 {
-				d = min(d, boundedDistance(&qt, &ix.names[i], c, &buf))
-			}
-			if d > t {
-				rest = append(rest, i)
+	sc := ix.getScratch()
+	defer ix.putScratch(sc)
+	// The words closer than limit (only a length within limit of q's can
+	// be), and for each name holding one, 1 + its closest word's distance.
+	for n := max(0, m-limit+1); n < len(ix.byLen) && n < m+limit; n++ {
+		for _, w := range ix.byLen[n] {
+			if lowerBound(&qt, &ix.terms[w]) >= limit {
 				continue
 			}
-			top = append(top, cand{int(i), d})
+			if d := pat.distance(ix.terms[w].runes); d < limit {
+				sc.wd[w] = int32(d) + 1
+				sc.close = append(sc.close, w)
+			}
 		}
-		active = rest
+	}
+	for _, w := range sc.close {
+		r := ix.rank[w]
+		for _, i := range ix.posts[r] {
+			sc.touch(i)
+			if d := sc.wd[w]; sc.best[i] == 0 || d < sc.best[i] {
+				sc.best[i] = d
+			}
+		}
+	}
+	ix.commonGrams(&qt, sc)
+	// A name's distance is at least its bound: its closest word's distance
+	// plus one (exact) or the lower bound of its whole name's.
+	wordDist := func(i int32) int {
+		if b := sc.best[i]; b > 0 {
+			return int(b) // (distance + 1)
+		}
+		return limit + 1
+	}
+	nameBound := func(i int32) int {
+		return max(lowerBound(&qt, &ix.names[i]), gramBound(m, len(ix.names[i].runes), int(sc.common[i])))
+	}
+	for len(sc.byBound) <= limit {
+		sc.byBound = append(sc.byBound, nil)
+	}
+	byBound := sc.byBound
+	add := func(i int32) {
+		if want != scopeAll && named[i].kind != want {
+			return
+		}
+		if b := min(wordDist(i), nameBound(i)); b <= limit {
+			byBound[b] = append(byBound[b], i)
+		}
+	}
+	for _, i := range sc.touched {
+		add(i)
+	}
+	// A name sharing no bigram and no close word with q is at least
+	// gramBound(m, m, 0) away: it need not be looked at unless the search
+	// widens that far.
+	untouched := gramBound(m, m, 0)
+	// Widen the distance t one step at a time: at each t, the names whose
+	// bound is t get their distance, and every name known to be within t
+	// joins the best. Once three names are within t the rest, further than
+	// t, cannot enter.
+	pending, top := sc.pending, sc.top // top: names within t, by distance then name order
+	defer func() { sc.pending, sc.top = pending[:0], top[:0] }()
+	for t := 0; t <= limit && len(top) < 3; t++ {
+		if t == untouched {
+			for i := range named {
+				if sc.common[i] == 0 && sc.best[i] == 0 {
+					if b := min(wordDist(int32(i)), nameBound(int32(i))); b >= t {
+						add(int32(i))
+					}
+				}
+			}
+		}
+		for _, i := range byBound[t] {
+			d := wordDist(i)
+			if nameBound(i) < d {
+				d = min(d, pat.distance(ix.names[i].runes))
+			}
+			pending = append(pending, cand{i, int32(d)})
+		}
+		rest := pending[:0]
+		for _, c := range pending {
+			if int(c.d) <= t {
+				top = append(top, c)
+			} else {
+				rest = append(rest, c)
+			}
+		}
+		pending = rest
 	}
 	sort.Slice(top, func(a, b int) bool {
 		if top[a].d != top[b].d {
@@ -312,4 +407,62 @@ func (ix *nameIndex) suggest(named []*series, q string, want scopeKind) []*serie
 		return nil
 	}
 	return out
+}
+
+// pattern is a query of at most 64 runes prepared for Myers' bit-parallel
+// edit distance: per rune, the bit mask of the positions holding it.
+type pattern struct {
+	m     int
+	ascii [128]uint64
+	other map[rune]uint64
+}
+
+func newPattern(rs []rune) *pattern {
+	p := &pattern{m: len(rs)}
+	for i, c := range rs { // len(rs) <= maxTermRunes = 64
+		if c >= 0 && c < 128 {
+			p.ascii[c] |= 1 << uint(i)
+		} else {
+			if p.other == nil {
+				p.other = map[rune]uint64{}
+			}
+			p.other[c] |= 1 << uint(i)
+		}
+	}
+	return p
+}
+
+// distance is the edit distance (Levenshtein: insert, delete, substitute)
+// between the pattern and text, by Myers' bit-vector algorithm in Hyyrö's
+// formulation for whole strings: one pass over text, a few word operations
+// per rune.
+func (p *pattern) distance(text []rune) int {
+	if p.m == 0 {
+		return len(text)
+	}
+	var pv, mv uint64 = ^uint64(0), 0
+	high := uint64(1) << uint(p.m-1)
+	score := p.m
+	for _, c := range text {
+		var eq uint64
+		if c >= 0 && c < 128 {
+			eq = p.ascii[c]
+		} else if p.other != nil {
+			eq = p.other[c]
+		}
+		xv := eq | mv
+		xh := (((eq & pv) + pv) ^ pv) | eq
+		ph := mv | ^(xh | pv)
+		mh := pv & xh
+		if ph&high != 0 {
+			score++
+		} else if mh&high != 0 {
+			score--
+		}
+		ph = ph<<1 | 1
+		mh <<= 1
+		pv = mh | ^(xv | ph)
+		mv = ph & xv
+	}
+	return score
 }

@@ -228,25 +228,32 @@ func TestNameIndex_Suggest(t *testing.T) {
 	}
 }
 
-func TestBoundedDistance(t *testing.T) {
+// TestDistance: Myers' bit-parallel distance equals the dynamic
+// programme's, and every lower bound stays at or below it.
+func TestDistance(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	words := []string{"", "a", "workers", "wrokers", "requests", "ŵörkérs", "r2", "d1", "storage gb-month", strings.Repeat("ab", 40), strings.Repeat("ba", 41)}
-	for range 100 {
+	words := []string{"", "a", "workers", "wrokers", "requests", "ŵörkérs", "r2", "d1", "storage gb-month",
+		strings.Repeat("ab", 40), strings.Repeat("ba", 41), strings.Repeat("é", 64), "workers service 1230", "workres servce 123"}
+	for range 150 {
 		words = append(words, typo(r, words[r.IntN(len(words))]))
 	}
-	var buf []int
 	for _, a := range words {
+		ta := newTerm(a)
+		pat := newPattern(ta.runes)
 		for _, b := range words {
 			exact := editDistance(a, b)
-			ta, tb := newTerm(a), newTerm(b)
-			if lb := max(lowerBound(&ta, &tb), histBound(&ta, &tb)); lb > exact {
+			tb := newTerm(b)
+			if got := pat.distance(tb.runes); got != exact {
+				t.Fatalf("distance(%q, %q) = %d, want %d", a, b, got, exact)
+			}
+			if lb := lowerBound(&ta, &tb); lb > exact {
 				t.Fatalf("lowerBound(%q, %q) = %d above the distance %d", a, b, lb, exact)
 			}
-			for k := range 6 {
-				got := boundedDistance(&ta, &tb, k, &buf)
-				if (exact <= k && got != exact) || (exact > k && got <= k) {
-					t.Fatalf("boundedDistance(%q, %q, %d) = %d, distance %d", a, b, k, got, exact)
-				}
+			ix := newNameIndex([]*series{{lower: b}})
+			sc := ix.getScratch()
+			ix.commonGrams(&ta, sc)
+			if gb := gramBound(len(ta.runes), len(tb.runes), int(sc.common[0])); gb > exact {
+				t.Fatalf("gramBound(%q, %q) = %d above the distance %d", a, b, gb, exact)
 			}
 		}
 	}

@@ -165,6 +165,7 @@ func newSnapshot(d Data) *snapshot {
 	fams := map[string]*series{}
 	svcs := map[string]*series{}
 	acctSvcs := map[[2]string]*series{}
+	famKids := map[[2]*series]bool{} // (family, service) already a child
 	for _, a := range d.Accounts {
 		as := newSeries(scopeAccount, displayAccount(a))
 		as.account, as.alias = a.ID, strings.ToLower(a.ID)
@@ -221,7 +222,8 @@ func newSnapshot(d Data) *snapshot {
 				fams[u.Family] = fs
 			}
 			add(fs)
-			if !contains(fs.children, sv) {
+			if k := [2]*series{fs, sv}; !famKids[k] {
+				famKids[k] = true
 				fs.children = append(fs.children, sv)
 			}
 		}
@@ -304,15 +306,6 @@ func (x *series) currencies() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func contains(xs []*series, x *series) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 func sortByName(xs []*series) {
