@@ -606,7 +606,7 @@ func (d *Detector) Step(v float64) Result {
 	} else {
 		d.lowRun = 0
 	}
-	outage := exp > 0 && v <= outageRatio*exp && (z <= -outageZ || sig < exp) && exp >= 0.5*d.level &&
+	outage := v <= outageRatio*exp && exp > 0 && (z <= -outageZ || sig < exp) && exp >= 0.5*d.level &&
 		math.Pow(fmax(d.lowP, lowTail), float64(d.lowRun)) <= lowTail
 	if outage {
 		eO = 1.5
