@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -106,6 +107,10 @@ func BenchmarkCycle(b *testing.B) {
 			stop()
 			b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(peakRSS(), "peak-RSS-MB")
+			// What the daemon holds between cycles, once the garbage of the
+			// last one is returned to the OS.
+			debug.FreeOSMemory()
+			b.ReportMetric(procStatusMB("VmRSS:"), "idle-RSS-MB")
 		})
 		srv.Close()
 	}
@@ -222,13 +227,17 @@ func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) 
 
 // peakRSS is the process's peak resident set size in MB since the last
 // resetPeakRSS (VmHWM), or 0 when it cannot be read.
-func peakRSS() float64 {
+func peakRSS() float64 { return procStatusMB("VmHWM:") }
+
+// procStatusMB is the field of /proc/self/status (in kB there) in MB, or 0
+// when it cannot be read.
+func procStatusMB(field string) float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(l, field); ok {
 			var kb float64
 			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), "kB"), &kb); err == nil {
 				return kb / 1024

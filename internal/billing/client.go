@@ -213,7 +213,7 @@ func (d *dedup) keep(r row, request int) bool {
 const dateLayout = "2006-01-02"
 
 func (c *Client) payGo(ctx context.Context, acct cost.Account, days cost.Period) ([]cost.Usage, error) {
-	res, path, err := c.get(ctx, epPayGoInfo, acct.ID, nil, 0)
+	res, path, err := c.get(ctx, epPayGoInfo, acct.ID, nil, 0, cost.Period{})
 	if err != nil {
 		return nil, fmt.Errorf("read billing-cycle anchor: %w", err)
 	}
@@ -237,7 +237,7 @@ func (c *Client) payGo(ctx context.Context, acct cost.Account, days cost.Period)
 		q := url.Values{}
 		q.Set("from", p.Start.Format(dateLayout))
 		q.Set("to", last.AddDate(0, 0, -1).Format(dateLayout)) // v1 "to" is inclusive
-		res, path, err := c.get(ctx, epPayGo, acct.ID, q, schemaV1)
+		res, path, err := c.get(ctx, epPayGo, acct.ID, q, schemaV1, days)
 		if err != nil {
 			return nil, err
 		}
@@ -273,7 +273,7 @@ func (c *Client) focus(ctx context.Context, acct cost.Account, days cost.Period)
 		q := url.Values{}
 		q.Set("from", from.Format(dateLayout))
 		q.Set("to", to.Format(dateLayout))
-		res, path, err := c.get(ctx, epFocus, acct.ID, q, schemaV2)
+		res, path, err := c.get(ctx, epFocus, acct.ID, q, schemaV2, days)
 		if err != nil {
 			return nil, err
 		}
@@ -295,7 +295,7 @@ func (c *Client) Card(ctx context.Context, acct cost.Account) (*cost.Card, error
 	if c.err != nil {
 		return nil, c.err
 	}
-	res, path, err := c.get(ctx, epProfile, acct.ID, nil, 0)
+	res, path, err := c.get(ctx, epProfile, acct.ID, nil, 0, cost.Period{})
 	if err != nil {
 		return nil, fmt.Errorf("read billing profile for account %q: %w", acct.ID, err)
 	}
@@ -367,8 +367,10 @@ type answer struct {
 
 // get calls endpoint ep for the account, trying path templates in order
 // (starting with the one that last worked) while they answer 404. With a
-// schema, a 2xx body is decoded into rows as it arrives.
-func (c *Client) get(ctx context.Context, ep endpoint, account string, q url.Values, sc schema) (answer, string, error) {
+// schema, a 2xx body is decoded into rows as it arrives, keeping only the
+// rows whose charge day lies in days (all when days is zero) and rejected
+// ones (see decodeUsageIn).
+func (c *Client) get(ctx context.Context, ep endpoint, account string, q url.Values, sc schema, days cost.Period) (answer, string, error) {
 	tmpls := c.paths[ep]
 	c.mu.Lock()
 	first := c.working[ep]
@@ -384,7 +386,7 @@ func (c *Client) get(ctx context.Context, ep endpoint, account string, q url.Val
 	for n, i := range order {
 		path := strings.ReplaceAll(tmpls[i], "{account_id}", url.PathEscape(account))
 		var res answer
-		res, err = c.do(ctx, path, q, sc)
+		res, err = c.do(ctx, path, q, sc, days)
 		var de *DecodeError
 		if err == nil || errors.As(err, &de) && (de.Row >= 0 || de.Field == "result") {
 			// The path answered; a bad row (decoded inside do now that
@@ -444,7 +446,7 @@ func newExp() *backoff.ExponentialBackOff {
 }
 
 // do sends one GET with retries for transport errors, 429 and 5xx.
-func (c *Client) do(ctx context.Context, path string, q url.Values, sc schema) (answer, error) {
+func (c *Client) do(ctx context.Context, path string, q url.Values, sc schema, days cost.Period) (answer, error) {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -452,7 +454,7 @@ func (c *Client) do(ctx context.Context, path string, q url.Values, sc schema) (
 	policy := &retryPolicy{ctx: ctx, exp: newExp(), max: c.maxWait}
 	var last error
 	op := func() (answer, error) {
-		res, err := c.attempt(ctx, u, path, sc)
+		res, err := c.attempt(ctx, u, path, sc, days)
 		if err == nil {
 			return res, nil
 		}
@@ -485,7 +487,7 @@ func (c *Client) do(ctx context.Context, path string, q url.Values, sc schema) (
 	return res, err
 }
 
-func (c *Client) attempt(ctx context.Context, u, path string, sc schema) (answer, error) {
+func (c *Client) attempt(ctx context.Context, u, path string, sc schema, days cost.Period) (answer, error) {
 	if err := c.limit.Wait(ctx); err != nil {
 		return answer{}, backoff.Permanent(fmt.Errorf("GET %s: wait for the request rate limit: %w", path, err))
 	}
@@ -515,7 +517,7 @@ func (c *Client) attempt(ctx context.Context, u, path string, sc schema) (answer
 	if sc != 0 && resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		// A usage body is decoded as it arrives: no copy of it is held,
 		// and it may be far larger than maxBody (MaxUsageBody).
-		rows, err := decodeUsage(resp.Body, MaxUsageBody, sc, resp.StatusCode, resp.Header, path, c.now, c.secrets())
+		rows, err := decodeUsageIn(resp.Body, MaxUsageBody, sc, days, resp.StatusCode, resp.Header, path, c.now, c.secrets())
 		var re *readError
 		if errors.As(err, &re) {
 			return answer{}, fmt.Errorf("read %s: %s", path, scrub(re.Error(), c.secrets()))

@@ -136,6 +136,9 @@ type usageStream struct {
 	chunks    [][]row
 	resultErr error // result is not an array or a row is not an object
 	rowErr    error // the first bad field
+	// days, when not zero, keeps only the rows charged in it and the
+	// rejected ones (decodeUsageIn).
+	days cost.Period
 }
 
 // decodeUsage reads a 2xx usage response from r. A failed read returns a
@@ -143,7 +146,18 @@ type usageStream struct {
 // checkResponse (success:false on a 2xx status). now is called only for an
 // *APIError's Retry-After.
 func decodeUsage(r io.Reader, limit int64, sc schema, status int, header http.Header, path string, now func() time.Time, secrets []string) ([]row, error) {
+	return decodeUsageIn(r, limit, sc, cost.Period{}, status, header, path, now, secrets)
+}
+
+// decodeUsageIn is decodeUsage keeping only the rows the caller will use:
+// those whose charge day lies in days, and rejected ones (validRows logs
+// them). Every row is still decoded, so a malformed row anywhere fails the
+// response as before; a zero days keeps every row. A PayGo answer covers
+// whole billing periods, most of them outside a short refresh: the rows
+// dropped here are never stored.
+func decodeUsageIn(r io.Reader, limit int64, sc schema, days cost.Period, status int, header http.Header, path string, now func() time.Time, secrets []string) ([]row, error) {
 	u := newUsageStream(r, sc, limit)
+	u.days = days
 	if err := u.run(u.envelope); err != nil {
 		var se scanError
 		if errors.As(err, &se) && se.syntax != nil {
@@ -600,11 +614,16 @@ func (u *usageStream) row(i int) {
 		u.rows = make([]row, 0, min(max(2*cap(u.rows), 64), rowChunk))
 	}
 	u.rows = append(u.rows, row{})
-	d.decode(u.schema, &u.rows[len(u.rows)-1])
+	r := &u.rows[len(u.rows)-1]
+	d.decode(u.schema, r)
 	s.release()
 	if d.err != nil {
 		u.rowErr = d.err
 		u.resetRows()
+		return
+	}
+	if !u.days.IsZero() && r.Rejected == nil && !u.days.Contains(r.Day) {
+		u.rows = u.rows[:len(u.rows)-1]
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/costbot/costbot/internal/cost"
 )
 
 var streamNow = time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
@@ -54,6 +56,7 @@ func sameDecode(t testing.TB, body []byte, sc schema) {
 			t.Fatalf("schema %d, body %.300q:\nrows %+v\nwant %+v", sc, body, got, want)
 		}
 	}
+	sameDecodeIn(t, body, sc, want, wantErr)
 	// A bare result (decodeV1Rows, decodeV2Rows) as objects() read it.
 	ref, dec := refDecodeV1Rows, decodeV1Rows
 	if sc == schemaV2 {
@@ -63,6 +66,33 @@ func sameDecode(t testing.TB, body []byte, sc schema) {
 	got, err := dec(body)
 	if !sameError(err, wantErr) || !reflect.DeepEqual(got, want) {
 		t.Fatalf("bare result, schema %d, %.300q:\nrows %+v err %v\nwant %+v err %v", sc, body, got, err, want, wantErr)
+	}
+}
+
+// sameDecodeIn fails unless decodeUsageIn, for a window of two days from
+// the first row's, gives the error all gives and all's rows in the window
+// or rejected, in order.
+func sameDecodeIn(t testing.TB, body []byte, sc schema, all []row, allErr error) {
+	t.Helper()
+	var days cost.Period
+	if len(all) > 0 && !all[0].Day.IsZero() {
+		days = cost.Period{Start: all[0].Day, End: all[0].Day.AddDate(0, 0, 2)}
+	} else {
+		days = cost.Period{Start: streamNow.AddDate(0, 0, -3), End: streamNow}
+	}
+	var want []row
+	for _, r := range all {
+		if r.Rejected != nil || days.Contains(r.Day) {
+			want = append(want, r)
+		}
+	}
+	got, err := decodeUsageIn(bytes.NewReader(body), MaxUsageBody, sc, days, 200, http.Header{"Retry-After": {"30"}}, "/p",
+		func() time.Time { return streamNow }, []string{"sekrit"})
+	if !sameError(err, allErr) {
+		t.Fatalf("in %s, schema %d, body %.300q:\nerr  %v\nwant %v", days, sc, body, err, allErr)
+	}
+	if len(got) != len(want) || len(want) > 0 && !reflect.DeepEqual(got, want) {
+		t.Fatalf("in %s, schema %d, body %.300q:\nrows %+v\nwant %+v", days, sc, body, got, want)
 	}
 }
 

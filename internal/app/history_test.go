@@ -1,0 +1,132 @@
+package app
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/costbot/costbot/internal/cost"
+)
+
+// TestHistory_Apply: applying a snapshot gives the rows the general path
+// (every row compared, all sorted again) gives, whether it changes nothing,
+// revises, adds or drops rows, or carries rows outside its range; a
+// snapshot that changes nothing leaves the history as it was, uncopied.
+func TestHistory_Apply(t *testing.T) {
+	d0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	day := func(i int) time.Time { return d0.AddDate(0, 0, i) }
+	row := func(acct string, i int, svc string, c float64) cost.Usage {
+		return cost.Usage{Account: acct, Service: svc, Family: "F", Day: day(i), Cost: c, CostKnown: true, Currency: "USD",
+			BillingPeriod: cost.Period{Start: d0, End: d0.AddDate(0, 1, 0)}}
+	}
+	var base []cost.Usage
+	for _, acct := range []string{"a", "b"} {
+		for i := range 10 {
+			for _, svc := range []string{"R2", "Workers"} {
+				base = append(base, row(acct, i, svc, float64(i)))
+			}
+		}
+	}
+	rng := cost.Period{Start: day(7), End: day(10)}
+	same := func() []cost.Usage {
+		var out []cost.Usage
+		for i := 7; i < 10; i++ {
+			// The client's order (day, service) with a NaN quantity.
+			out = append(out, row("", i, "Workers", float64(i)), row("a", i, "R2", float64(i)))
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		rng     cost.Period
+		usage   func() []cost.Usage
+		changed bool
+	}{
+		{name: "OK_Unchanged", rng: rng, usage: same},
+		{name: "OK_Revised", rng: rng, changed: true, usage: func() []cost.Usage {
+			u := same()
+			u[2].Cost = 99
+			return u
+		}},
+		{name: "OK_NewDay", rng: cost.Period{Start: day(7), End: day(11)}, changed: true, usage: func() []cost.Usage {
+			return append(same(), row("a", 10, "Workers", 10))
+		}},
+		{name: "OK_RowsGone", rng: rng, changed: true, usage: func() []cost.Usage { return same()[:3] }},
+		{name: "OK_Empty", rng: rng, changed: true, usage: func() []cost.Usage { return nil }},
+		{name: "OK_RowOutsideRange", rng: rng, changed: true, usage: func() []cost.Usage {
+			return append(same(), row("a", 2, "Workers", 42))
+		}},
+		{name: "OK_NoRange", changed: true, usage: func() []cost.Usage { return []cost.Usage{row("a", 3, "R2", 7)} }},
+		{name: "OK_NaNCost", rng: rng, changed: true, usage: func() []cost.Usage {
+			u := same()
+			u[0].Cost = math.NaN()
+			return u
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &App{}
+			a.hist = history{byAcct: map[string][]cost.Usage{}, loaded: true}
+			a.hist.point(slices.Clone(base))
+			before := a.hist.all
+			snap := cost.Snapshot{Account: cost.Account{ID: "a"}, Range: tt.rng, Usage: tt.usage()}
+			want := wantApply(base, snap)
+			a.hist.apply(snap)
+			if a.hist.dirty != tt.changed {
+				t.Errorf("dirty = %t, want %t", a.hist.dirty, tt.changed)
+			}
+			got, err := a.usage(context.Background(), day(30))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(got, want, sameRow) {
+				t.Errorf("rows =\n%v\nwant\n%v", got, want)
+			}
+			if !tt.changed && &got[0] != &before[0] {
+				t.Error("an unchanged snapshot copied the history")
+			}
+			if !slices.EqualFunc(before, base, sameRow) {
+				t.Error("apply wrote into rows handed out before")
+			}
+		})
+	}
+}
+
+// wantApply is the store's rule applied to rows in the plainest way: the
+// account's rows in the range, and those with the key of a saved row, go;
+// the saved rows come in; all sorted by account, then like the store.
+func wantApply(rows []cost.Usage, snap cost.Snapshot) []cost.Usage {
+	type key struct {
+		service, family, zone string
+		day                   time.Time
+		correction            bool
+	}
+	saved := map[key]bool{}
+	for _, u := range snap.Usage {
+		saved[key{u.Service, u.Family, u.Zone, u.Day, u.Correction}] = true
+	}
+	var out []cost.Usage
+	for _, u := range rows {
+		if u.Account == snap.Account.ID && ((!snap.Range.IsZero() && snap.Range.Contains(u.Day)) ||
+			saved[key{u.Service, u.Family, u.Zone, u.Day, u.Correction}]) {
+			continue
+		}
+		out = append(out, u)
+	}
+	for _, u := range snap.Usage {
+		u.Account = snap.Account.ID
+		out = append(out, u)
+	}
+	slices.SortStableFunc(out, func(x, y cost.Usage) int {
+		if x.Account != y.Account {
+			if x.Account < y.Account {
+				return -1
+			}
+			return 1
+		}
+		return rowCmp(x, y)
+	})
+	return out
+}
