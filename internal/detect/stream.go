@@ -64,15 +64,19 @@ type Detector struct {
 	s    int // season
 	k    int // history per phase
 
-	phase  []float64  // s*k ring buffers of past values per phase (k != 6)
-	pk     [][6]int64 // k = 6: the rings as order keys (see key), unfilled slots +Inf
-	pkBuf  [7][6]int64
-	phaseN []int     // values seen per phase
-	phaseW []int     // next write position per phase ring (phaseN mod k)
-	sorted []float64 // s*k: the same values per phase, sorted (first min(n,k) valid); none for k = 6 (median6)
-	recent [recentN]float64
-	nRec   int
-	tmp    []float64 // scratch for medians, len >= max(k, recentN, esdN)
+	phase []float64  // s*k ring buffers of past values per phase (k != 6)
+	pk    [][6]int64 // k = 6: the rings as order keys (see key), unfilled slots +Inf
+	pkBuf [7][6]int64
+	// nextExp is the full k = 6 ring's median for the next point's phase,
+	// computed at the end of Step when nextOK
+	nextExp float64
+	nextOK  bool
+	phaseN  []int     // values seen per phase
+	phaseW  []int     // next write position per phase ring (phaseN mod k)
+	sorted  []float64 // s*k: the same values per phase, sorted (first min(n,k) valid); none for k = 6 (median6)
+	recent  [recentN]float64
+	nRec    int
+	tmp     []float64 // scratch for medians, len >= max(k, recentN, esdN)
 
 	absDev  float64 // EWMA of clipped |residual|
 	absUp   float64 // the same over positive residuals only (cost noise is skewed up)
@@ -514,7 +518,10 @@ func (d *Detector) Step(v float64) Result {
 	}
 	var exp float64
 	var ok bool
-	if n := d.phaseN[p]; n >= 6 && d.k == 6 {
+	if d.nextOK {
+		exp, ok = d.nextExp, true // computed at the end of the last Step
+		d.nextOK = false
+	} else if n := d.phaseN[p]; n >= 6 && d.k == 6 {
 		exp, ok = median6(&d.pk[p], 6), true // baseline's common case
 	} else {
 		exp, ok = d.baseline(p)
@@ -611,6 +618,31 @@ func (d *Detector) Step(v float64) Result {
 	if outage {
 		eO = 1.5
 	}
+	// learn the spreads and the level now: nothing below reads them, and
+	// the processor can do it while the ESD sums (a long chain of
+	// dependent additions) run
+	if v < 0 {
+		d.neg = true
+	}
+	ar := math.Abs(r)
+	if d.nRes >= 5 {
+		ar = fmin(ar, 3*sig)
+	}
+	aRes := ewmaRate(d.nRes+1, d.alphaLo)
+	d.absDev += aRes * (ar - d.absDev)
+	if r > 0 {
+		d.absUp += 2 * aRes * (fmin(r, 3*sig) - d.absUp)
+	}
+	d.nRes++
+	if pos {
+		al := math.Abs(lr)
+		if d.nLog >= 5 {
+			al = fmin(al, 3*sigmaToMAD*d.absLog)
+		}
+		d.absLog += ewmaRate(d.nLog+1, d.alphaLo) * (al - d.absLog)
+		d.nLog++
+	}
+	d.learnLevelAt(v, ewmaRate(d.seen+1, d.alphaLo))
 	if math.Abs(z) >= esdPrefilt && zok {
 		ratio, out := d.esdStrength(r, eS >= esdAlone)
 		if out && eS >= esdAlone {
@@ -791,28 +823,6 @@ func (d *Detector) Step(v float64) Result {
 		}
 		d.lowP += lowA * (l - d.lowP)
 	}
-	if v < 0 {
-		d.neg = true
-	}
-	ar := math.Abs(r)
-	if d.nRes >= 5 {
-		ar = fmin(ar, 3*sig)
-	}
-	aRes := ewmaRate(d.nRes+1, d.alphaLo)
-	d.absDev += aRes * (ar - d.absDev)
-	if r > 0 {
-		d.absUp += 2 * aRes * (fmin(r, 3*sig) - d.absUp)
-	}
-	d.nRes++
-	if pos {
-		al := math.Abs(lr)
-		if d.nLog >= 5 {
-			al = fmin(al, 3*sigmaToMAD*d.absLog)
-		}
-		d.absLog += ewmaRate(d.nLog+1, d.alphaLo) * (al - d.absLog)
-		d.nLog++
-	}
-	d.learnLevelAt(v, ewmaRate(d.seen+1, d.alphaLo))
 	if d.k == 6 {
 		d.storeKey(p, stored)
 	} else {
@@ -834,6 +844,12 @@ func (d *Detector) Step(v float64) Result {
 	d.seen++
 	if anomaly && idx-d.since+1 >= d.adapt {
 		d.readapt(sig)
+	}
+	// the next point's baseline, now: nothing changes the next phase's
+	// ring before it (Rebase forgets it), and the processor computes it
+	// alongside the rest of this point
+	if q := d.ph; d.k == 6 && d.phaseN[q] >= 6 {
+		d.nextExp, d.nextOK = median6(&d.pk[q], 6), true
 	}
 	return Result{Score: score, Anomaly: anomaly, Expected: exp, Observed: v, Sigma: z, Impact: r, Detector: name, Since: since, Outage: anomaly && outage}
 }
@@ -976,6 +992,7 @@ func (d *Detector) readapt(sig float64) {
 // the last three ratios are normal. Call it after stepping the last point
 // the mark covers; it allocates nothing.
 func (d *Detector) Rebase() {
+	d.nextOK = false
 	if d.esdCnt == 0 {
 		return
 	}
