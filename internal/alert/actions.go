@@ -95,7 +95,7 @@ func Open(states []State) []cost.Alert {
 			Fingerprint: st.Fingerprint,
 			Status:      cost.StatusFiring,
 			StartsAt:    st.StartsAt,
-			Reason:      string(st.Reason),
+			Reason:      st.Reason,
 		})
 	}
 	slices.SortFunc(out, func(a, b cost.Alert) int {

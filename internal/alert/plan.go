@@ -582,7 +582,7 @@ func (c *cycle) alert(st *State, status cost.Status, r Reason, thread *cost.Mess
 		Status:      status,
 		StartsAt:    st.StartsAt,
 		EndsAt:      st.EndsAt,
-		Reason:      string(r),
+		Reason:      r,
 		Thread:      thread,
 	}
 	if status == cost.StatusResolved {

@@ -256,7 +256,7 @@ func (h *harness) run(s step) []string {
 		if a.Thread != nil {
 			line += " ^" + a.Thread.TS
 		}
-		if string(d.Reason) != a.Reason || d.Delivery.Notifier != d.Notifier || a.Fingerprint != d.Fingerprint {
+		if d.Reason != a.Reason || d.Delivery.Notifier != d.Notifier || a.Fingerprint != d.Fingerprint {
 			h.tb.Errorf("inconsistent decision %+v", d)
 		}
 		if (a.Reason == "resolved") != (a.Status == cost.StatusResolved) {
@@ -759,7 +759,7 @@ func TestOpen(t *testing.T) {
 	h.run(step{at: 2 * time.Hour, findings: []string{"b80", "b100"}}) // the anomaly resolves
 	var got []string
 	for _, a := range alert.Open(h.mem.snapshot().Alerts) {
-		got = append(got, h.labels[a.Fingerprint]+" "+a.Reason)
+		got = append(got, h.labels[a.Fingerprint]+" "+string(a.Reason))
 		if a.Status != cost.StatusFiring || a.StartsAt.IsZero() {
 			t.Errorf("open alert %+v", a)
 		}

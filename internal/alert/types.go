@@ -56,46 +56,23 @@ func ParseStatus(s string) (Status, error) {
 	return 0, fmt.Errorf("unknown alert status %q", s)
 }
 
-// Reason names why a decision was taken. Delivered alerts carry it in
-// cost.Alert.Reason.
-type Reason string
+// Reason names why a decision was taken (cost.Reason: the same type
+// travels from the plan to every renderer and receiver).
+type Reason = cost.Reason
 
+// The reasons, as cost defines them.
 const (
-	// ReasonFirst: the alert fired this cycle and is sent for the first time
-	// (also when it fires again after resolving).
-	ReasonFirst Reason = "first"
-	// ReasonEscalated: the alert fired this cycle and is a higher threshold of
-	// a group that already had an alert in this period; it is threaded under
-	// the group's first message.
-	ReasonEscalated Reason = "escalated"
-	// ReasonRepeat: the alert still fires, is not acknowledged and was last
-	// sent to this notifier at least Options.RepeatInterval ago.
-	ReasonRepeat Reason = "repeat"
-	// ReasonResolved: the alert resolved and this notifier got it firing.
-	ReasonResolved Reason = "resolved"
-	// ReasonRetry: the alert fired in an earlier cycle but this notifier has
-	// no recorded send for it (the send failed, the process restarted, or a
-	// snooze held it).
-	ReasonRetry Reason = "retry"
-	// ReasonSnoozed: the alert would be sent but a snooze on it (or on an
-	// equal or higher threshold of its group) holds it.
-	ReasonSnoozed Reason = "snoozed"
-	// ReasonSuperseded: a higher threshold of the same group is firing, so
-	// this one is not sent.
-	ReasonSuperseded Reason = "superseded"
-	// ReasonSilenced: the alert would be sent but an active silence matches
-	// it.
-	ReasonSilenced Reason = "silenced"
-	// ReasonInhibited: the alert would be sent but a firing alert inhibits
-	// it under an inhibition rule.
-	ReasonInhibited Reason = "inhibited"
-	// ReasonMuted: the alert's firing or resolved message would be sent but
-	// its route's time intervals hold it (quiet hours, or outside an active
-	// window).
-	ReasonMuted Reason = "muted"
-	// ReasonNothing: nothing to send (already delivered, closed, not due, or
-	// recorded after the cycle's now).
-	ReasonNothing Reason = "nothing"
+	ReasonFirst      = cost.ReasonFirst
+	ReasonEscalated  = cost.ReasonEscalated
+	ReasonRepeat     = cost.ReasonRepeat
+	ReasonResolved   = cost.ReasonResolved
+	ReasonRetry      = cost.ReasonRetry
+	ReasonSnoozed    = cost.ReasonSnoozed
+	ReasonSuperseded = cost.ReasonSuperseded
+	ReasonSilenced   = cost.ReasonSilenced
+	ReasonInhibited  = cost.ReasonInhibited
+	ReasonMuted      = cost.ReasonMuted
+	ReasonNothing    = cost.ReasonNothing
 )
 
 // State is the stored lifecycle of one alert.

@@ -89,7 +89,7 @@ func TestApp_Cycle_QuietHours(t *testing.T) {
 		for _, d := range rep.Deliveries {
 			al := d.Job.Alert
 			out = append(out, strings.Join([]string{al.Kind.String(), al.Severity.String(), al.Period.Start.Format(time.DateOnly),
-				d.Job.Notifier, al.Reason}, " "))
+				d.Job.Notifier, string(al.Reason)}, " "))
 			if al.Reason == "resolved" && (!al.EndsAt.Equal(resolvedAt) || !strings.HasPrefix(al.Why, "period ended: closed at")) {
 				t.Errorf("resolved message ends %s, why %q; want %s and the closing figure", al.EndsAt, al.Why, resolvedAt)
 			}

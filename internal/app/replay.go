@@ -126,7 +126,7 @@ func Replay(ctx context.Context, o ReplayOptions) ([]Event, error) {
 // EventOf describes one delivered alert as an Event sent at at.
 func EventOf(at time.Time, al cost.Alert) Event {
 	return Event{
-		At: at.UTC(), Kind: al.Kind.String(), Status: al.Status.String(), Reason: al.Reason,
+		At: at.UTC(), Kind: al.Kind.String(), Status: al.Status.String(), Reason: string(al.Reason),
 		Rule: al.Rule, Account: al.Scope.AccountLabel(), Service: al.Scope.Service, Family: al.Scope.Family, Zone: al.Scope.Zone,
 		Day: findingDay(al.Finding), Severity: al.Severity.String(), Threshold: al.Threshold, Title: al.Title,
 		Why: al.Why, Fingerprint: al.Fingerprint,
@@ -164,7 +164,7 @@ func (r *recorder) take(at time.Time, res []notify.Result) {
 			continue
 		}
 		al := d.Job.Alert
-		k := key{al.Fingerprint, al.Status.String(), al.Reason}
+		k := key{al.Fingerprint, al.Status.String(), string(al.Reason)}
 		if seen[k] {
 			continue
 		}

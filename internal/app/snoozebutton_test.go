@@ -78,7 +78,7 @@ func TestApp_SnoozeButton_HoldsThenReleases(t *testing.T) {
 		others := false
 		for _, d := range rep.Deliveries {
 			if d.Job.Alert.Fingerprint == fp {
-				reasons = append(reasons, d.Job.Notifier+" "+d.Job.Alert.Reason)
+				reasons = append(reasons, d.Job.Notifier+" "+string(d.Job.Alert.Reason))
 			} else {
 				others = true
 			}

@@ -335,6 +335,44 @@ func (s Status) String() string {
 	return fmt.Sprintf("status(%d)", int(s))
 }
 
+// Reason names why the alert stage decided what it did for an alert and a
+// notifier; a delivered alert carries it (Alert.Reason) to every renderer
+// and receiver. Its text is stable: it is stored, logged and sent.
+type Reason string
+
+const (
+	// ReasonFirst: the alert fired and is sent for the first time (also
+	// when it fires again after resolving).
+	ReasonFirst Reason = "first"
+	// ReasonEscalated: a higher threshold of a group that already had an
+	// alert in this period; threaded under the group's first message.
+	ReasonEscalated Reason = "escalated"
+	// ReasonRepeat: still firing, not acknowledged, and last sent to this
+	// notifier at least the repeat interval ago.
+	ReasonRepeat Reason = "repeat"
+	// ReasonResolved: the alert resolved and this notifier got it firing.
+	ReasonResolved Reason = "resolved"
+	// ReasonRetry: fired in an earlier cycle, but this notifier has no
+	// recorded send for it (a failed send, a restart, a held message).
+	ReasonRetry Reason = "retry"
+	// ReasonSnoozed: a snooze on the alert (or on an equal or higher
+	// threshold of its group) holds it.
+	ReasonSnoozed Reason = "snoozed"
+	// ReasonSuperseded: a higher threshold of the same group fires, so this
+	// one is not sent.
+	ReasonSuperseded Reason = "superseded"
+	// ReasonSilenced: an active silence matches the alert.
+	ReasonSilenced Reason = "silenced"
+	// ReasonInhibited: a firing alert inhibits it under an inhibition rule.
+	ReasonInhibited Reason = "inhibited"
+	// ReasonMuted: its route's time intervals hold the firing or resolved
+	// message (quiet hours, or outside an active window).
+	ReasonMuted Reason = "muted"
+	// ReasonNothing: nothing to send (already delivered, closed, not due,
+	// or recorded after the cycle's now).
+	ReasonNothing Reason = "nothing"
+)
+
 // Alert is a finding with its identity and lifecycle, ready to deliver.
 type Alert struct {
 	Finding
@@ -342,9 +380,9 @@ type Alert struct {
 	Status      Status
 	StartsAt    time.Time
 	EndsAt      time.Time // zero while firing
-	// Reason says why this alert is being sent now: "first", "escalated",
-	// "repeat", "resolved", "retry".
-	Reason string
+	// Reason says why this alert is being sent now: ReasonFirst,
+	// ReasonEscalated, ReasonRepeat, ReasonResolved or ReasonRetry.
+	Reason Reason
 	// LastSentAt is set on a repeat reminder (Reason "repeat"): when this
 	// notifier last got the alert's firing message (UTC). It is zero on every
 	// other delivery. Each reminder follows a different earlier send, so it

@@ -334,7 +334,7 @@ func DisabledAlert(dn DisabledNotifier) cost.Alert {
 		Fingerprint: hex.EncodeToString(sum[:8]),
 		Status:      cost.StatusFiring,
 		StartsAt:    dn.Since,
-		Reason:      "first",
+		Reason:      cost.ReasonFirst,
 	}
 }
 

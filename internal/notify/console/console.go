@@ -158,14 +158,14 @@ func Format(a cost.Alert, color bool) string {
 		add("period", cost.FormatPeriod(a.Period))
 	}
 	if a.Reason != "" {
-		add("reason", a.Reason)
+		add("reason", string(a.Reason))
 	}
 	if a.Status == cost.StatusResolved {
 		add("why", oneLine(a.Why))
 	}
 	if a.Thread != nil {
 		t := fmt.Sprintf("follows %s/%s", a.Thread.Channel, a.Thread.TS)
-		if a.Reason == "escalated" {
+		if a.Reason == cost.ReasonEscalated {
 			t += ", escalation to " + a.Severity.String()
 		}
 		add("thread", t)

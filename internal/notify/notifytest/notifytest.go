@@ -42,7 +42,7 @@ func Alerts() map[string]cost.Alert {
 			CrossDate: day(24), Chart: budgetChart(),
 		},
 		Fingerprint: "3f9a1c0b7d2e4f51", Status: cost.StatusFiring,
-		StartsAt: time.Date(2026, 7, 21, 9, 0, 0, 0, time.UTC), Reason: "first",
+		StartsAt: time.Date(2026, 7, 21, 9, 0, 0, 0, time.UTC), Reason: cost.ReasonFirst,
 	}
 	forecast := cost.Alert{
 		Finding: cost.Finding{
@@ -53,7 +53,7 @@ func Alerts() map[string]cost.Alert {
 			Currency: "USD", Actual: 71.3, Budget: 100, Limit: 100, Forecast: 148.9, CrossDate: day(27),
 		},
 		Fingerprint: "a1b2c3d4e5f60718", Status: cost.StatusFiring,
-		StartsAt: time.Date(2026, 7, 21, 9, 0, 0, 0, time.UTC), Reason: "first",
+		StartsAt: time.Date(2026, 7, 21, 9, 0, 0, 0, time.UTC), Reason: cost.ReasonFirst,
 	}
 	anomalyChart := &cost.Chart{Title: "Workers Requests, production", ReferenceLabel: "Expected"}
 	for d := 2; d <= 21; d++ {
@@ -80,7 +80,7 @@ func Alerts() map[string]cost.Alert {
 			Chart: anomalyChart,
 		},
 		Fingerprint: "0c1d2e3f40516273", Status: cost.StatusFiring,
-		StartsAt: time.Date(2026, 7, 21, 9, 0, 0, 0, time.UTC), Reason: "first",
+		StartsAt: time.Date(2026, 7, 21, 9, 0, 0, 0, time.UTC), Reason: cost.ReasonFirst,
 	}
 	card := cost.Alert{
 		Finding: cost.Finding{
@@ -92,7 +92,7 @@ func Alerts() map[string]cost.Alert {
 			Card:    &cost.CardDetail{Masked: "************4242", ExpiresAt: july.End, DaysLeft: 11},
 		},
 		Fingerprint: "77aa88bb99cc00dd", Status: cost.StatusFiring,
-		StartsAt: time.Date(2026, 7, 21, 9, 0, 0, 0, time.UTC), Reason: "first",
+		StartsAt: time.Date(2026, 7, 21, 9, 0, 0, 0, time.UTC), Reason: cost.ReasonFirst,
 	}
 	stale := cost.Alert{
 		Finding: cost.Finding{
@@ -102,12 +102,12 @@ func Alerts() map[string]cost.Alert {
 			Summary: "billing API answered 403: authentication error (code 10000)",
 		},
 		Fingerprint: "5e5e5e5e12121212", Status: cost.StatusFiring,
-		StartsAt: time.Date(2026, 7, 21, 9, 0, 0, 0, time.UTC), Reason: "first",
+		StartsAt: time.Date(2026, 7, 21, 9, 0, 0, 0, time.UTC), Reason: cost.ReasonFirst,
 	}
 	resolved := budget
 	resolved.Chart = nil
 	resolved.Status = cost.StatusResolved
-	resolved.Reason = "resolved"
+	resolved.Reason = cost.ReasonResolved
 	resolved.EndsAt = time.Date(2026, 8, 1, 0, 5, 0, 0, time.UTC)
 	resolved.Title = "production spend is back under 80% of the budget"
 	resolved.Summary = "The July period closed; the August budget starts fresh."
@@ -122,7 +122,7 @@ func Alerts() map[string]cost.Alert {
 	escalation.Title = "production spend passed 100% of the July budget"
 	escalation.Summary = "Spend so far is $251.90 of $250.00 with 6 days left."
 	escalation.Fingerprint = "9d8c7b6a59483726"
-	escalation.Reason = "escalated"
+	escalation.Reason = cost.ReasonEscalated
 	escalation.StartsAt = time.Date(2026, 7, 25, 9, 0, 0, 0, time.UTC)
 	escalation.Thread = &cost.MessageRef{Notifier: "slack", Channel: "C0123ABCD", TS: "1784625000.000100"}
 

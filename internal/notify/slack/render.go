@@ -157,7 +157,7 @@ func headerText(a cost.Alert, m mode) string {
 		return emoji(a) + " Resolved: " + title
 	case m == modeRoot:
 		return emoji(a) + " Now: " + title + " — " + a.Severity.String()
-	case a.Reason == "escalated":
+	case a.Reason == cost.ReasonEscalated:
 		return emoji(a) + " Escalated to " + a.Severity.String() + ": " + title
 	}
 	return emoji(a) + " " + title
@@ -298,8 +298,8 @@ func contextText(a cost.Alert) string {
 	if a.Threshold != "" {
 		parts = append(parts, escape(a.Threshold))
 	}
-	if a.Reason != "" && a.Reason != "first" {
-		parts = append(parts, escape(a.Reason))
+	if a.Reason != "" && a.Reason != cost.ReasonFirst {
+		parts = append(parts, escape(string(a.Reason)))
 	}
 	parts = append(parts, "fingerprint `"+escape(a.Fingerprint)+"`")
 	return strings.Join(parts, " · ")

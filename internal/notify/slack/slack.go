@@ -128,7 +128,7 @@ func (n *Notifier) Notify(ctx context.Context, a cost.Alert) (*cost.MessageRef, 
 			channel = thread.Channel // a reply must go where its parent is
 		}
 		opts = append(opts, slackapi.MsgOptionTS(thread.TS))
-		if a.Reason == "escalated" && a.Severity == cost.SeverityCritical && a.Status == cost.StatusFiring {
+		if a.Reason == cost.ReasonEscalated && a.Severity == cost.SeverityCritical && a.Status == cost.StatusFiring {
 			opts = append(opts, slackapi.MsgOptionBroadcast())
 		}
 	} else {

@@ -122,11 +122,11 @@ func NotificationReason(a cost.Alert) string {
 		return "all alerts resolved"
 	}
 	switch a.Reason {
-	case "first", "retry":
+	case cost.ReasonFirst, cost.ReasonRetry:
 		return "first notification"
-	case "escalated":
+	case cost.ReasonEscalated:
 		return "new alerts added"
-	case "repeat":
+	case cost.ReasonRepeat:
 		return "repeat interval elapsed"
 	}
 	return "unknown"
@@ -166,7 +166,7 @@ func Annotations(a cost.Alert) map[string]string {
 	}
 	set("summary", a.Title)
 	set("description", a.Summary)
-	set("reason", a.Reason)
+	set("reason", string(a.Reason))
 	if a.Status == cost.StatusResolved {
 		set("why", a.Why) // why it resolved, as Slack's "Why:" line says
 	}

@@ -203,7 +203,7 @@ func TestNotificationReason(t *testing.T) {
 		{cost.StatusResolved, "retry", "all alerts resolved"},
 		{cost.StatusFiring, "", "unknown"},
 	} {
-		if got := webhook.NotificationReason(cost.Alert{Status: tt.status, Reason: tt.reason}); got != tt.want {
+		if got := webhook.NotificationReason(cost.Alert{Status: tt.status, Reason: cost.Reason(tt.reason)}); got != tt.want {
 			t.Errorf("%s/%q: %q, want %q", tt.status, tt.reason, got, tt.want)
 		}
 	}
