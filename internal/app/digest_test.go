@@ -55,7 +55,7 @@ budgets:
 		t.Fatal(err)
 	}
 	budgets := set.Budgets(in)
-	ds := digest(in, false)
+	ds := rules.Digest(in, false)
 	if len(ds) != 2 || len(budgets) != 2 {
 		t.Fatalf("%d digests, %d budgets", len(ds), len(budgets))
 	}
@@ -66,7 +66,7 @@ budgets:
 				t.Errorf("digest %s %s spent %v forecast %v; budget %s %s actual %v forecast %v",
 					d.Period, d.Currency, d.Spent, d.Forecast, b.Period, b.Currency, b.Actual, b.Forecast)
 			}
-			f := digestFinding(d, false, nil, nil)
+			f := rules.DigestFinding(d, false, nil, nil)
 			want := "Billing period " + cost.FormatPeriod(b.Period) + " to date: " + cost.Money(b.Actual, b.Currency) +
 				"; forecast for the period: " + cost.Money(b.Forecast, b.Currency) + "."
 			if !strings.Contains(f.Summary, want) {
@@ -81,10 +81,10 @@ budgets:
 
 func TestDigestFinding_Text(t *testing.T) {
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	ds := digest(digestInput(now), false)
+	ds := rules.Digest(digestInput(now), false)
 	tests := []struct {
 		name      string
-		d         AccountDigest
+		d         rules.AccountDigest
 		weekly    bool
 		want, not []string
 	}{
@@ -94,14 +94,14 @@ func TestDigestFinding_Text(t *testing.T) {
 			"• R2 Storage: €50.75 → €50.75 (+0.0%)",
 		}, []string{"EUR ", "Nov 15"}},
 		{"OK/franc", ds[1], false, []string{"to date: CHF 400.90; forecast for the period: CHF 1,227.50.", "Yesterday (24 Nov 2026): CHF 41.33 (+0.0% vs 23 Nov 2026)."}, []string{"CHF4", "41.33 CHF"}},
-		{"OK/weekly", digest(digestInput(now), true)[1], true, []string{"Last 7 days (18 Nov – 24 Nov 2026): CHF 289.31 (+0.0% vs 11 Nov – 17 Nov 2026)."}, nil},
-		{"problem", AccountDigest{Account: cost.Account{Name: "x"}, Currency: "USD", Problem: "currency mismatch: data is in EUR, USD; forecast skipped",
+		{"OK/weekly", rules.Digest(digestInput(now), true)[1], true, []string{"Last 7 days (18 Nov – 24 Nov 2026): CHF 289.31 (+0.0% vs 11 Nov – 17 Nov 2026)."}, nil},
+		{"problem", rules.AccountDigest{Account: cost.Account{Name: "x"}, Currency: "USD", Problem: "currency mismatch: data is in EUR, USD; forecast skipped",
 			Period: cost.Period{Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}}, false,
 			[]string{"Billing period 1 Nov – 30 Nov 2026: spend and forecast unknown (currency mismatch: data is in EUR, USD; forecast skipped)."}, []string{"to date"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := digestFinding(tt.d, tt.weekly, nil, nil)
+			f := rules.DigestFinding(tt.d, tt.weekly, nil, nil)
 			for _, w := range tt.want {
 				if !strings.Contains(f.Summary, w) {
 					t.Errorf("summary lacks %q", w)
@@ -123,8 +123,8 @@ func TestDigestFinding_Text(t *testing.T) {
 // one keeps one per day.
 func TestDigestFinding_Identity(t *testing.T) {
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	daily := digestFinding(digest(digestInput(now), false)[0], false, nil, nil)
-	weekly := digestFinding(digest(digestInput(now), true)[0], true, nil, nil)
+	daily := rules.DigestFinding(rules.Digest(digestInput(now), false)[0], false, nil, nil)
+	weekly := rules.DigestFinding(rules.Digest(digestInput(now), true)[0], true, nil, nil)
 	if daily.Rule != "daily-digest" || daily.Period.String() != "2026-11-25..2026-11-26" || !strings.HasPrefix(daily.Title, "Daily cost digest") {
 		t.Errorf("daily: %s %s %q", daily.Rule, daily.Period, daily.Title)
 	}
