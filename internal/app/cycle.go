@@ -319,7 +319,13 @@ func (a *App) keep(ctx context.Context, db *store.DB, p fetchPlan, snap cost.Sna
 		}
 		return ar
 	}
-	if err := db.SaveSnapshot(ctx, snap); err != nil {
+	save := db.SaveSnapshot
+	if db == a.db && a.hist.holds(snap) {
+		// Most refreshes answer what is stored: only the card and the
+		// fetch log are written, and the rows are not read back.
+		save = db.SaveFetch
+	}
+	if err := save(ctx, snap); err != nil {
 		ar.Err = fmt.Errorf("save: %w", err)
 		a.hist = history{} // reload from the store: it rolled back
 		return ar

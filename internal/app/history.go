@@ -116,8 +116,43 @@ func (h *history) apply(snap cost.Snapshot) {
 		return // loaded from the store, which has the snapshot, on first use
 	}
 	acct := snap.Account.ID
-	in := make([]cost.Usage, len(snap.Usage))
-	inside := !snap.Range.IsZero()
+	old := h.byAcct[acct]
+	in, lo, hi, inside := h.block(snap)
+	if !inside {
+		h.replace(acct, h.applyAny(snap, old, in))
+		return
+	}
+	// Every saved row lies in the range: the range's block of the
+	// account's rows (ordered by day first) is replaced by in, unless it
+	// holds the same rows already.
+	if slices.EqualFunc(old[lo:hi], in, sameRow) {
+		return
+	}
+	rows := make([]cost.Usage, 0, len(old)-(hi-lo)+len(in))
+	rows = append(rows, old[:lo]...)
+	rows = append(rows, in...)
+	rows = append(rows, old[hi:]...)
+	h.replace(acct, rows)
+}
+
+// holds reports whether the history is loaded and holds exactly snap's
+// rows in snap.Range, and snap has no rows outside it: saving snap would
+// change no stored row.
+func (h *history) holds(snap cost.Snapshot) bool {
+	if !h.loaded {
+		return false
+	}
+	in, lo, hi, inside := h.block(snap)
+	return inside && slices.EqualFunc(h.byAcct[snap.Account.ID][lo:hi], in, sameRow)
+}
+
+// block returns snap's rows with their account filled in, ordered like the
+// history; lo and hi bound the account's rows in snap.Range; inside is
+// false when snap has no range or rows outside it.
+func (h *history) block(snap cost.Snapshot) (in []cost.Usage, lo, hi int, inside bool) {
+	acct := snap.Account.ID
+	in = make([]cost.Usage, len(snap.Usage))
+	inside = !snap.Range.IsZero()
 	for i, u := range snap.Usage {
 		if u.Account == "" {
 			u.Account = acct
@@ -127,23 +162,9 @@ func (h *history) apply(snap cost.Snapshot) {
 	}
 	slices.SortStableFunc(in, rowCmp)
 	old := h.byAcct[acct]
-	if !inside {
-		h.replace(acct, h.applyAny(snap, old, in))
-		return
-	}
-	// Every saved row lies in the range: the range's block of the
-	// account's rows (ordered by day first) is replaced by in, unless it
-	// holds the same rows already.
-	lo := sort.Search(len(old), func(i int) bool { return !old[i].Day.Before(snap.Range.Start) })
-	hi := sort.Search(len(old), func(i int) bool { return !old[i].Day.Before(snap.Range.End) })
-	if slices.EqualFunc(old[lo:hi], in, sameRow) {
-		return
-	}
-	rows := make([]cost.Usage, 0, len(old)-(hi-lo)+len(in))
-	rows = append(rows, old[:lo]...)
-	rows = append(rows, in...)
-	rows = append(rows, old[hi:]...)
-	h.replace(acct, rows)
+	lo = sort.Search(len(old), func(i int) bool { return !old[i].Day.Before(snap.Range.Start) })
+	hi = sort.Search(len(old), func(i int) bool { return !old[i].Day.Before(snap.Range.End) })
+	return in, lo, hi, inside
 }
 
 // applyAny is apply for a snapshot with rows outside its range (or no

@@ -96,23 +96,45 @@ func (db *DB) SaveSnapshot(ctx context.Context, snap cost.Snapshot) error {
 		if err := insertUsage(ctx, tx, rows); err != nil {
 			return err
 		}
-		if c := snap.Card; c != nil {
-			if c.Account != "" && c.Account != acct {
-				return fmt.Errorf("card belongs to account %q", c.Account)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO cards (account, expiry_month, expiry_year, masked, updated_at)
-				VALUES (?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET expiry_month = excluded.expiry_month,
-				expiry_year = excluded.expiry_year, masked = excluded.masked, updated_at = excluded.updated_at`,
-				acct, c.ExpiryMonth, c.ExpiryYear, c.Masked, fmtTime(snap.FetchedAt)); err != nil {
-				return fmt.Errorf("save card: %w", err)
-			}
-		}
-		return logFetch(ctx, tx, FetchInfo{Account: acct, At: snap.FetchedAt, Range: snap.Range, Rows: len(snap.Usage), OK: true})
+		return saveFetch(ctx, tx, snap)
 	})
 	if err != nil {
 		return fmt.Errorf("save snapshot of account %q: %w", acct, err)
 	}
 	return nil
+}
+
+// SaveFetch records a fetch whose usage rows the caller knows to be stored
+// already, unchanged (the daemon compares them with its in-memory copy):
+// what SaveSnapshot does for such a snapshot, without reading the account's
+// rows back. It stores the card when snap.Card is non-nil and logs the
+// fetch, in one transaction.
+func (db *DB) SaveFetch(ctx context.Context, snap cost.Snapshot) error {
+	acct := snap.Account.ID
+	if acct == "" {
+		return errors.New("save fetch: empty account id")
+	}
+	if err := db.tx(ctx, func(tx *sql.Tx) error { return saveFetch(ctx, tx, snap) }); err != nil {
+		return fmt.Errorf("save fetch of account %q: %w", acct, err)
+	}
+	return nil
+}
+
+// saveFetch stores snap's card, when it has one, and logs the fetch.
+func saveFetch(ctx context.Context, tx *sql.Tx, snap cost.Snapshot) error {
+	acct := snap.Account.ID
+	if c := snap.Card; c != nil {
+		if c.Account != "" && c.Account != acct {
+			return fmt.Errorf("card belongs to account %q", c.Account)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO cards (account, expiry_month, expiry_year, masked, updated_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET expiry_month = excluded.expiry_month,
+			expiry_year = excluded.expiry_year, masked = excluded.masked, updated_at = excluded.updated_at`,
+			acct, c.ExpiryMonth, c.ExpiryYear, c.Masked, fmtTime(snap.FetchedAt)); err != nil {
+			return fmt.Errorf("save card: %w", err)
+		}
+	}
+	return logFetch(ctx, tx, FetchInfo{Account: acct, At: snap.FetchedAt, Range: snap.Range, Rows: len(snap.Usage), OK: true})
 }
 
 // insertBatch is how many usage rows one INSERT statement writes: one
