@@ -101,56 +101,10 @@ func Format(a cost.Alert, color bool) string {
 	if a.Summary != "" {
 		add("summary", oneLine(a.Summary))
 	}
-	cur := a.Currency
-	switch a.Kind {
-	case cost.KindBudget, cost.KindForecast:
-		if a.Budget > 0 {
-			add("spend", fmt.Sprintf("%s of %s (%s)", cost.Money(a.Actual, cur), cost.Money(a.Budget, cur), cost.Percent(a.Actual, a.Budget)))
-		} else {
-			add("spend", cost.Money(a.Actual, cur))
+	for _, f := range cost.Facts(a) { // the figures every surface shows
+		if f.Label != "" {
+			add(strings.ToLower(f.Label), f.Text)
 		}
-		if a.Limit > 0 {
-			add("threshold", fmt.Sprintf("%s (%s)", cost.Money(a.Limit, cur), a.Threshold))
-		}
-		if a.Forecast > 0 {
-			f := cost.Money(a.Forecast, cur)
-			if a.Budget > 0 {
-				f += " (" + cost.Percent(a.Forecast, a.Budget) + " of budget)"
-			}
-			add("forecast", f)
-		}
-		if !a.CrossDate.IsZero() {
-			add("crosses", a.CrossDate.UTC().Format("2006-01-02"))
-		}
-	case cost.KindAnomaly:
-		if d := a.Anomaly; d != nil {
-			add("observed", cost.Money(d.Observed, cur))
-			add("expected", cost.Money(d.Expected, cur))
-			add("deviation", fmt.Sprintf("%+.1fσ (robust)", d.Sigma))
-			add("impact", cost.SignedMoney(d.Impact, cur)+"/day")
-			add("detector", d.Detector)
-			if !d.Since.IsZero() {
-				add("anomalous since", d.Since.UTC().Format("2006-01-02"))
-			}
-			if d.Outage {
-				add("outage", "cost dropped to near zero")
-			}
-		}
-	case cost.KindCardExpiry:
-		if c := a.Card; c != nil {
-			add("card", maskCard(c.Masked))
-			if !c.ExpiresAt.IsZero() {
-				// ExpiresAt is the first day it no longer works.
-				add("expires", c.ExpiresAt.UTC().AddDate(0, 0, -1).Format("01/2006"))
-			}
-			if c.DaysLeft > 0 {
-				add("days left", fmt.Sprint(c.DaysLeft))
-			} else {
-				add("days left", "expired")
-			}
-		}
-	case cost.KindStale:
-		add("account", a.Scope.AccountLabel())
 	}
 	add("rule", a.Rule)
 	add("scope", a.Scope.String())
@@ -196,13 +150,6 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-func maskCard(masked string) string {
-	m := strings.TrimSpace(masked)
-	if len(m) < 4 {
-		return "unknown"
-	}
-	return "•••• " + m[len(m)-4:]
-}
 
 // spark draws the last 20 values as a sparkline; unknown values are blank.
 func spark(values []float64) string {

@@ -3,7 +3,6 @@ package slack
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -207,64 +206,21 @@ func leadText(a cost.Alert) string {
 	return b.String()
 }
 
-// fieldsFor returns label/value pairs (values unescaped).
+// fieldsFor returns label/value pairs (values unescaped): the alert's
+// facts (cost.Facts, the list every surface shows), then how it stands.
 func fieldsFor(a cost.Alert) [][2]string {
-	cur := a.Currency
 	var f [][2]string
 	add := func(k, v string) {
 		if v != "" {
 			f = append(f, [2]string{k, v})
 		}
 	}
-	switch a.Kind {
-	case cost.KindBudget, cost.KindForecast:
-		if a.Budget > 0 {
-			add("Spend", fmt.Sprintf("%s of %s (%s)", cost.Money(a.Actual, cur), cost.Money(a.Budget, cur), cost.Percent(a.Actual, a.Budget)))
-		} else {
-			add("Spend", cost.Money(a.Actual, cur))
+	for _, x := range cost.Facts(a) {
+		if x.Label != "" {
+			add(x.Label, x.Text)
 		}
-		if a.Forecast > 0 {
-			v := cost.Money(a.Forecast, cur)
-			if a.Budget > 0 {
-				v += " (" + cost.Percent(a.Forecast, a.Budget) + ")"
-			}
-			add("Forecast", v)
-		}
-		if !a.CrossDate.IsZero() {
-			add("Forecast crosses", a.CrossDate.UTC().Format("Mon 2 Jan 2006"))
-		}
-	case cost.KindAnomaly:
-		if d := a.Anomaly; d != nil {
-			add("Observed", cost.Money(d.Observed, cur))
-			add("Expected", cost.Money(d.Expected, cur))
-			add("Deviation", fmt.Sprintf("%+.1fσ (robust)", d.Sigma))
-			add("Impact", cost.SignedMoney(d.Impact, cur)+"/day")
-			add("Detector", d.Detector)
-			if !d.Since.IsZero() {
-				add("Since", d.Since.UTC().Format("Mon 2 Jan 2006"))
-			}
-			if d.Outage {
-				add("Outage", "cost dropped to near zero")
-			}
-		}
-	case cost.KindCardExpiry:
-		if c := a.Card; c != nil {
-			last4 := cost.Card{Masked: c.Masked}.Last4()
-			if last4 == "" {
-				last4 = "????"
-			}
-			add("Card", "•••• "+last4)
-			if !c.ExpiresAt.IsZero() {
-				add("Expires", "end of "+c.ExpiresAt.UTC().AddDate(0, 0, -1).Format("01/2006"))
-			}
-			if c.DaysLeft > 0 {
-				add("Days left", strconv.Itoa(c.DaysLeft))
-			} else {
-				add("Days left", "expired")
-			}
-		}
-	case cost.KindStale:
-		add("Account", orDash(a.Scope.AccountLabel()))
+	}
+	if a.Kind == cost.KindStale {
 		add("Reason", oneLine(a.Summary))
 		if !a.StartsAt.IsZero() {
 			add("Since", a.StartsAt.UTC().Format("2006-01-02 15:04 MST"))

@@ -157,13 +157,6 @@ func Annotations(a cost.Alert) map[string]string {
 			m[k] = v
 		}
 	}
-	money := func(k string, v float64) { m[k] = strconv.FormatFloat(v, 'f', 2, 64) }
-	day := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format("2006-01-02")
-	}
 	set("summary", a.Title)
 	set("description", a.Summary)
 	set("reason", string(a.Reason))
@@ -176,46 +169,9 @@ func Annotations(a cost.Alert) map[string]string {
 		set("period_end", a.Period.End.UTC().Format(time.RFC3339))
 	}
 	set("currency", a.Currency)
-	switch a.Kind {
-	case cost.KindBudget, cost.KindForecast:
-		money("actual", a.Actual)
-		if a.Budget != 0 {
-			money("budget", a.Budget)
-			m["percent"] = strconv.FormatFloat(100*a.Actual/a.Budget, 'f', 1, 64)
-		}
-		if a.Limit != 0 {
-			money("limit", a.Limit)
-		}
-		if a.Forecast != 0 {
-			money("forecast", a.Forecast)
-		}
-		set("cross_date", day(a.CrossDate))
-	case cost.KindAnomaly:
-		if d := a.Anomaly; d != nil {
-			money("observed", d.Observed)
-			money("expected", d.Expected)
-			money("impact", d.Impact)
-			m["sigma"] = strconv.FormatFloat(d.Sigma, 'f', 2, 64)
-			m["score"] = strconv.FormatFloat(d.Score, 'f', 2, 64)
-			set("detector", d.Detector)
-			set("since", day(d.Since))
-			set("day", day(d.Day))
-			if d.Outage {
-				m["outage"] = "true"
-			}
-		}
-	case cost.KindCardExpiry:
-		if c := a.Card; c != nil {
-			last4 := cost.Card{Masked: c.Masked}.Last4()
-			set("card_last4", last4)
-			if !c.ExpiresAt.IsZero() {
-				set("card_expires_at", c.ExpiresAt.UTC().Format(time.RFC3339))
-			}
-			m["days_left"] = strconv.Itoa(c.DaysLeft)
-		}
-	default:
-		if a.Actual != 0 {
-			money("actual", a.Actual)
+	for _, f := range cost.Facts(a) { // the figures every surface shows
+		for _, v := range f.Values {
+			m[v[0]] = v[1]
 		}
 	}
 	return m
