@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/costbot/costbot/internal/alert"
@@ -471,43 +470,19 @@ func sameJudged(x, y rules.Judged) bool {
 // staleFindings raises a staleness warning for accounts whose last good
 // fetch is older than alerts.stale_after (or that never had one).
 func (a *App) staleFindings(ctx context.Context, db *store.DB, now time.Time, stale map[string]error) ([]cost.Finding, error) {
-	var out []cost.Finding
-	for _, acc := range a.accounts {
-		ferr, bad := stale[acc.ID]
-		if !bad {
-			continue
-		}
-		last, err := db.LastGoodFetch(ctx, acc.ID)
+	last := map[string]time.Time{}
+	for id := range stale {
+		t, err := db.LastGoodFetch(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		if !last.IsZero() && now.Sub(last) < a.cfg.Alerts.StaleAfter {
-			continue
-		}
-		since := "never fetched successfully"
-		if !last.IsZero() {
-			since = "last good data " + now.Sub(last).Round(time.Minute).String() + " ago (" + last.UTC().Format(time.RFC3339) + ")"
-		}
-		out = append(out, cost.Finding{
-			Kind:      cost.KindStale,
-			Rule:      "data-freshness",
-			Scope:     cost.Scope{Account: acc.ID, AccountName: acc.Name},
-			Threshold: "stale",
-			Severity:  cost.SeverityWarning,
-			Title:     fmt.Sprintf("No fresh billing data for %s", acc.Name),
-			Summary:   fmt.Sprintf("Fetching account %s (%s) failed: %s. %s. Budgets and anomaly checks for it are paused, not resolved.", acc.Name, acc.ID, oneLine(ferr), since),
-		})
+		last[id] = t
 	}
-	return out, nil
+	return rules.StaleFindings(a.accounts, rules.Staleness{Now: now, After: a.cfg.Alerts.StaleAfter, Failed: stale, LastGood: last}), nil
 }
 
-func oneLine(err error) string {
-	s := strings.ReplaceAll(err.Error(), "\n", "; ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
-}
+// oneLine is err's text on one line, at most 300 bytes (cost.OneLine).
+func oneLine(err error) string { return cost.OneLine(err) }
 
 // deliver plans and sends on the live state as of the app's clock, with
 // usage freshness only (nil: nothing resolves by absence). The digest uses it.

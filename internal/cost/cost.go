@@ -433,3 +433,13 @@ func (b BudgetStatus) Percent() float64 {
 	}
 	return 100 * b.Actual / b.Budget
 }
+
+// OneLine is err's text on one line (newlines become "; "), cut to 300
+// bytes: how an error goes into a summary, a health answer or a log field.
+func OneLine(err error) string {
+	s := strings.ReplaceAll(err.Error(), "\n", "; ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}

@@ -150,7 +150,6 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-
 // spark draws the last 20 values as a sparkline; unknown values are blank.
 func spark(values []float64) string {
 	if len(values) > 20 {
