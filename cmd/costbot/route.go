@@ -67,13 +67,17 @@ func cmdRoute(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	var notify []string
-	if name, ok := labels["rule"]; ok {
+	if name, ok := labels["rule"]; ok && (name == rules.DailyDigestRule || name == rules.WeeklyDigestRule) {
+		// The digests' rule: its notifiers are schedule.digest_notifiers.
+		notify = cfg.Schedule.DigestNotifiers
+	} else if ok {
 		set, ok := loadRules(cfg, stderr)
 		if !ok {
 			return 1
 		}
 		if notify, ok = ruleNotify(set, name); !ok {
-			fmt.Fprintf(stderr, "costbot route test: no rule %q in %s (rules: %s)\n", name, cfg.Path(cfg.Rules), strings.Join(set.Names(), ", "))
+			fmt.Fprintf(stderr, "costbot route test: no rule %q in %s (rules: %s; and %s, %s)\n", name, cfg.Path(cfg.Rules),
+				strings.Join(set.Names(), ", "), rules.DailyDigestRule, rules.WeeklyDigestRule)
 			return 1
 		}
 	}

@@ -146,6 +146,7 @@ func TestRun_RouteTest(t *testing.T) {
 		{"account=production", "kind=budget", "severity=warning"},
 		{"rule=pager-budget", "account=production", "kind=budget", "severity=critical"},
 		{"rule=spikes", "account=production", "kind=anomaly", "severity=warning"},
+		{"rule=daily-digest", "account=production", "kind=digest", "severity=info"},
 	} {
 		b.WriteString("$ costbot route test --at 2026-11-10T20:00:00Z " + strings.Join(args, " ") + "\n")
 		b.WriteString(runOK(t, append([]string{"route", "test", "--config", cfg, "--at", "2026-11-10T20:00:00Z"}, args...)...))
