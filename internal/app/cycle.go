@@ -236,6 +236,14 @@ func (a *App) fetchAll(ctx context.Context, db *store.DB, now time.Time) []Accou
 			sem <- struct{}{}
 			go func() {
 				defer close(res[i].done)
+				defer func() {
+					// One account's bad answer must not take the daemon
+					// down with the others' fetches (the cycle ran them
+					// on its own goroutine before).
+					if p := recover(); p != nil {
+						res[i].err = fmt.Errorf("fetch panicked: %v", p)
+					}
+				}()
 				p := plans[i]
 				fctx, cancel := context.WithTimeout(ctx, a.cfg.Cloudflare.Timeout)
 				defer cancel()

@@ -8,10 +8,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/costbot/costbot/internal/billing"
 	"github.com/costbot/costbot/internal/billing/fakecf"
 	"github.com/costbot/costbot/internal/config"
 	"github.com/costbot/costbot/internal/cost"
@@ -52,9 +54,10 @@ func refreshFleet(end, rev time.Time, revised bool) *fakecf.Server {
 	return fakecf.New(acct)
 }
 
-// newRefreshApp is an App on a fresh state file for url, with the given
-// cloudflare settings appended to the config.
-func newRefreshApp(t *testing.T, url, extra string, now *time.Time) *App {
+// newRefreshApp is an App on a fresh state file for url watching
+// refreshAccount and the accounts of more (YAML flow mappings), with the
+// given cloudflare settings appended to the config.
+func newRefreshApp(t *testing.T, url, more, extra string, now *time.Time) *App {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
@@ -67,7 +70,7 @@ func newRefreshApp(t *testing.T, url, extra string, now *time.Time) *App {
 	yml := fmt.Sprintf(`cloudflare:
   base_url: %s
   api_token: test-token
-  accounts: [{id: %s, name: prod, source: paygo}]
+  accounts: [{id: %s, name: prod, source: paygo}%s]
   max_retry_wait: 1ms
   history_days: 50
 %snotifiers:
@@ -75,7 +78,7 @@ func newRefreshApp(t *testing.T, url, extra string, now *time.Time) *App {
     console: {}
 rules: rules
 state: costbot.db
-`, url, refreshAccount, extra)
+`, url, refreshAccount, more, extra)
 	cfg, err := config.Parse(filepath.Join(dir, "config.yaml"), []byte(yml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +152,7 @@ func TestApp_Cycle_RefreshSchedule(t *testing.T) {
 			srv := httptest.NewServer(sw)
 			defer srv.Close()
 			now := start
-			a := newRefreshApp(t, srv.URL, tt.extra, &now)
+			a := newRefreshApp(t, srv.URL, "", tt.extra, &now)
 			for i, s := range tt.steps {
 				if s.revised {
 					sw.h.Store(revised)
@@ -206,5 +209,50 @@ func TestApp_Cycle_RefreshSchedule(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// panicky is a Billing whose Fetch panics for one account.
+type panicky struct {
+	Billing
+	bad string
+}
+
+func (p panicky) Fetch(ctx context.Context, acct cost.Account, src billing.Source, days cost.Period) (cost.Snapshot, error) {
+	if acct.ID == p.bad {
+		panic("boom")
+	}
+	return p.Billing.Fetch(ctx, acct, src, days)
+}
+
+// TestApp_Cycle_FetchPanics: a fetch that panics on its worker fails its
+// account only; the other accounts are fetched and saved.
+func TestApp_Cycle_FetchPanics(t *testing.T) {
+	end := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	acct := func(id, name string) fakecf.Account {
+		a := fakecf.Account{ID: id, Name: name}
+		for d := range 40 {
+			a.Days = append(a.Days, fakecf.Day{Service: "Workers", Family: "Workers", Day: end.AddDate(0, 0, d-40), Cost: 3})
+		}
+		return a
+	}
+	const other = "fedcba9876543210fedcba9876543210"
+	srv := httptest.NewServer(fakecf.New(acct(refreshAccount, "prod"), acct(other, "dev")))
+	defer srv.Close()
+	now := end.Add(10 * time.Hour)
+	a := newRefreshApp(t, srv.URL, ", {id: "+other+", name: dev}", "  fetch_concurrency: 2\n", &now)
+	a.cf = panicky{Billing: a.cf, bad: refreshAccount}
+	rep, err := a.Cycle(context.Background(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Accounts) != 2 {
+		t.Fatalf("%d account reports, want 2", len(rep.Accounts))
+	}
+	if err := rep.Accounts[0].Err; err == nil || !strings.Contains(err.Error(), "fetch panicked: boom") {
+		t.Errorf("prod: err = %v, want the panic", err)
+	}
+	if ar := rep.Accounts[1]; ar.Err != nil || ar.Rows != 40 {
+		t.Errorf("dev: %d rows, err %v; want 40 rows", ar.Rows, ar.Err)
 	}
 }
