@@ -643,7 +643,11 @@ func (d *Detector) Step(v float64) Result {
 		d.nLog++
 	}
 	d.learnLevelAt(v, ewmaRate(d.seen+1, d.alphaLo))
-	if math.Abs(z) >= esdPrefilt && zok {
+	// ESD's strength is at most 0.99 unless the point is alone (eS >=
+	// esdAlone): it cannot matter when another detector is already that
+	// strong, nor to a method other than the ensemble and ESD itself
+	if m := d.opts.Method; math.Abs(z) >= esdPrefilt && zok && (m == MethodESD ||
+		m == MethodEnsemble && (eS >= esdAlone || fmax(eC, eO) < 0.99)) {
 		ratio, out := d.esdStrength(r, eS >= esdAlone)
 		if out && eS >= esdAlone {
 			eE = ratio
