@@ -78,13 +78,21 @@ func (db *DB) SaveSnapshot(ctx context.Context, snap cost.Snapshot) error {
 			if err != nil {
 				return err
 			}
-			kept := rows[:0:0]
-			for i, u := range rows {
-				if !same[i] {
-					kept = append(kept, u)
+			n := 0
+			for _, s := range same {
+				if s {
+					n++
 				}
 			}
-			rows = kept
+			if n > 0 {
+				kept := make([]cost.Usage, 0, len(rows)-n)
+				for i, u := range rows {
+					if !same[i] {
+						kept = append(kept, u)
+					}
+				}
+				rows = kept
+			}
 		}
 		for _, k := range outside {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM usage WHERE account = ? AND service = ? AND family = ?
@@ -256,6 +264,9 @@ func unchangedRows(ctx context.Context, tx *sql.Tx, acct string, rng cost.Period
 	}
 	q.Close()
 	same := make([]bool, len(rows))
+	if len(stored) == 0 {
+		return same, nil // nothing stored in the range (a backfill): nothing to compare or delete
+	}
 	for i, u := range rows {
 		if !rng.Contains(u.Day) {
 			continue
