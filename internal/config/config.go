@@ -50,7 +50,8 @@ type Config struct {
 	Notifiers  []Notifier `yaml:"notifiers"`
 	// Rules is a folder of *.yaml rule files, relative to the config file.
 	Rules string `yaml:"rules"`
-	// State is the SQLite file, relative to the config file. Default "costbot.db".
+	// State is the SQLite file, relative to the config file (default
+	// "costbot.db"), or a postgres:// URL of a database replicas share.
 	State    string   `yaml:"state"`
 	HTTP     HTTP     `yaml:"http"`
 	Schedule Schedule `yaml:"schedule"`
@@ -578,7 +579,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.State == "" {
-		bad("state", "is required (path of the SQLite file)")
+		bad("state", "is required (path of the SQLite file, or a postgres:// URL)")
 	}
 	if err := checkListen(c.HTTP.Listen); err != nil {
 		bad("http.listen", "%v", err)
