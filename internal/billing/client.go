@@ -242,14 +242,24 @@ func (c *Client) payGo(ctx context.Context, acct cost.Account, days cost.Period)
 			return nil, err
 		}
 		rows := c.dropRejected(ctx, res.rows, acct.ID, path)
+		out = slices.Grow(out, len(rows))
+		// Rows come day by day, mostly of one billing period: its
+		// bounds are computed once per run of equal days and starts.
+		var lastDay, lastStart, lastPeriodStart, lastEnd time.Time
 		for _, r := range rows {
 			if !days.Contains(r.Day) {
 				continue
 			}
 			if r.PeriodStart.IsZero() {
-				r.PeriodStart = billingPeriod(r.Day, anchorDay).Start
+				if !r.Day.Equal(lastDay) || lastPeriodStart.IsZero() {
+					lastDay, lastPeriodStart = r.Day, billingPeriod(r.Day, anchorDay).Start
+				}
+				r.PeriodStart = lastPeriodStart
 			}
-			r.PeriodEnd = nextAnchor(r.PeriodStart, anchorDay)
+			if !r.PeriodStart.Equal(lastStart) || lastEnd.IsZero() {
+				lastStart, lastEnd = r.PeriodStart, nextAnchor(r.PeriodStart, anchorDay)
+			}
+			r.PeriodEnd = lastEnd
 			if dd.keep(r, req) {
 				out = append(out, r.usage(acct.ID))
 			}
@@ -278,6 +288,7 @@ func (c *Client) focus(ctx context.Context, acct cost.Account, days cost.Period)
 			return nil, err
 		}
 		rows := c.dropRejected(ctx, res.rows, acct.ID, path)
+		out = slices.Grow(out, len(rows))
 		for _, r := range rows {
 			if days.Contains(r.Day) && dd.keep(r, req) {
 				out = append(out, r.usage(acct.ID))
