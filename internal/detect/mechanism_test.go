@@ -242,7 +242,7 @@ func TestSeries_NoisyServiceRisesInLogSpace(t *testing.T) {
 	}
 }
 
-// A rise must clear MinImpact ($5 by default) by one robust sigma: on a
+// A rise must clear MinImpact ($5 by default) by two robust sigmas (gateK): on a
 // $10/day service with 30% noise a $2.50 bump on an ordinary +$3 day is
 // not an anomaly, while +$30 is (found on 32 of these 40 series before the
 // log-space rise and the margin, 40 now); an outage's impact is not noise.

@@ -45,7 +45,7 @@ const (
 	sigmaToMAD  = 1.2533
 	logK        = 1.3   // a rise's z is 1.3 x log(observed/expected) in robust log sigmas (tuning family)
 	logFloor    = 0.005 // log sigma floor (0.5%)
-	gateK       = 2.0
+	gateK       = 2.0 // a rise must clear MinImpact by this many robust sigmas
 	biasA       = 1.0 / 112 // cusum input is z minus its bias over ~16 weeks (warm-started)
 	lowA        = 1.0 / 56  // rate of the near-zero share
 	lowTail     = 0.002     // an outage needs a near-zero run this unlikely given the share
@@ -772,7 +772,7 @@ func (d *Detector) Step(v float64) Result {
 	if judged {
 		score = E * E / (1 + E*E)
 	}
-	// a rise must clear MinImpact by one robust sigma: a noisy $10 service's
+	// a rise must clear MinImpact by gateK (two) robust sigmas: a noisy $10 service's
 	// ordinary $4 wobble plus a $2 bump is not a $5 anomaly (an outage's
 	// impact is not noise)
 	margin := 0.0
