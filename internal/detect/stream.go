@@ -43,9 +43,9 @@ const (
 	recentN     = 8    // fallback baseline: median of the last 8 points
 	episodeGap  = 3    // an episode ends after max(3, season) points in a row that are not anomalous
 	sigmaToMAD  = 1.2533
-	logK        = 1.3   // a rise's z is 1.3 x log(observed/expected) in robust log sigmas (tuning family)
-	logFloor    = 0.005 // log sigma floor (0.5%)
-	gateK       = 2.0 // a rise must clear MinImpact by this many robust sigmas
+	logK        = 1.3       // a rise's z is 1.3 x log(observed/expected) in robust log sigmas (tuning family)
+	logFloor    = 0.005     // log sigma floor (0.5%)
+	gateK       = 2.0       // a rise must clear MinImpact by this many robust sigmas
 	biasA       = 1.0 / 112 // cusum input is z minus its bias over ~16 weeks (warm-started)
 	lowA        = 1.0 / 56  // rate of the near-zero share
 	lowTail     = 0.002     // an outage needs a near-zero run this unlikely given the share
