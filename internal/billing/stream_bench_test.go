@@ -152,12 +152,23 @@ type smallRow struct {
 func BenchmarkDecode(b *testing.B) {
 	const n = 20000
 	body := benchBody(b, n)
+	var indented bytes.Buffer // as the fixtures and the fake Cloudflare send it
+	if err := json.Indent(&indented, body, "", "  "); err != nil {
+		b.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		run  func(b *testing.B) int
 	}{
 		{"Stream", func(b *testing.B) int {
 			rows, err := decodeUsage(bytes.NewReader(body), MaxUsageBody, schemaV2, 200, http.Header{}, "/p", time.Now, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return len(rows)
+		}},
+		{"StreamIndented", func(b *testing.B) int {
+			rows, err := decodeUsage(bytes.NewReader(indented.Bytes()), MaxUsageBody, schemaV2, 200, http.Header{}, "/p", time.Now, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

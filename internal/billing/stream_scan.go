@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"strconv"
 )
 
@@ -108,6 +109,16 @@ func (s *scanner) ws() (c byte, ok bool) {
 	for {
 		for s.pos < s.end {
 			c = s.buf[s.pos]
+			if c == ' ' && s.pos+8 <= s.end {
+				// Indentation: a run of spaces, up to 8 a step (x's
+				// lowest byte is zero, so the step is at least one).
+				if x := binary.LittleEndian.Uint64(s.buf[s.pos:s.pos+8]) ^ 0x2020202020202020; x == 0 {
+					s.pos += 8
+				} else {
+					s.pos += bits.TrailingZeros64(x) >> 3
+				}
+				continue
+			}
 			if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
 				return c, true
 			}
