@@ -34,6 +34,9 @@ func (db *DB) Judged(ctx context.Context) (map[string]rules.Judged, error) {
 		if err := rows.Scan(&key, &through, &state); err != nil {
 			return nil, fmt.Errorf("read judged state: %w", err)
 		}
+		if db.pg {
+			key = pgUnescapeNUL(key)
+		}
 		j, err := decodeJudged(through, state)
 		if err != nil {
 			return nil, fmt.Errorf("read judged state of %q: %w", key, err)
@@ -66,7 +69,11 @@ func (db *DB) SaveJudged(ctx context.Context, js map[string]rules.Judged) error 
 			if err != nil {
 				return fmt.Errorf("save judged state of %q: %w", k, err)
 			}
-			if _, err := st.ExecContext(ctx, k, toMS(js[k].Through), string(b)); err != nil {
+			key := k
+			if db.pg {
+				key = pgEscapeNUL(k) // rules.JudgedKey joins rule and series with a NUL
+			}
+			if _, err := st.ExecContext(ctx, key, toMS(js[k].Through), string(b)); err != nil {
 				return fmt.Errorf("save judged state of %q: %w", k, err)
 			}
 		}

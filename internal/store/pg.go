@@ -159,6 +159,17 @@ func (c *rebindConn) CheckNamedValue(nv *driver.NamedValue) error {
 	return c.Conn.CheckNamedValue(nv)
 }
 
+// PostgreSQL's text cannot hold NUL, which rules.JudgedKey uses to join a
+// rule and a series: judged keys are stored with NUL as `\0` and a
+// backslash as `\\` on PostgreSQL (and turned back when read or copied).
+var (
+	nulEscaper   = strings.NewReplacer(`\`, `\\`, "\x00", `\0`)
+	nulUnescaper = strings.NewReplacer(`\\`, `\`, `\0`, "\x00")
+)
+
+func pgEscapeNUL(s string) string   { return nulEscaper.Replace(s) }
+func pgUnescapeNUL(s string) string { return nulUnescaper.Replace(s) }
+
 // copyTables lists the tables copyToSQLite copies, parents before the
 // tables that reference them.
 var copyTables = []string{"usage", "cards", "fetches", "alerts", "sends", "actions", "judged", "silences", "outbox"}
@@ -219,6 +230,9 @@ func copyTable(ctx context.Context, src, dst *sql.Tx, table string) error {
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
+		}
+		if k, ok := vals[0].(string); ok && table == "judged" && cols[0] == "key" {
+			vals[0] = pgUnescapeNUL(k)
 		}
 		if _, err := ins.ExecContext(ctx, vals...); err != nil {
 			return err
