@@ -136,10 +136,13 @@ func (a *App) campaignOnce(ctx context.Context, onLead func()) {
 
 func (a *App) becomeLeader(ctx context.Context, lease store.Lease) {
 	l := a.lead
-	// The in-memory history may lag what the previous leader stored.
-	a.jobs.Lock()
-	a.hist = history{}
-	a.jobs.Unlock()
+	// The in-memory history may lag what the previous leader stored. A
+	// standby rebuild holding the jobs lock empties it when it ends, so the
+	// campaign (and the renewals) never wait for one.
+	if a.jobs.TryLock() {
+		a.hist = history{}
+		a.jobs.Unlock()
+	}
 	l.mu.Lock()
 	l.tenure, l.end = context.WithCancel(ctx)
 	l.leading = true
