@@ -150,24 +150,10 @@ func newEnv(t *testing.T, now time.Time) *env {
 	if err := os.WriteFile(filepath.Join(dir, "rules", "r.yaml"), []byte(testRules), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	yml := fmt.Sprintf(`cloudflare:
-  base_url: %s
-  api_token: ${CF}
-  accounts: [{id: %s, name: production}]
-  max_retry_wait: 1ms
-slack:
-  bot_token: xoxb-test
-  signing_secret: test-signing-secret
-  api_url: %s/
-notifiers:
-  - name: finops
-    slack: {channel: C0123456789}
-  - name: ops-hook
-    webhook: {url: %s/hook, secret: %s}
-rules: rules
+	yml := receiversYAML(cf.URL, ss.URL, hs.URL) + `rules: rules
 state: costbot.db
 alerts: {stale_after: 1h}
-`, cf.URL, demo.AccountID, ss.URL, hs.URL, hookSecret)
+`
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
@@ -653,4 +639,37 @@ func TestApp_Cycle_PrunesOldAlerts(t *testing.T) {
 	if states, err := a.db.Alerts(ctx, nil); err != nil || len(alert.Open(states)) == 0 {
 		t.Errorf("open alerts after pruning = %d, %v; want the cycle's alerts kept", len(alert.Open(states)), err)
 	}
+}
+
+// receiversYAML is the config's cloudflare, slack and notifiers sections
+// for tests against the demo Cloudflare, a fake Slack and a webhook
+// receiver: the Slack notifier finops and the webhook ops-hook.
+func receiversYAML(cfURL, slackURL, hookURL string) string {
+	return fmt.Sprintf(`cloudflare:
+  base_url: %s
+  api_token: ${CF}
+  accounts: [{id: %s, name: production}]
+  max_retry_wait: 1ms
+slack:
+  bot_token: xoxb-test
+  signing_secret: test-signing-secret
+  api_url: %s/
+notifiers:
+  - name: finops
+    slack: {channel: C0123456789}
+  - name: ops-hook
+    webhook: {url: %s/hook, secret: %s}
+`, cfURL, demo.AccountID, slackURL, hookURL, hookSecret)
+}
+
+// firingBudgets is a rules file of n budgets of 1 USD over the demo
+// account, each firing at once (b000, b001, ...).
+func firingBudgets(n int) string {
+	var b strings.Builder
+	b.WriteString("budgets:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - name: b%03d\n    scope: {account: production}\n    amount: 1\n    currency: USD\n"+
+			"    thresholds:\n      - {percent: 100, on: actual, severity: warning}\n", i)
+	}
+	return b.String()
 }

@@ -174,36 +174,16 @@ func TestCrashLoop(t *testing.T) {
 	if *crashPG {
 		state = pgtest.State(t, t.Name(), true)
 	}
-	var rb strings.Builder
-	rb.WriteString("budgets:\n")
-	for i := range *crashBudgets {
-		fmt.Fprintf(&rb, "  - name: b%03d\n    scope: {account: production}\n    amount: 1\n    currency: USD\n"+
-			"    thresholds:\n      - {percent: 100, on: actual, severity: warning}\n", i)
-	}
 	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "rules", "r.yaml"), []byte(rb.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "rules", "r.yaml"), []byte(firingBudgets(*crashBudgets)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfgPath := filepath.Join(dir, "config.yaml")
-	yml := fmt.Sprintf(`cloudflare:
-  base_url: %s
-  api_token: ${CF}
-  accounts: [{id: %s, name: production}]
-  max_retry_wait: 1ms
-slack:
-  bot_token: xoxb-test
-  signing_secret: test-signing-secret
-  api_url: %s/
-notifiers:
-  - name: finops
-    slack: {channel: C0123456789}
-  - name: ops-hook
-    webhook: {url: %s/hook, secret: %s}
-rules: rules
+	yml := receiversYAML(cf.URL, ss.URL, hs.URL) + fmt.Sprintf(`rules: rules
 state: %q
-`, cf.URL, demo.AccountID, ss.URL, hs.URL, hookSecret, state)
+`, state)
 	if err := os.WriteFile(cfgPath, []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
 	}

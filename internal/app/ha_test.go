@@ -142,16 +142,10 @@ func TestHA_LeaderKilledMidSend(t *testing.T) {
 	}()
 
 	dir := t.TempDir()
-	var rb strings.Builder
-	rb.WriteString("budgets:\n")
-	for i := range budgets {
-		fmt.Fprintf(&rb, "  - name: b%03d\n    scope: {account: production}\n    amount: 1\n    currency: USD\n"+
-			"    thresholds:\n      - {percent: 100, on: actual, severity: warning}\n", i)
-	}
 	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "rules", "r.yaml"), []byte(rb.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "rules", "r.yaml"), []byte(firingBudgets(budgets)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	replica := func(name string) (*exec.Cmd, string, *bytes.Buffer) {
@@ -162,25 +156,11 @@ func TestHA_LeaderKilledMidSend(t *testing.T) {
 		addr := ln.Addr().String()
 		ln.Close()
 		cfgPath := filepath.Join(dir, name+".yaml")
-		yml := fmt.Sprintf(`cloudflare:
-  base_url: %s
-  api_token: ${CF}
-  accounts: [{id: %s, name: production}]
-  max_retry_wait: 1ms
-slack:
-  bot_token: xoxb-test
-  signing_secret: test-signing-secret
-  api_url: %s/
-notifiers:
-  - name: finops
-    slack: {channel: C0123456789}
-  - name: ops-hook
-    webhook: {url: %s/hook, secret: %s}
-http: {listen: "%s"}
+		yml := receiversYAML(cf.URL, ss.URL, hs.URL) + fmt.Sprintf(`http: {listen: "%s"}
 schedule: {cycle: 1h}
 rules: rules
 state: %q
-`, cf.URL, demo.AccountID, ss.URL, hs.URL, hookSecret, addr, dsn)
+`, addr, dsn)
 		if err := os.WriteFile(cfgPath, []byte(yml), 0o644); err != nil {
 			t.Fatal(err)
 		}
