@@ -133,7 +133,10 @@ type refDecoder struct {
 func (d *refDecoder) str(name string) string {
 	s, _, err := d.f.str(name)
 	d.keep(err)
-	return s
+	if err == nil && strings.IndexByte(s, 0) >= 0 {
+		d.rejectRow(d.f.fail(name, errNUL).(*DecodeError))
+	}
+	return s // the row is dropped; a required field is not "missing"
 }
 
 func (d *refDecoder) num(name string) (float64, bool) {

@@ -52,6 +52,9 @@ func TestClient_Usage_RejectsOutOfRangeCost(t *testing.T) {
 		{"ErrRejected/PayGoContracted", billing.SourcePayGo, `"ContractedCost":-1e308,"BilledCost":1`, "ContractedCost", 0},
 		{"ErrRejected/PayGoBilledOnly", billing.SourcePayGo, `"BilledCost":"1e400"`, "BilledCost", 0},
 		{"OK/PayGoBadBilledUnused", billing.SourcePayGo, `"ContractedCost":3,"BilledCost":"1e400"`, "", 3},
+		// PostgreSQL's text holds no NUL: such a row would fail every save.
+		{"ErrRejected/FocusNULInUnit", billing.SourceFocus, `"BilledCost":1,"ConsumedUnit":"req\u0000uests"`, "ConsumedUnit", 0},
+		{"ErrRejected/PayGoNULInZone", billing.SourcePayGo, `"ContractedCost":1,"ZoneName":"a\u0000.com"`, "ZoneName", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -833,11 +833,20 @@ type decoder struct {
 	reject *DecodeError // why the row is dropped; see row.Rejected
 }
 
+// str reads a text field. A NUL in it rejects the row (see row.Rejected):
+// no billing name holds one, and PostgreSQL's text cannot store it, so one
+// odd row would fail every save of its account there.
 func (d *decoder) str(c int) string {
 	s, _, err := d.f.str(c)
 	d.keep(err)
-	return s
+	if err == nil && strings.IndexByte(s, 0) >= 0 {
+		d.rejectRow(d.f.fail(c, errNUL).(*DecodeError))
+	}
+	return s // the row is dropped; a required field is not "missing"
 }
+
+// errNUL is why a row with a NUL in a text field is rejected.
+var errNUL = errors.New("contains a NUL character")
 
 func (d *decoder) num(c int) (float64, bool) {
 	x, ok, _, err := d.f.number(c)
