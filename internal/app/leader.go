@@ -217,8 +217,8 @@ func (a *App) standbyRefresh(ctx context.Context) {
 }
 
 // rebuildSlashData reloads the history from the store and publishes what a
-// cycle at now would: the slash commands of a standby answer what the
-// leader's would.
+// cycle at now would (budgets, rule problems, usage, open alerts): the
+// slash commands of a standby answer what the leader's would.
 func (a *App) rebuildSlashData(ctx context.Context) error {
 	a.jobs.Lock()
 	defer a.jobs.Unlock()
@@ -231,8 +231,10 @@ func (a *App) rebuildSlashData(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out := a.rules.Run(in)
-	a.publish(ctx, in, out.Budgets, out.Findings)
+	// The figures and rule problems a cycle publishes, without running the
+	// detectors: their findings are the leader's business.
+	budgets, problems := a.rules.Standing(in)
+	a.publish(ctx, in, budgets, problems)
 	a.hist = history{} // not kept: the next rebuild reads the store again
 	return nil
 }

@@ -134,6 +134,24 @@ func (s *Set) Run(in Input) Output {
 	return o
 }
 
+// Standing is what a cycle's Run reports without judging anything: where
+// every budget stands (Output.Budgets) and the rule_problem findings (rules
+// that cannot be evaluated), the same as Run's for the same Input. It
+// skips the anomaly detectors and card rules, for a reader of the state
+// that only shows figures (a standby replica's slash commands).
+func (s *Set) Standing(in Input) (budgets []cost.BudgetStatus, problems []cost.Finding) {
+	if s == nil {
+		return nil, nil
+	}
+	ix := newIndex(in)
+	_, budgets, errs := s.budgets(ix, in.Now)
+	for _, a := range s.AnomalyRules {
+		errs = append(errs, anomalyProblems(a, ix, in)...)
+	}
+	errs = append(errs, s.noUsage(ix)...)
+	return budgets, s.problemFindings(errs)
+}
+
 // Budgets reports where every budget stands for each matching account in the
 // period containing in.Now. Budgets whose figure is unknown (currency
 // mismatch, unknown cost, no billing period) and accounts without any usage

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -566,5 +567,43 @@ func TestThreshold_Name(t *testing.T) {
 		if got := tt.t.Name("USD"); got != tt.want {
 			t.Errorf("Name() = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+// TestStanding_SameAsRun: Standing reports the budgets and the rule
+// problems Run reports for the same input, without the detectors' findings.
+func TestStanding_SameAsRun(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	usage := append(rows(acctID, "Workers", "Workers Standard", date(2026, 9, 1), date(2026, 11, 24), flat(10)),
+		rows(acctID, "R2", "R2 Storage", date(2026, 11, 20), date(2026, 11, 24), flat(500))...)
+	set := mustParse(t, `
+budgets:
+  - {name: ok, amount: 100, currency: USD, thresholds: [{percent: 50}]}
+  - {name: eur, scope: {family: Workers}, amount: 1, currency: EUR, thresholds: [{percent: 1}]}
+anomalies:
+  - {name: spikes, scope: {family: R2}}
+  - {name: nothing, scope: {family: Stream}}
+`)
+	in := Input{Now: now, Accounts: []cost.Account{prod}, Usage: usage}
+	out := set.Run(in)
+	var runProblems []string
+	for _, f := range out.Findings {
+		if f.Kind == cost.KindRuleProblem {
+			runProblems = append(runProblems, f.Title)
+		}
+	}
+	budgets, problems := set.Standing(in)
+	var got []string
+	for _, f := range problems {
+		if f.Kind != cost.KindRuleProblem {
+			t.Errorf("Standing returned a %v finding", f.Kind)
+		}
+		got = append(got, f.Title)
+	}
+	if len(runProblems) < 2 || strings.Join(got, "\n") != strings.Join(runProblems, "\n") {
+		t.Errorf("Standing problems\n%q\nRun's\n%q (want at least the currency and the no-usage problem)", got, runProblems)
+	}
+	if fmt.Sprint(budgets) != fmt.Sprint(out.Budgets) || len(budgets) == 0 {
+		t.Errorf("Standing budgets %+v, Run's %+v", budgets, out.Budgets)
 	}
 }
