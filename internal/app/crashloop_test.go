@@ -234,7 +234,7 @@ runs:
 	if !*crashPG {
 		state = filepath.Join(dir, state)
 	}
-	db, err := store.OpenState(context.Background(), state)
+	db, err := store.Open(context.Background(), state)
 	if err != nil {
 		t.Fatal(err)
 	}

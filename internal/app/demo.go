@@ -209,7 +209,7 @@ func CopyState(ctx context.Context, path string) (string, func(), error) {
 	cleanup := func() { os.RemoveAll(dir) }
 	if store.IsPostgres(path) {
 		dst := filepath.Join(dir, "costbot.db")
-		db, err := store.OpenState(ctx, path)
+		db, err := store.Open(ctx, path)
 		if err != nil {
 			cleanup()
 			return "", nil, fmt.Errorf("copy state for dry run: %w", err)

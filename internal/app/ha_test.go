@@ -180,7 +180,7 @@ state: %q
 		return cmd, addr, logs
 	}
 	ctx := context.Background()
-	db, err := store.OpenState(ctx, dsn)
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,10 @@ import (
 // ErrNotLeader is returned (wrapped) by a fenced write whose lease is lost.
 var ErrNotLeader = errors.New("this replica no longer holds the leader lease")
 
+// errNoLease is what the lease calls return on a SQLite state, which has
+// no lease: its file lock already admits one process.
+var errNoLease = errors.New("leader lease: only a shared (PostgreSQL) state has one; a SQLite state admits one process by its file lock")
+
 // Fence identifies one tenure of the leader lease.
 type Fence struct {
 	Holder string
@@ -75,14 +79,13 @@ func (l Lease) Fence() Fence { return Fence{Holder: l.Holder, Epoch: l.Epoch} }
 // A new tenure (the lease was another's, or holder's had expired) gets the
 // next epoch; a renewal keeps it. When another replica holds it, the
 // result says who, with Held false. Only a shared (PostgreSQL) state has a
-// lease; on SQLite the file lock makes the one process the leader, and
-// AcquireLease reports it held with epoch 1.
+// lease.
 func (db *DB) AcquireLease(ctx context.Context, holder string, ttl time.Duration) (Lease, error) {
 	if holder == "" || ttl <= 0 {
 		return Lease{}, fmt.Errorf("acquire leader lease: want a holder and a positive duration, got %q, %s", holder, ttl)
 	}
 	if !db.pg {
-		return Lease{Holder: holder, Epoch: 1, Held: true, Expires: time.Now().Add(ttl)}, nil
+		return Lease{}, errNoLease
 	}
 	var l Lease
 	err := db.db.QueryRowContext(ctx, `UPDATE leader SET
@@ -106,10 +109,10 @@ func (db *DB) AcquireLease(ctx context.Context, holder string, ttl time.Duration
 }
 
 // CurrentLease returns who holds the lease and until when (Held false);
-// a zero Holder means nobody ever held it. SQLite has none.
+// a zero Holder means nobody ever held it.
 func (db *DB) CurrentLease(ctx context.Context) (Lease, error) {
 	if !db.pg {
-		return Lease{}, nil
+		return Lease{}, errNoLease
 	}
 	var l Lease
 	if err := db.db.QueryRowContext(ctx, `SELECT holder, epoch, expires_at FROM leader WHERE id = 1`).
@@ -124,7 +127,7 @@ func (db *DB) CurrentLease(ctx context.Context) (Lease, error) {
 // takes over at once instead of after it expires (a clean shutdown).
 func (db *DB) ReleaseLease(ctx context.Context, holder string) error {
 	if !db.pg {
-		return nil
+		return errNoLease
 	}
 	if _, err := db.db.ExecContext(ctx, `UPDATE leader SET expires_at = clock_timestamp()
 		WHERE id = 1 AND holder = ? AND expires_at > clock_timestamp()`, holder); err != nil {

@@ -170,7 +170,7 @@ func TestOpenPostgres_Errors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db, err := store.OpenState(ctx, tt.dsn)
+			db, err := store.Open(ctx, tt.dsn)
 			if err == nil {
 				db.Close()
 				t.Fatal("Open succeeded")
@@ -210,5 +210,18 @@ func TestPostgresSchemaMirrorsSQLite(t *testing.T) {
 		if _, ok := want[table]; !ok && table != "leader" && table != "costbot_schema" {
 			t.Errorf("table %s is only in the PostgreSQL schema", table)
 		}
+	}
+}
+
+// TestLease_SQLiteHasNone: a SQLite state has no lease to take (its file
+// lock admits one process); asking for one is an error, not a fake tenure.
+func TestLease_SQLiteHasNone(t *testing.T) {
+	sqliteOnly(t)
+	db, _ := tempDB(t)
+	if db.Shared() {
+		t.Fatal("a SQLite state is Shared")
+	}
+	if l, err := db.AcquireLease(context.Background(), "a", time.Second); err == nil || l.Held {
+		t.Errorf("AcquireLease on SQLite = %+v, %v; want an error", l, err)
 	}
 }

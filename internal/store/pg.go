@@ -37,14 +37,13 @@ func IsPostgres(state string) bool {
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		// pgx's parse error repeats the DSN, password included.
 		return nil, fmt.Errorf("open database: state is not a valid PostgreSQL URL: %s", redactErr(err, dsn))
 	}
 	name := fmt.Sprintf("postgres %s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
 	sqldb := sql.OpenDB(rebindConnector{stdlib.GetConnector(*cfg)})
 	sqldb.SetMaxOpenConns(maxOpenConns * 2)
 	sqldb.SetMaxIdleConns(maxOpenConns)
-	db := &DB{db: sqldb, pg: true, name: name}
+	db := &DB{db: sqldb, pg: true}
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open database %s: %s", name, redactErr(err, dsn))

@@ -50,23 +50,14 @@ type DB struct {
 	db   *sql.DB
 	lock *lockFile // SQLite only: one process per state file
 	pg   bool      // PostgreSQL: shared by replicas, one leads (lease.go)
-	name string    // how errors name the state (PostgreSQL: no password)
 }
 
 // Shared reports whether several costbot processes may share this state
 // (PostgreSQL): one of them leads, elected with Lease.
 func (db *DB) Shared() bool { return db.pg }
 
-// OpenState opens state: a PostgreSQL URL (postgres://…) or a SQLite file
-// path (Open).
-func OpenState(ctx context.Context, state string) (*DB, error) {
-	if IsPostgres(state) {
-		return openPostgres(ctx, state)
-	}
-	return Open(ctx, state)
-}
-
-// Open opens the SQLite database at path (creating it with mode 0600 if
+// Open opens the state: a PostgreSQL URL (postgres://…, see pg.go), or
+// the SQLite database at path (creating it with mode 0600 if
 // needed; an existing file keeps its mode; an existing empty file is refused
 // with ErrEmptyFile), in WAL mode
 // with a 5 s busy timeout and foreign keys on, and applies pending
@@ -101,7 +92,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	sqldb.SetMaxOpenConns(maxOpenConns)
 	sqldb.SetMaxIdleConns(maxOpenConns)
-	db := &DB{db: sqldb, lock: lock, name: fmt.Sprintf("%q", path)}
+	db := &DB{db: sqldb, lock: lock}
 	if err := sqldb.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database %q: %w", path, err)
@@ -137,12 +128,8 @@ func (db *DB) Close() error {
 // SchemaVersion returns the applied migration count (PRAGMA user_version,
 // or costbot_schema on PostgreSQL).
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
-	q := "PRAGMA user_version"
-	if db.pg {
-		q = "SELECT version FROM costbot_schema"
-	}
-	var v int
-	if err := db.db.QueryRowContext(ctx, q).Scan(&v); err != nil {
+	v, err := db.schemaVersion(ctx, db.db)
+	if err != nil {
 		return 0, fmt.Errorf("read schema version: %w", err)
 	}
 	return v, nil
@@ -152,14 +139,26 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 // migrating, so two starting at once apply each migration once.
 const migrationLock = 0x636f737462 // "costb"
 
-// schemaVersion reads the applied migration count inside tx; on
-// PostgreSQL it first takes the migration lock and creates the version
-// table if needed.
-func (db *DB) schemaVersion(ctx context.Context, tx *sql.Tx) (int, error) {
+// schemaVersion reads the applied migration count (through a
+// transaction or the pool).
+func (db *DB) schemaVersion(ctx context.Context, tx interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int, error) {
+	q := "PRAGMA user_version"
+	if db.pg {
+		q = "SELECT version FROM costbot_schema"
+	}
+	var v int
+	err := tx.QueryRowContext(ctx, q).Scan(&v)
+	return v, err
+}
+
+// prepareMigration, on PostgreSQL, takes the migration lock for tx (two
+// replicas starting at once apply each migration once) and creates the
+// version table of a new database.
+func (db *DB) prepareMigration(ctx context.Context, tx *sql.Tx) error {
 	if !db.pg {
-		var v int
-		err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
-		return v, err
+		return nil
 	}
 	for _, q := range []string{
 		"SELECT pg_advisory_xact_lock(" + strconv.Itoa(migrationLock) + ")",
@@ -167,12 +166,10 @@ func (db *DB) schemaVersion(ctx context.Context, tx *sql.Tx) (int, error) {
 		"INSERT INTO costbot_schema (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM costbot_schema)",
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	var v int
-	err := tx.QueryRowContext(ctx, "SELECT version FROM costbot_schema").Scan(&v)
-	return v, err
+	return nil
 }
 
 func (db *DB) setSchemaVersion(ctx context.Context, tx *sql.Tx, v int) error {
@@ -206,6 +203,9 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
+		if err := db.prepareMigration(ctx, tx); err != nil {
+			return fmt.Errorf("prepare migrations: %w", err)
+		}
 		v, err := db.schemaVersion(ctx, tx)
 		if err != nil {
 			return fmt.Errorf("read schema version: %w", err)
