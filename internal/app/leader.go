@@ -239,22 +239,23 @@ func (a *App) rebuildSlashData(ctx context.Context) error {
 	return nil
 }
 
-// leaderStatus describes the lease for /healthz and /readyz; standby is
-// true on a shared state when this replica does not lead, and problems
-// say why a standby could not take over or answer.
-func (a *App) leaderStatus() (standby bool, lease store.Lease, problems []string) {
+// leaderStatus describes the lease for /healthz and /readyz: state is nil
+// on a SQLite state; standby is true when this replica does not lead, and
+// problems say why a standby could not take over or answer.
+func (a *App) leaderStatus() (state *leaderState, standby bool, problems []string) {
 	l := a.lead
 	if l == nil {
-		return false, store.Lease{}, nil
+		return nil, false, nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lease = l.lease
+	lease := l.lease
+	state = &leaderState{Holder: lease.Holder, Epoch: lease.Epoch, Expires: lease.Expires, Self: l.holder}
 	if l.err != nil {
 		problems = append(problems, "leader lease: "+oneLine(l.err))
 	}
 	if l.leading {
-		return false, lease, problems
+		return state, false, problems
 	}
 	if lease.Holder == "" || time.Until(lease.Expires) < -l.ttl {
 		problems = append(problems, "no replica holds the leader lease")
@@ -265,5 +266,5 @@ func (a *App) leaderStatus() (standby bool, lease store.Lease, problems []string
 	case l.refreshedAt.IsZero():
 		problems = append(problems, "standby: slash-command data not built yet")
 	}
-	return true, lease, problems
+	return state, true, problems
 }

@@ -41,8 +41,9 @@ type RunOptions struct {
 // schedule.timezone, the HTTP endpoint, and Socket Mode when slack.app_token
 // is set. On a shared (PostgreSQL) state every replica serves HTTP and
 // Socket Mode, and only the holder of the leader lease runs the jobs
-// (leader.go); a replica that becomes leader runs a cycle at once. Each value on o.Reload reloads the config and rules (Reload); a
-// failed reload is logged and changes nothing. It blocks until ctx ends,
+// (leader.go); a replica that becomes leader runs a cycle at once. Each
+// value on o.Reload reloads the config and rules (Reload); a failed reload
+// is logged and changes nothing. It blocks until ctx ends,
 // then shuts down in reverse order.
 func (a *App) Run(ctx context.Context, o RunOptions) error {
 	if o.Clock == nil {
@@ -233,10 +234,8 @@ func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	last, lastErr, lastAt := a.last, a.lastErr, a.lastAt
 	a.mu.Unlock()
-	standby, lease, _ := a.leaderStatus()
-	if a.lead != nil {
-		body.Leader = &leaderState{Holder: lease.Holder, Epoch: lease.Epoch, Expires: lease.Expires, Self: a.lead.holder}
-	}
+	var standby bool
+	body.Leader, standby, _ = a.leaderStatus()
 	if standby {
 		// A standby runs no cycles: it is alive while it serves; /readyz
 		// says whether it could answer and take over.
@@ -288,11 +287,9 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 		Leader    *leaderState `json:"leader,omitempty"`
 		Reasons   []string     `json:"reasons,omitempty"`
 	}{Status: "ready", LastCycle: lastAt}
-	standby, lease, problems := a.leaderStatus()
+	leader, standby, problems := a.leaderStatus()
+	body.Leader = leader
 	body.Reasons = append(body.Reasons, problems...)
-	if a.lead != nil {
-		body.Leader = &leaderState{Holder: lease.Holder, Epoch: lease.Epoch, Expires: lease.Expires, Self: a.lead.holder}
-	}
 	switch {
 	case standby:
 		// The leader's cycles are its own /readyz's business; a standby is

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path"
 	"sort"
 	"strings"
 
@@ -127,16 +126,6 @@ func Digest(in Input, weekly bool) []AccountDigest {
 	return out
 }
 
-// globs reports whether an account pattern (a rule scope) matches acct.
-func globs(pattern string, acct cost.Account) bool {
-	if !strings.ContainsAny(pattern, "*?[") {
-		return false
-	}
-	okName, _ := path.Match(pattern, acct.Name)
-	okID, _ := path.Match(pattern, acct.ID)
-	return okName || okID
-}
-
 func unionKeys(a, b map[string]float64) map[string]bool {
 	u := map[string]bool{}
 	for k := range a {
@@ -174,7 +163,7 @@ func DigestFinding(d AccountDigest, weekly bool, notifiers []string, problems []
 	}
 	var mine []string
 	for _, p := range problems {
-		if acct := p.Scope.Account; acct == "" || acct == d.Account.ID || acct == d.Account.Name || globs(acct, d.Account) {
+		if (Scope{Account: p.Scope.Account}).matchAccount(d.Account) { // as the rule's own scope matches
 			mine = append(mine, p.Title)
 		}
 	}

@@ -364,14 +364,12 @@ func (ix *nameIndex) suggest(named []*series, q string, want scopeKind) []*serie
 	// joins the best. Once three names are within t the rest, further than
 	// t, cannot enter.
 	pending, top := sc.pending, sc.top // top: names within t, by distance then name order
-	defer func() { sc.pending, sc.top = pending[:0], top[:0] }()
+	defer func() { sc.pending, sc.top = pending, top }() // keep what they grew to; putScratch empties them
 	for t := 0; t <= limit && len(top) < 3; t++ {
 		if t == untouched {
 			for i := range named {
 				if sc.common[i] == 0 && sc.best[i] == 0 {
-					if b := min(wordDist(int32(i)), nameBound(int32(i))); b >= t {
-						add(int32(i))
-					}
+					add(int32(i)) // its bound is at least t
 				}
 			}
 		}
