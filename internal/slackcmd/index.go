@@ -363,8 +363,10 @@ func (ix *nameIndex) suggest(named []*series, q string, want scopeKind) []*serie
 	// bound is t get their distance, and every name known to be within t
 	// joins the best. Once three names are within t the rest, further than
 	// t, cannot enter.
-	pending, top := sc.pending, sc.top // top: names within t, by distance then name order
-	defer func() { sc.pending, sc.top = pending, top }() // keep what they grew to; putScratch empties them
+	// top: the names within t, by distance then name order. The scratch
+	// keeps what both grew to; putScratch empties them.
+	pending, top := sc.pending, sc.top
+	defer func() { sc.pending, sc.top = pending, top }()
 	for t := 0; t <= limit && len(top) < 3; t++ {
 		if t == untouched {
 			for i := range named {
