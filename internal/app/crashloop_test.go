@@ -59,18 +59,7 @@ func TestCrashLoopChild(t *testing.T) {
 		t.Skip("run by TestCrashLoop only")
 	}
 	now := time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse(path, raw, func(k string) (string, bool) { return demo.Token, k == "CF" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := rules.LoadDir(cfg.Path(cfg.Rules))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, set := loadChildConfig(t, path)
 	a, err := New(context.Background(), Options{Config: cfg, Rules: set, Now: func() time.Time { return now },
 		RetryWait: time.Millisecond})
 	if err != nil {
@@ -274,4 +263,23 @@ runs:
 	if dupSlack+dupHook > killed {
 		t.Errorf("%d duplicates in %d kills, want at most one per kill", dupSlack+dupHook, killed)
 	}
+}
+
+// loadChildConfig reads the config file a child process of a test runs
+// (the crash loop's, a replica's) with the demo's token, and its rules.
+func loadChildConfig(t *testing.T, path string) (*config.Config, *rules.Set) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(path, raw, func(k string) (string, bool) { return demo.Token, k == "CF" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := rules.LoadDir(cfg.Path(cfg.Rules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, set
 }

@@ -22,9 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/costbot/costbot/internal/config"
 	"github.com/costbot/costbot/internal/demo"
-	"github.com/costbot/costbot/internal/rules"
 	"github.com/costbot/costbot/internal/store"
 	"github.com/costbot/costbot/internal/store/pgtest"
 )
@@ -49,18 +47,7 @@ func TestHAReplicaChild(t *testing.T) {
 	if path == "" {
 		t.Skip("run by TestHA_LeaderKilledMidSend only")
 	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse(path, raw, func(k string) (string, bool) { return demo.Token, k == "CF" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := rules.LoadDir(cfg.Path(cfg.Rules))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, set := loadChildConfig(t, path)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
