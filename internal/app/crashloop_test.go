@@ -90,7 +90,24 @@ type crashReceivers struct {
 
 func (c *crashReceivers) hook(w http.ResponseWriter, r *http.Request) {
 	time.Sleep(c.latency)
-	body, _ := io.ReadAll(r.Body)
+	keys, err := hookKeys(r)
+	if err != nil {
+		http.Error(w, "bad body", http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	for _, k := range keys {
+		c.hooks[k]++
+	}
+	c.mu.Unlock()
+}
+
+// hookKeys returns "fingerprint/status" for each alert of a webhook body.
+func hookKeys(r *http.Request) ([]string, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
 	var p struct {
 		Alerts []struct {
 			Status      string `json:"status"`
@@ -98,14 +115,13 @@ func (c *crashReceivers) hook(w http.ResponseWriter, r *http.Request) {
 		} `json:"alerts"`
 	}
 	if err := json.Unmarshal(body, &p); err != nil {
-		http.Error(w, "bad body", http.StatusBadRequest)
-		return
+		return nil, err
 	}
-	c.mu.Lock()
+	keys := make([]string, 0, len(p.Alerts))
 	for _, a := range p.Alerts {
-		c.hooks[a.Fingerprint+"/"+a.Status]++
+		keys = append(keys, a.Fingerprint+"/"+a.Status)
 	}
-	c.mu.Unlock()
+	return keys, nil
 }
 
 // total is how many messages both receivers got.

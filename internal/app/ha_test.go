@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -75,14 +74,8 @@ type haHooks struct {
 }
 
 func (h *haHooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	var p struct {
-		Alerts []struct {
-			Status      string `json:"status"`
-			Fingerprint string `json:"fingerprint"`
-		} `json:"alerts"`
-	}
-	if err := json.Unmarshal(body, &p); err != nil {
+	keys, err := hookKeys(r)
+	if err != nil {
 		http.Error(w, "bad body", http.StatusBadRequest)
 		return
 	}
@@ -90,8 +83,7 @@ func (h *haHooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	h.n++
 	n := h.n
-	for _, a := range p.Alerts {
-		k := a.Fingerprint + "/" + a.Status
+	for _, k := range keys {
 		h.bodies[k]++
 		if h.ids[k] == nil {
 			h.ids[k] = map[string]int{}
