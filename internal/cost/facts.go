@@ -22,6 +22,10 @@ type Fact struct {
 // DayText is how a single day is written for people on every surface.
 func DayText(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006") }
 
+// InstantText is how an instant (an alert's start, end, an update) is
+// written for people on every surface: UTC to the minute.
+func InstantText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") }
+
 func amount(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 
 func isoDay(t time.Time) string {

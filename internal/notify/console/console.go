@@ -125,10 +125,10 @@ func Format(a cost.Alert, color bool) string {
 		add("thread", t)
 	}
 	if !a.StartsAt.IsZero() {
-		add("started", a.StartsAt.UTC().Format("2006-01-02 15:04 MST"))
+		add("started", cost.InstantText(a.StartsAt))
 	}
 	if !a.EndsAt.IsZero() {
-		add("ended", a.EndsAt.UTC().Format("2006-01-02 15:04 MST"))
+		add("ended", cost.InstantText(a.EndsAt))
 	}
 	if c := a.Chart; c != nil && len(c.Values) > 0 {
 		add("chart", spark(c.Values))

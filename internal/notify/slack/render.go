@@ -105,7 +105,7 @@ func render(a cost.Alert, m mode, now time.Time) (string, []slackapi.Block) {
 
 	ctx := contextText(a)
 	if m == modeRoot && !now.IsZero() {
-		ctx += " · updated " + now.UTC().Format("2006-01-02 15:04 MST")
+		ctx += " · updated " + cost.InstantText(now)
 	}
 	blocks = append(blocks, slackapi.NewContextBlock(blockID("context", fp),
 		mrkdwn(truncate(ctx, MaxSectionText))))
@@ -223,11 +223,11 @@ func fieldsFor(a cost.Alert) [][2]string {
 	if a.Kind == cost.KindStale {
 		add("Reason", oneLine(a.Summary))
 		if !a.StartsAt.IsZero() {
-			add("Since", a.StartsAt.UTC().Format("2006-01-02 15:04 MST"))
+			add("Since", cost.InstantText(a.StartsAt))
 		}
 	}
 	if a.Status == cost.StatusResolved && !a.EndsAt.IsZero() {
-		add("Resolved at", a.EndsAt.UTC().Format("2006-01-02 15:04 MST"))
+		add("Resolved at", cost.InstantText(a.EndsAt))
 	}
 	if a.Status == cost.StatusResolved && a.Why != "" {
 		add("Why", oneLine(a.Why))
