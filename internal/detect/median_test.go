@@ -22,36 +22,43 @@ func TestKey(t *testing.T) {
 	}
 }
 
-// TestMedian6 checks the sorting network against a sorted copy for every
-// assignment of the values 0..5 (with repeats) to the six slots and every
-// fill of 3..6 slots (the others +Inf, as New leaves them).
-func TestMedian6(t *testing.T) {
-	var r [6]float64
-	for code := range 46656 { // 6^6
+// TestPhaseRing checks the sorted keys and the median of a phase ring
+// against a sorted copy of the last six values stored, after each store of
+// every sequence of nine values from -1.5, -0.5, 0.5, 1.5 (with repeats)
+// into a ring New leaves unfilled (+Inf).
+func TestPhaseRing(t *testing.T) {
+	var seq [9]float64
+	for code := range 1 << (2 * len(seq)) { // 4^9 sequences
 		c := code
-		for i := range r {
-			r[i] = float64(c % 6)
-			c /= 6
+		for i := range seq {
+			seq[i] = float64(c%4) - 1.5
+			c /= 4
 		}
-		for m := 3; m <= 6; m++ {
-			var ring [6]int64
-			for i := range ring {
-				ring[i] = key(math.Inf(1))
-				if i < m {
-					ring[i] = key(r[i] - 2.5) // negative values too
+		inf := key(math.Inf(1))
+		pr := phaseRing{ring: [6]int64{inf, inf, inf, inf, inf, inf}, srt: [6]int64{inf, inf, inf, inf, inf, inf}}
+		for i, v := range seq {
+			pr.add(key(v))
+			m := min(i+1, 6)
+			s := slices.Clone(seq[max(0, i+1-6) : i+1])
+			slices.Sort(s)
+			for j := range 6 {
+				want := inf
+				if j < m {
+					want = key(s[j])
+				}
+				if pr.srt[j] != want {
+					t.Fatalf("after storing %v: sorted keys %v, want %v at %d", seq[:i+1], pr.srt, want, j)
 				}
 			}
-			s := slices.Clone(r[:m])
-			for i := range s {
-				s[i] -= 2.5
+			if m < 3 {
+				continue
 			}
-			slices.Sort(s)
 			want := s[m/2]
 			if m%2 == 0 {
 				want = (s[m/2-1] + s[m/2]) / 2
 			}
-			if got := median6(&ring, m); got != want {
-				t.Fatalf("median6(%v, %d) = %v, want %v", r, m, got, want)
+			if got := pr.median(m); got != want {
+				t.Fatalf("median after storing %v = %v, want %v", seq[:i+1], got, want)
 			}
 		}
 	}

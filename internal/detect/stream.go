@@ -64,19 +64,15 @@ type Detector struct {
 	s    int // season
 	k    int // history per phase
 
-	phase []float64  // s*k ring buffers of past values per phase (k != 6)
-	pk    [][6]int64 // k = 6: the rings as order keys (see key), unfilled slots +Inf
-	pkBuf [7][6]int64
-	// nextExp is the full k = 6 ring's median for the next point's phase,
-	// computed at the end of Step when nextOK
-	nextExp float64
-	nextOK  bool
-	phaseN  []int     // values seen per phase
-	phaseW  []int     // next write position per phase ring (phaseN mod k)
-	sorted  []float64 // s*k: the same values per phase, sorted (first min(n,k) valid); none for k = 6 (median6)
-	recent  [recentN]float64
-	nRec    int
-	tmp     []float64 // scratch for medians, len >= max(k, recentN, esdN)
+	phase  []float64   // s*k ring buffers of past values per phase (k != 6)
+	pk     []phaseRing // k = 6: the rings as order keys, in arrival order and sorted
+	pkBuf  [7]phaseRing
+	phaseN []int     // values seen per phase
+	phaseW []int     // next write position per phase ring (phaseN mod k; k != 6, see phaseRing)
+	sorted []float64 // s*k: the same values per phase, sorted (first min(n,k) valid); none for k = 6 (pk)
+	recent [recentN]float64
+	nRec   int
+	tmp    []float64 // scratch for medians, len >= max(k, recentN, esdN)
 
 	absDev  float64 // EWMA of clipped |residual|
 	absUp   float64 // the same over positive residuals only (cost noise is skewed up)
@@ -158,17 +154,18 @@ func New(opts Options) (*Detector, error) {
 	// one block for the float slices and one for the int ones
 	d.rampW = min(2*max(s, 7), 512)
 	nt := max(k, recentN, esdN)
-	ns := s * k // the rings and their sorted copies (median6 needs neither for k = 6)
+	ns := s * k // the rings and their sorted copies (pk holds them for k = 6)
 	if k == 6 {
 		ns = 0
 		if s <= len(d.pkBuf) {
 			d.pk = d.pkBuf[:s]
 		} else {
-			d.pk = make([][6]int64, s)
+			d.pk = make([]phaseRing, s)
 		}
-		inf := key(math.Inf(1)) // unfilled (see median6)
+		inf := key(math.Inf(1)) // unfilled (see phaseRing)
 		for i := range d.pk {
-			d.pk[i] = [6]int64{inf, inf, inf, inf, inf, inf}
+			d.pk[i].ring = [6]int64{inf, inf, inf, inf, inf, inf}
+			d.pk[i].srt = d.pk[i].ring
 		}
 	}
 	var fl []float64
@@ -311,7 +308,7 @@ func (d *Detector) baseline(p int) (float64, bool) {
 	if n := d.phaseN[p]; n >= 3 {
 		m := min(n, d.k)
 		if d.k == 6 {
-			return median6(&d.pk[p], m), true
+			return d.pk[p].median(m), true
 		}
 		a := d.sorted[p*d.k : p*d.k+m]
 		if m%2 == 1 {
@@ -518,11 +515,8 @@ func (d *Detector) Step(v float64) Result {
 	}
 	var exp float64
 	var ok bool
-	if d.nextOK {
-		exp, ok = d.nextExp, true // computed at the end of the last Step
-		d.nextOK = false
-	} else if n := d.phaseN[p]; n >= 6 && d.k == 6 {
-		exp, ok = median6(&d.pk[p], 6), true // baseline's common case
+	if n := d.phaseN[p]; n >= 6 && d.k == 6 {
+		exp, ok = d.pk[p].mid(), true // baseline's common case
 	} else {
 		exp, ok = d.baseline(p)
 	}
@@ -828,7 +822,8 @@ func (d *Detector) Step(v float64) Result {
 		d.lowP += lowA * (l - d.lowP)
 	}
 	if d.k == 6 {
-		d.storeKey(p, stored)
+		d.pk[p].add(key(stored)) // storeKey, inlined
+		d.phaseN[p]++
 	} else {
 		d.storePhase(p, stored)
 	}
@@ -848,12 +843,6 @@ func (d *Detector) Step(v float64) Result {
 	d.seen++
 	if anomaly && idx-d.since+1 >= d.adapt {
 		d.readapt(sig)
-	}
-	// the next point's baseline, now: nothing changes the next phase's
-	// ring before it (Rebase forgets it), and the processor computes it
-	// alongside the rest of this point
-	if q := d.ph; d.k == 6 && d.phaseN[q] >= 6 {
-		d.nextExp, d.nextOK = median6(&d.pk[q], 6), true
 	}
 	return Result{Score: score, Anomaly: anomaly, Expected: exp, Observed: v, Sigma: z, Impact: r, Detector: name, Since: since, Outage: anomaly && outage}
 }
@@ -913,14 +902,9 @@ func (d *Detector) zeroDay(idx int, v, exp float64) (sigma float64, done bool) {
 	return (v - exp) / d.sigma(), true
 }
 
-// storeKey appends v to phase p's ring of keys (k = 6, see median6).
+// storeKey appends v to phase p's ring of keys (k = 6, see phaseRing).
 func (d *Detector) storeKey(p int, v float64) {
-	w := d.phaseW[p]
-	d.pk[p][w] = key(v)
-	if w++; w == 6 {
-		w = 0
-	}
-	d.phaseW[p] = w
+	d.pk[p].add(key(v))
 	d.phaseN[p]++
 }
 
@@ -996,7 +980,6 @@ func (d *Detector) readapt(sig float64) {
 // the last three ratios are normal. Call it after stepping the last point
 // the mark covers; it allocates nothing.
 func (d *Detector) Rebase() {
-	d.nextOK = false
 	if d.esdCnt == 0 {
 		return
 	}
@@ -1040,14 +1023,17 @@ func (d *Detector) rebase(delta float64) {
 }
 
 // eachStored replaces every stored value x of every phase by f(x) (the
-// ring's unfilled slots hold +Inf for median6 and stay so).
+// ring's unfilled slots hold +Inf for phaseRing and stay so; f is
+// monotone, so a sorted ring stays sorted).
 func (d *Detector) eachStored(f func(float64) float64) {
 	k := d.k
 	for p, n := range d.phaseN {
 		m := min(n, k)
 		if k == 6 {
+			pr := &d.pk[p]
 			for i := range m {
-				d.pk[p][i] = key(f(unkey(d.pk[p][i])))
+				pr.ring[i] = key(f(unkey(pr.ring[i])))
+				pr.srt[i] = key(f(unkey(pr.srt[i])))
 			}
 			continue
 		}
@@ -1071,33 +1057,71 @@ func unkey(k int64) float64 {
 	return math.Float64frombits(uint64(k ^ int64(uint64(k>>63)>>1)))
 }
 
-// median6 returns the median of the first m (3..6) values of a six-value
-// phase ring of keys whose unfilled slots hold key(+Inf): a sorting network
-// of branch-free integer compare-exchanges (the order statistics, hence the
-// median, are those of a sorted copy).
-func median6(r *[6]int64, m int) float64 {
-	a0, a1, a2, a3, a4, a5 := r[0], r[1], r[2], r[3], r[4], r[5]
-	a0, a5 = min(a0, a5), max(a0, a5)
-	a1, a3 = min(a1, a3), max(a1, a3)
-	a2, a4 = min(a2, a4), max(a2, a4)
-	a1, a2 = min(a1, a2), max(a1, a2)
-	a3, a4 = min(a3, a4), max(a3, a4)
-	a0, a3 = min(a0, a3), max(a0, a3)
-	a2, a5 = min(a2, a5), max(a2, a5)
-	a1 = max(a0, a1)
-	a2, a3 = min(a2, a3), max(a2, a3)
-	a4 = min(a4, a5)
-	a1, a2 = min(a1, a2), max(a1, a2)
-	a3 = min(a3, a4)
+// phaseRing is one phase's last six values (k = 6) as order keys (see
+// key): in arrival order (ring) and sorted (srt). Unfilled slots hold
+// key(+Inf), so the first m sorted keys are those of the m values stored.
+type phaseRing struct {
+	ring, srt [6]int64
+	w         int // next write position in ring
+}
+
+// add stores key x in place of the oldest and keeps srt sorted without a
+// branch: the old key leaves (every sorted key from its first position on
+// moves down one) and x enters (each slot takes the median of its two
+// neighbours and x), in CMOVs.
+func (pr *phaseRing) add(x int64) {
+	w := pr.w
+	if w >= 5 {
+		pr.w = 0
+	} else {
+		pr.w = w + 1
+	}
+	old := pr.ring[w]
+	pr.ring[w] = x
+	s := &pr.srt
+	s0, s1, s2, s3, s4, s5 := s[0], s[1], s[2], s[3], s[4], s[5]
+	t0, t1, t2, t3, t4 := s1, s2, s3, s4, s5
+	if s0 < old {
+		t0 = s0
+	}
+	if s1 < old {
+		t1 = s1
+	}
+	if s2 < old {
+		t2 = s2
+	}
+	if s3 < old {
+		t3 = s3
+	}
+	if s4 < old {
+		t4 = s4
+	}
+	s[0] = min(t0, x)
+	s[1] = max(t0, min(t1, x))
+	s[2] = max(t1, min(t2, x))
+	s[3] = max(t2, min(t3, x))
+	s[4] = max(t3, min(t4, x))
+	s[5] = max(t4, x)
+}
+
+// mid is median(6), small enough to inline.
+func (pr *phaseRing) mid() float64 {
+	return (unkey(pr.srt[2]) + unkey(pr.srt[3])) / 2
+}
+
+// median returns the median of the first m (3..6) values stored, as a
+// sorted copy of them gives it.
+func (pr *phaseRing) median(m int) float64 {
+	s := &pr.srt
 	switch m {
 	case 6:
-		return (unkey(a2) + unkey(a3)) / 2
+		return (unkey(s[2]) + unkey(s[3])) / 2
 	case 5:
-		return unkey(a2)
+		return unkey(s[2])
 	case 4:
-		return (unkey(a1) + unkey(a2)) / 2
+		return (unkey(s[1]) + unkey(s[2])) / 2
 	}
-	return unkey(a1)
+	return unkey(s[1])
 }
 
 // ratioMedian is the median of the last three observed/expected ratios,
