@@ -123,6 +123,22 @@ func hashResult(h hash.Hash64, r detect.Result) {
 	h.Write([]byte{0})
 }
 
+// hashDecision adds the decision fields of r to h: Anomaly, Outage,
+// Detector and Since.
+func hashDecision(h hash.Hash64, r detect.Result) {
+	var b [10]byte
+	binary.LittleEndian.PutUint64(b[0:], uint64(int64(r.Since)))
+	if r.Anomaly {
+		b[8] = 1
+	}
+	if r.Outage {
+		b[9] = 1
+	}
+	h.Write(b[:])
+	h.Write([]byte(r.Detector))
+	h.Write([]byte{0})
+}
+
 // identityGroups are the option groups whose results are hashed: every
 // method with every season kind, each run over every sensitivity and
 // direction.
@@ -167,15 +183,16 @@ func identityGroups() []identityGroup {
 
 // identityWant are the hashes of this code's results, recorded on amd64.
 // They were those of main's stream.go at 12ae1de until log(observed/expected)
-// moved from math.Log to fastLog (at most 2 ulp apart): the recorded
-// decisions of every option group over every series were compared before
-// and after that change and are the same (see README.md, Speed). A change
-// to any bit of any Result field changes them.
+// moved from math.Log to fastLog (at most 2 ulp apart), and re-recorded when
+// the ESD test's sums changed order (three chains, removed values
+// subtracted): the decisions of every option group over every series stayed
+// the same both times (identityDecisionWant; README.md, Speed). A change to
+// any bit of any Result field changes them.
 var identityWant = map[string]string{
-	"ensemble/s1":      "95ee2b01883fc260",
-	"ensemble/auto":    "dba1d3eefe6b95af",
-	"ensemble/s7start": "80de1f1247fc3cc2",
-	"ensemble/s24":     "b33635e7a65c3e29",
+	"ensemble/s1":      "a3a3827ae73c7082",
+	"ensemble/auto":    "1a1e54c156151616",
+	"ensemble/s7start": "c9577ff72727df5d",
+	"ensemble/s24":     "834a9cc0f0d6589a",
 	"seasonal/s1":      "8b8452cd61844829",
 	"seasonal/auto":    "e60f70ad8beb0fe9",
 	"seasonal/s7start": "ebc237ace054907e",
@@ -192,24 +209,56 @@ var identityWant = map[string]string{
 	"outage/auto":      "102c322440ca522b",
 	"outage/s7start":   "f9d890106ca5ad36",
 	"outage/s24":       "57dc6f659045755f",
-	"esd/s1":           "0b20a97ed86bfad4",
-	"esd/auto":         "7f61fcd878c7e56c",
-	"esd/s7start":      "f6ed1597d4aea29f",
-	"esd/s24":          "d65dee8f1058404f",
+	"esd/s1":           "6540b8783091c4a2",
+	"esd/auto":         "0df9d82a0f3f8c3e",
+	"esd/s7start":      "1e71a579b4287569",
+	"esd/s24":          "eb7ab3088013119b",
+}
+
+// identityDecisionWant are the hashes of the decisions alone (hashDecision)
+// of main's code at caea852, before the ESD sums changed order: a change
+// that moves last bits (identityWant) must leave them as they are.
+var identityDecisionWant = map[string]string{
+	"ensemble/s1":      "cc236aedda184089",
+	"ensemble/auto":    "91f81e20427ffd55",
+	"ensemble/s7start": "11ce0322bdd74975",
+	"ensemble/s24":     "c255a1c366f2af61",
+	"seasonal/s1":      "6a4d8cdeece130de",
+	"seasonal/auto":    "27a267a676f7fa15",
+	"seasonal/s7start": "fb25195164283214",
+	"seasonal/s24":     "a4e8703d0947ed34",
+	"cusum/s1":         "da3a9f5387ec0556",
+	"cusum/auto":       "e9b25fa893f72439",
+	"cusum/s7start":    "76ec29eddec1e65e",
+	"cusum/s24":        "2b60265201cbadef",
+	"ramp/s1":          "edeedab3933658e1",
+	"ramp/auto":        "c6fafb1da595f4d5",
+	"ramp/s7start":     "5c5bb1638cd74b1a",
+	"ramp/s24":         "bd424418f9c76cd0",
+	"outage/s1":        "93bb564f8f223168",
+	"outage/auto":      "df6f0854b668418d",
+	"outage/s7start":   "96bd424dc9a16bd3",
+	"outage/s24":       "f00c99c93e3acb28",
+	"esd/s1":           "143014af665f45c8",
+	"esd/auto":         "184aac4a0c6160a4",
+	"esd/s7start":      "dbb7213df6d6ac42",
+	"esd/s24":          "3d709630930ae4d2",
 }
 
 // TestDetector_Identity runs every option group over identitySeries, with
 // a Rebase now and then, and compares a hash of every Result field with the
-// recorded one: optimisations must not change a single bit.
+// recorded one (identityWant: any change to any bit shows) and a hash of
+// the decisions with main's (identityDecisionWant: a numeric change must
+// not change one).
 func TestDetector_Identity(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		// other ports may fuse x*y+z into one rounding (the spec allows it)
 		t.Skip("hashes recorded on amd64")
 	}
 	series := identitySeries()
-	var got strings.Builder
+	var got, gotD strings.Builder
 	for gi, g := range identityGroups() {
-		h := fnv.New64a()
+		h, hd := fnv.New64a(), fnv.New64a()
 		for oi, o := range g.opts {
 			for si, s := range series {
 				if (si+oi+gi)%3 != 0 {
@@ -223,20 +272,26 @@ func TestDetector_Identity(t *testing.T) {
 					t.Fatal(err)
 				}
 				for j, v := range s.Values {
-					hashResult(h, d.Step(v))
+					res := d.Step(v)
+					hashResult(h, res)
+					hashDecision(hd, res)
 					if (j+si)%101 == 100 {
 						d.Rebase()
 					}
 				}
 			}
 		}
-		sum := fmt.Sprintf("%016x", h.Sum64())
+		sum, dsum := fmt.Sprintf("%016x", h.Sum64()), fmt.Sprintf("%016x", hd.Sum64())
 		fmt.Fprintf(&got, "\t%q: %q,\n", g.name, sum)
+		fmt.Fprintf(&gotD, "\t%q: %q,\n", g.name, dsum)
 		if want, ok := identityWant[g.name]; !ok || want != sum {
 			t.Errorf("%s: hash %s, want %s", g.name, sum, want)
 		}
+		if want, ok := identityDecisionWant[g.name]; !ok || want != dsum {
+			t.Errorf("%s: decision hash %s, want %s", g.name, dsum, want)
+		}
 	}
 	if t.Failed() {
-		t.Logf("hashes of this code:\n%s", got.String())
+		t.Logf("hashes of this code:\n%s\ndecision hashes:\n%s", got.String(), gotD.String())
 	}
 }

@@ -109,17 +109,16 @@ type Detector struct {
 	rampT          float64 // one-sided t critical value
 	rampSx, rampSS float64 // sum j, sum (j-mean)^2
 
-	esd     [esdN]float64 // ring of residuals
-	esdPos  int
-	ratioV  [3]float64 // last observed and expected values (see ratios)
-	ratioE  [3]float64
-	nRatio  int
-	esdCnt  int
-	esdLam  [esdMaxOut + 1]float64
-	esdWork [esdN]float64
-	zHist   [monthlyHi + 1]float64 // ring of residuals (daily data only) ...
-	zDen    [monthlyHi + 1]float64 // ... and what makes them relative (zHist/zDen)
-	zsHist  [monthlyHi + 1]float64 // ring of z (daily data only)
+	esd    [esdN]float64 // ring of residuals
+	esdPos int
+	ratioV [3]float64 // last observed and expected values (see ratios)
+	ratioE [3]float64
+	nRatio int
+	esdCnt int
+	esdLam [esdMaxOut + 1]float64
+	zHist  [monthlyHi + 1]float64 // ring of residuals (daily data only) ...
+	zDen   [monthlyHi + 1]float64 // ... and what makes them relative (zHist/zDen)
+	zsHist [monthlyHi + 1]float64 // ring of z (daily data only)
 	// calendar of the next point when Options.Start is set (daily data)
 	dom, mdays  int // day of month 1..31 (0 = unknown), days in its month
 	month, year int
@@ -391,7 +390,175 @@ func clip(x, c float64) float64 {
 // is not wanted: the test stops once r is removed. With needOut it is
 // wanted only for a ratio over 0.99 (Step caps the strength at 0.99 unless
 // r is an outlier), so the test stops at a smaller ratio too.
+//
+// One pass sums the ring in three independent chains and finds its largest
+// and smallest values; each step then removes the value farthest from the
+// mean (the largest or the smallest ring value left, or r), subtracts it
+// from the sums in O(1) and, when it came from the ring, finds the next one
+// on that side. When r is as far from the mean as the farthest ring value,
+// or the largest as far as the smallest (to 2^-40, see esdTie), which one
+// goes first decides the answer: esdExact, the test as it always ran,
+// decides it.
 func (d *Detector) esdStrength(r float64, needOut bool) (float64, bool) {
+	const n = esdN
+	if d.esdCnt < n-1 {
+		return 0, false
+	}
+	ring := (*[n - 1]float64)(d.esd[:])
+	var a0, a1, a2, q0, q1, q2 float64
+	mx, mn := ring[0], ring[0]
+	for j := 0; j < len(ring); j += 3 {
+		u, v, w := ring[j], ring[j+1], ring[j+2]
+		a0 += u
+		a1 += v
+		a2 += w
+		q0 += u * u
+		q1 += v * v
+		q2 += w * w
+		if u > mx {
+			mx = u
+		}
+		if u < mn {
+			mn = u
+		}
+		if v > mx {
+			mx = v
+		}
+		if v < mn {
+			mn = v
+		}
+		if w > mx {
+			mx = w
+		}
+		if w < mn {
+			mn = w
+		}
+	}
+	s := a0 + a1 + a2 + r
+	s2 := q0 + q1 + q2 + r*r
+	s2all := s2
+	// after the first removal from the ring, xe is the ring with the
+	// removed values NaN (no comparison picks them)
+	var xe [n - 1]float64
+	copied := false
+	rIn := true // r not removed yet
+	removedAt, numOut := 0, 0
+	var ratio float64
+	m := float64(n)
+	for i := 1; ; i++ {
+		mean := s / m
+		sd := math.Sqrt(fmax(s2/m-mean*mean, 0) * m / (m - 1))
+		if sd == 0 {
+			break
+		}
+		dh, dl := mx-mean, mean-mn
+		if esdTie(dh, dl) && mx != mn {
+			return d.esdExact(r, needOut)
+		}
+		best, top := dh, true
+		if dl > dh {
+			best, top = dl, false
+		}
+		isR := false
+		if rIn {
+			a := math.Abs(r - mean)
+			if esdTie(a, best) {
+				return d.esdExact(r, needOut)
+			}
+			if a > best {
+				best, isR = a, true
+			}
+		}
+		R := best / sd
+		if R > d.esdLam[i] {
+			numOut = i
+		}
+		if isR {
+			removedAt = i
+			ratio = R / d.esdLam[i]
+		}
+		if removedAt > 0 && (!needOut || numOut >= removedAt || ratio <= 0.99) || i == esdMaxOut {
+			break // later steps cannot change the answer
+		}
+		x := r
+		if isR {
+			rIn = false
+		} else {
+			if !copied {
+				xe, copied = *ring, true
+			}
+			x = mn
+			if top {
+				x = mx
+			}
+			for j, v := range xe {
+				if v == x {
+					xe[j] = math.NaN()
+					break
+				}
+			}
+			if top {
+				mx = esdMax(&xe)
+			} else {
+				mn = esdMin(&xe)
+			}
+		}
+		m--
+		s -= x
+		s2 -= x * x
+		if s2 < 0x1p-16*s2all && copied {
+			// the sums lost more than 16 bits to the removed values: sum
+			// what is left again
+			s, s2 = 0, 0
+			for _, v := range xe {
+				if v == v { // not removed
+					s += v
+					s2 += v * v
+				}
+			}
+			if rIn {
+				s += r
+				s2 += r * r
+			}
+		}
+	}
+	return ratio, removedAt > 0 && removedAt <= numOut
+}
+
+// esdTie reports whether two distances from the mean are equal or so close
+// (2^-40 relative) that the order of the additions behind the mean could
+// decide which is larger.
+func esdTie(a, b float64) bool {
+	return math.Abs(a-b) <= 0x1p-40*(math.Abs(a)+math.Abs(b))
+}
+
+// esdMax returns the largest value of x but NaN.
+func esdMax(x *[esdN - 1]float64) float64 {
+	v := math.Inf(-1)
+	for _, y := range x {
+		if y > v {
+			v = y
+		}
+	}
+	return v
+}
+
+// esdMin returns the smallest value of x but NaN.
+func esdMin(x *[esdN - 1]float64) float64 {
+	v := math.Inf(1)
+	for _, y := range x {
+		if y < v {
+			v = y
+		}
+	}
+	return v
+}
+
+// esdExact is esdStrength as the test always ran: each step sums the active
+// values in array order and removes the first one farthest from the mean by
+// swapping the last active one into its place (r is last at first), so
+// equally far values leave in that order.
+func (d *Detector) esdExact(r float64, needOut bool) (float64, bool) {
 	const n = esdN
 	if d.esdCnt < n-1 {
 		return 0, false
@@ -434,7 +601,7 @@ func (d *Detector) esdStrength(r float64, needOut bool) (float64, bool) {
 			}
 		}
 	}
-	x := &d.esdWork
+	var x [esdN]float64
 	removedAt, numOut := 0, 0
 	var ratio float64
 	m := n
