@@ -367,6 +367,26 @@ func fmax(a, b float64) float64 {
 	return b
 }
 
+// fsel returns a if c, else b, by a conditional move of their bits: no
+// branch to mispredict when c is a coin toss (the sign of a residual).
+func fsel(c bool, a, b float64) float64 {
+	x, y := math.Float64bits(a), math.Float64bits(b)
+	if c {
+		y = x
+	}
+	return math.Float64frombits(y)
+}
+
+// fmaxs is fmax by fsel, for operands whose order is unpredictable.
+func fmaxs(a, b float64) float64 {
+	return fsel(a > b, a, b)
+}
+
+// fmins is fmin by fsel.
+func fmins(a, b float64) float64 {
+	return fsel(a < b, a, b)
+}
+
 func fmin(a, b float64) float64 {
 	if a < b {
 		return a
@@ -733,18 +753,19 @@ func (d *Detector) Step(v float64) Result {
 	zc := clip(z, cusumClip)
 	zb := clip(z-d.bias, cusumClip) // growth makes the lagging median's residuals one-sided
 	// detector strengths: 1 = at the detector's threshold
-	var eS, eC, eR, eO, eE float64
-	if zok {
-		eS = math.Abs(z-d.bias) / th.spikeZ
-	}
+	var eR, eO, eE float64
+	eS := fsel(zok, math.Abs(z-d.bias)/th.spikeZ, 0)
 	if judged {
-		d.cp = fmax(0, d.cp+zb-cusumK)
-		d.cn = fmax(0, d.cn-zb-cusumK)
+		d.cp = fmaxs(0, d.cp+zb-cusumK)
+		d.cn = fmaxs(0, d.cn-zb-cusumK)
 	}
+	var eC float64
 	switch {
+	case d.opts.Direction == DirectionUp: // the default, without a branch on z's sign
+		eC = fsel(z > 0, fmins(d.cp/th.cusumH, z/cusumCur), 0)
 	case z > 0 && d.opts.Direction != DirectionDown:
 		eC = fmin(d.cp/th.cusumH, z/cusumCur)
-	case z < 0 && d.opts.Direction != DirectionUp:
+	case z < 0:
 		eC = fmin(d.cn/th.cusumH, -z/cusumCur)
 	}
 	// ramp: OLS slope of clipped z over the window (j = 0 oldest .. W-1 newest)
@@ -791,9 +812,7 @@ func (d *Detector) Step(v float64) Result {
 	}
 	aRes := ewmaRate(d.nRes+1, d.alphaLo)
 	d.absDev += aRes * (ar - d.absDev)
-	if r > 0 {
-		d.absUp += 2 * aRes * (fmin(r, 3*sig) - d.absUp)
-	}
+	d.absUp = fsel(r > 0, d.absUp+2*aRes*(fmin(r, 3*sig)-d.absUp), d.absUp)
 	d.nRes++
 	if pos {
 		al := math.Abs(lr)
@@ -863,7 +882,7 @@ func (d *Detector) Step(v float64) Result {
 			eE = e
 		}
 	}
-	E := fmax(fmax(fmax(eS, eC), fmax(eR, eO)), eE)
+	E := fmaxs(fmaxs(fmaxs(eS, eC), fmaxs(eR, eO)), eE)
 	// novelty: deviations no larger than the recent ones (decaying max of
 	// |z| over about max(season, 28) points) are not news
 	az := math.Abs(z)
@@ -873,8 +892,8 @@ func (d *Detector) Step(v float64) Result {
 			eS, eC, eR, eE = eS/nv, eC/nv, eR/nv, eE/nv
 		}
 	}
-	zNews := az // what this point adds to the novelty memory (see below)
-	if !zok || outage {
+	zNews := fsel(zok, az, 0) // what this point adds to the novelty memory (see below)
+	if outage {
 		zNews = 0 // a drop does not make the next rise ordinary
 	}
 	// anomaly likelihood: is the short-term mean of clipped |z| unusual
@@ -884,7 +903,7 @@ func (d *Detector) Step(v float64) Result {
 		short := d.lkWin.push(a)
 		// x > 3 needs dx^2 > 9 var (8.99 leaves room for rounding), so
 		// most points skip the square root and the division
-		if dx := short - d.lk.mean; d.lk.n > 100 && dx > 0 && dx*dx > 8.99*fmax(d.lk.v, 1e-6) {
+		if dx := short - d.lk.mean; d.lk.n > 100 && dx*dx > 8.99*fmax(d.lk.v, 1e-6) && dx > 0 {
 			sd := math.Sqrt(fmax(d.lk.v, 1e-6))
 			x := (short - d.lk.mean) / sd
 			if x > 3 {
@@ -948,7 +967,7 @@ func (d *Detector) Step(v float64) Result {
 	if anomaly {
 		zNews = 0 // an anomaly was news: it does not make the next one ordinary
 	}
-	d.zMax = fmax(fmin(zNews, 50), d.zMax*d.zDecay)
+	d.zMax = fmaxs(fmin(zNews, 50), d.zMax*d.zDecay)
 
 	since, name := -1, ""
 	if anomaly {
