@@ -63,3 +63,28 @@ func TestPhaseRing(t *testing.T) {
 		}
 	}
 }
+
+// TestMedian8 checks median8 against a sorted copy for every fill m of
+// 1..8 and every assignment of -1.5..1.5 in steps of one to the eight
+// slots (unfilled slots hold stale values, as the recent ring's do).
+func TestMedian8(t *testing.T) {
+	var r [recentN]float64
+	for code := range 1 << (2 * recentN) { // 4^8
+		c := code
+		for i := range r {
+			r[i] = float64(c%4) - 1.5
+			c /= 4
+		}
+		for m := 1; m <= recentN; m++ {
+			s := slices.Clone(r[:m])
+			slices.Sort(s)
+			want := s[m/2]
+			if m%2 == 0 {
+				want = (s[m/2-1] + s[m/2]) / 2
+			}
+			if got := median8(&r, m); got != want {
+				t.Fatalf("median8(%v, %d) = %v, want %v", r, m, got, want)
+			}
+		}
+	}
+}

@@ -72,7 +72,6 @@ type Detector struct {
 	sorted []float64 // s*k: the same values per phase, sorted (first min(n,k) valid); none for k = 6 (pk)
 	recent [recentN]float64
 	nRec   int
-	tmp    []float64 // scratch for medians, len >= max(k, recentN, esdN)
 
 	absDev  float64 // EWMA of clipped |residual|
 	absUp   float64 // the same over positive residuals only (cost noise is skewed up)
@@ -132,8 +131,8 @@ type Detector struct {
 	lastFlag int
 	lastHeld int // last point a sustained shift held the episode open
 	adapt    int
-	flBuf    [esdN + 14]float64 // tmp and ramp for the default season
-	inBuf    [14]int            // phaseN and phaseW for seasons up to 7
+	flBuf    [14]float64 // ramp for the default season
+	inBuf    [14]int     // phaseN and phaseW for seasons up to 7
 }
 
 // New returns a Detector for opts, or an error naming every invalid field.
@@ -152,7 +151,6 @@ func New(opts Options) (*Detector, error) {
 	d := &Detector{opts: opts, th: sensitivityThresholds[opts.Sensitivity], s: s, k: k, since: -1}
 	// one block for the float slices and one for the int ones
 	d.rampW = min(2*max(s, 7), 512)
-	nt := max(k, recentN, esdN)
 	ns := s * k // the rings and their sorted copies (pk holds them for k = 6)
 	if k == 6 {
 		ns = 0
@@ -168,14 +166,14 @@ func New(opts Options) (*Detector, error) {
 		}
 	}
 	var fl []float64
-	if ns == 0 && nt+d.rampW <= len(d.flBuf) {
+	if ns == 0 && d.rampW <= len(d.flBuf) {
 		fl = d.flBuf[:] // the default season: no allocation besides d
 	} else {
-		fl = make([]float64, 2*ns+nt+d.rampW)
+		fl = make([]float64, 2*ns+d.rampW)
 	}
 	d.phase, fl = fl[:ns:ns], fl[ns:]
 	d.sorted, fl = fl[:ns:ns], fl[ns:]
-	d.tmp, d.ramp = fl[:nt:nt], fl[nt:nt+d.rampW]
+	d.ramp = fl[:d.rampW]
 	var in []int
 	if s <= len(d.inBuf)/2 {
 		in = d.inBuf[:2*s]
@@ -318,10 +316,47 @@ func (d *Detector) baseline(p int) (float64, bool) {
 	if d.nRec == 0 {
 		return 0, false
 	}
-	m := min(d.nRec, recentN)
-	buf := d.tmp[:m]
-	copy(buf, d.recent[:m])
-	return medianSmall(buf), true
+	return median8(&d.recent, min(d.nRec, recentN)), true
+}
+
+// median8 returns the median of the first m (1..8) values of r: Batcher's
+// 19-exchange sorting network over their order keys (see key), the others
+// +Inf, without a branch (an insertion sort of the warm-up's recent values
+// mispredicted about seven times a point).
+func median8(r *[recentN]float64, m int) float64 {
+	var k [8]int64
+	inf := key(math.Inf(1))
+	for i := range k {
+		x := key(r[i])
+		if i >= m {
+			x = inf
+		}
+		k[i] = x
+	}
+	cx := func(i, j int) { k[i], k[j] = min(k[i], k[j]), max(k[i], k[j]) }
+	cx(0, 1)
+	cx(2, 3)
+	cx(4, 5)
+	cx(6, 7)
+	cx(0, 2)
+	cx(1, 3)
+	cx(4, 6)
+	cx(5, 7)
+	cx(1, 2)
+	cx(5, 6)
+	cx(0, 4)
+	cx(1, 5)
+	cx(2, 6)
+	cx(3, 7)
+	cx(2, 4)
+	cx(3, 5)
+	cx(1, 2)
+	cx(3, 4)
+	cx(5, 6)
+	if m%2 == 1 {
+		return unkey(k[m/2])
+	}
+	return (unkey(k[m/2-1]) + unkey(k[m/2])) / 2
 }
 
 func (d *Detector) sigma() float64 {
