@@ -81,7 +81,8 @@ type Detector struct {
 	mean    float64 // EWMA of value
 	disp    float64 // EWMA of |value-mean|, for the sigma floor
 	nRes    int
-	alphaLo float64
+	alphaLo float64 // 1/nLo
+	nLo     int
 
 	cp, cn float64 // cusum up / down
 	bias   float64 // EWMA of clipped z over quiet points: the baseline's lag on a growing series
@@ -181,7 +182,8 @@ func New(opts Options) (*Detector, error) {
 		in = make([]int, 2*s)
 	}
 	d.phaseN, d.phaseW = in[:s:s], in[s:]
-	d.alphaLo = 1 / float64(min(4*max(s, 7), 256))
+	d.nLo = min(4*max(s, 7), 256)
+	d.alphaLo = 1 / float64(d.nLo)
 	d.adapt = max(s, 7)
 	d.gap = EpisodeGap(s)
 	d.zDecay = 1 - 1/float64(max(s, 28))
@@ -385,6 +387,15 @@ var recip = func() (t [512]float64) {
 	}
 	return t
 }()
+
+// rateLo is ewmaRate(n, d.alphaLo) for n >= 1: alphaLo is 1/nLo exactly
+// (nLo <= 256), so the rate is recip[n] below nLo and alphaLo from there.
+func (d *Detector) rateLo(n int) float64 {
+	if n < d.nLo {
+		return recip[n]
+	}
+	return d.alphaLo
+}
 
 // ewmaRate returns fmax(1/float64(n), lo) for n >= 1, mostly without a
 // division.
@@ -845,7 +856,7 @@ func (d *Detector) Step(v float64) Result {
 	if d.nRes >= 5 {
 		ar = fmin(ar, 3*sig)
 	}
-	aRes := ewmaRate(d.nRes+1, d.alphaLo)
+	aRes := d.rateLo(d.nRes + 1)
 	d.absDev += aRes * (ar - d.absDev)
 	d.absUp = fsel(r > 0, d.absUp+2*aRes*(fmin(r, 3*sig)-d.absUp), d.absUp)
 	d.nRes++
@@ -854,10 +865,10 @@ func (d *Detector) Step(v float64) Result {
 		if d.nLog >= 5 {
 			al = fmin(al, 3*sigmaToMAD*d.absLog)
 		}
-		d.absLog += ewmaRate(d.nLog+1, d.alphaLo) * (al - d.absLog)
+		d.absLog += d.rateLo(d.nLog+1) * (al - d.absLog)
 		d.nLog++
 	}
-	d.learnLevelAt(v, ewmaRate(d.seen+1, d.alphaLo))
+	d.learnLevelAt(v, d.rateLo(d.seen+1))
 	// ESD's strength is at most 0.99 unless the point is alone (eS >=
 	// esdAlone): it cannot matter when another detector is already that
 	// strong, nor to a method other than the ensemble and ESD itself
@@ -1071,7 +1082,7 @@ func (d *Detector) Step(v float64) Result {
 // learnLevel updates the typical level, mean and dispersion (the sigma
 // floor and the near-zero test) with a non-missing point.
 func (d *Detector) learnLevel(v float64) {
-	d.learnLevelAt(v, ewmaRate(d.seen+1, d.alphaLo))
+	d.learnLevelAt(v, d.rateLo(d.seen+1))
 }
 
 // learnLevelAt is learnLevel with its rate, small enough to inline in Step.
