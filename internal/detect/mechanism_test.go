@@ -313,3 +313,41 @@ func TestSeries_RecentDropOrBatchChargeDoesNotHideASpike(t *testing.T) {
 		}
 	}
 }
+
+// An intermittent service's month-start charge is still its charge after
+// three day-1s in a row fell on zero days: the last billed one, four months
+// back, counts (up to about six months), so the next charge does not alert,
+// while an x4 day on another day of the month still does.
+func TestSeries_IntermittentChargeKnownAfterZeroDay1s(t *testing.T) {
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	opts := detect.DefaultOptions()
+	opts.Start = start
+	for seed := uint64(1); seed <= 5; seed++ {
+		v := noisy(300, 100, 0, 0.1, 20+seed)
+		rng := rand.New(rand.NewPCG(seed, 21))
+		for i := range v {
+			if rng.Float64() < 0.3 {
+				v[i] = 0 // an intermittent service
+			}
+		}
+		var firsts []int
+		for i := range v {
+			if start.AddDate(0, 0, i).Day() == 1 {
+				v[i] = 400 * (1 + 0.1*rng.Float64())
+				firsts = append(firsts, i)
+			}
+		}
+		for _, m := range []int{5, 6, 7} { // Jun 1, Jul 1, Aug 1 at zero
+			v[firsts[m]] = 0
+		}
+		sep := firsts[8]
+		v[sep+9] = 400 // Sep 10: x4, not a charge day
+		res := detect.Series(v, opts)
+		if r := res[sep]; r.Anomaly {
+			t.Errorf("seed %d: Sep 1 charge after three zero day-1s alerts (score %.2f, z %.1f)", seed, r.Score, r.Sigma)
+		}
+		if r := res[sep+9]; !r.Anomaly {
+			t.Errorf("seed %d: x4 day on Sep 10 missed (score %.2f)", seed, r.Score)
+		}
+	}
+}
