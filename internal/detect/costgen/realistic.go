@@ -188,8 +188,8 @@ func Realistic(f Family, seed uint64, o Options) Series {
 				clear = false
 			}
 		}
-		if clear {
-			mult[at] *= 1 + (1+1.5*rng.Float64())/trend[at]
+		if clear { // +$1..2.5 on the level earlier shifts and ramps left, not x their factor
+			mult[at] *= 1 + (1+1.5*rng.Float64())/(trend[at]*mult[at])
 			evs = append(evs, Event{Kind: Blip, Start: at, End: at})
 		}
 	}
