@@ -351,3 +351,32 @@ func TestSeries_IntermittentChargeKnownAfterZeroDay1s(t *testing.T) {
 		}
 	}
 }
+
+// A tiny service's +$3.50 day is a tiny-dollar blip even when its
+// multiplicative noise makes it +$6 that day: the impact must clear
+// MinImpact at its lower bound under that noise (one robust log sigma
+// lower), as the spread of the cents-a-day baseline says nothing about it.
+// A +$30 day still alerts.
+func TestSeries_TinyServiceBlipTimesNoiseIsQuiet(t *testing.T) {
+	const n = 100
+	for _, noise := range []float64{0.2, 0.3} { // 24 and 62 alerts before
+		falses, found := 0, 0
+		for seed := uint64(1); seed <= n; seed++ {
+			v := noisy(28+365, 0.4, 0, noise, seed)
+			for i := 40 + int(seed%30); i < len(v); i += 61 {
+				v[i] *= 1 + 3.5/0.4 // +$3.50 before the noise, six a year
+			}
+			falses += len(onsets(detect.Series(v, detect.DefaultOptions()), 28, len(v)-1))
+			v[302] *= 1 + 30/0.4
+			if detect.Series(v, detect.DefaultOptions())[302].Anomaly {
+				found++
+			}
+		}
+		if falses > n/10 {
+			t.Errorf("noise %.1f: %d alerts over %d series-years of $0.40/day with six +$3.50 days each, want <= %d", noise, falses, n, n/10)
+		}
+		if found < n*9/10 {
+			t.Errorf("noise %.1f: +$30 day found on %d of %d series, want >= %d", noise, found, n, n*9/10)
+		}
+	}
+}

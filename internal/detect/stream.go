@@ -46,6 +46,7 @@ const (
 	logK        = 1.3       // a rise's z is 1.3 x log(observed/expected) in robust log sigmas (tuning family)
 	logFloor    = 0.005     // log sigma floor (0.5%)
 	gateK       = 2.0       // a rise must clear MinImpact by this many robust sigmas
+	gateLog     = 1.0       // and at its value this many robust log sigmas lower (tuning family)
 	biasA       = 1.0 / 112 // cusum input is z minus its bias over ~16 weeks (warm-started)
 	lowA        = 1.0 / 56  // rate of the near-zero share
 	lowTail     = 0.002     // an outage needs a near-zero run this unlikely given the share
@@ -546,6 +547,7 @@ func (d *Detector) Step(v float64) Result {
 	r := v - exp
 	sig := d.sigma()
 	var z float64 // one division
+	lsig := 0.0   // robust log sigma of a rise judged in log space (0: not)
 	pos := v > 0 && exp > 0
 	lr := 0.0 // log(v/exp) when pos, computed once: the log spread learns from it below
 	if pos {
@@ -561,7 +563,8 @@ func (d *Detector) Step(v float64) Result {
 		// cost noise is multiplicative: on a positive series a rise is
 		// measured in log space, so a noisy service's ordinary 2x day is
 		// not a 5-sigma event
-		z = logK * lr / fmax(sigmaToMAD*d.absLog, logFloor)
+		lsig = fmax(sigmaToMAD*d.absLog, logFloor)
+		z = logK * lr / lsig
 	case r > 0 && d.nRes >= 5:
 		z = r / fmax(sig, sigmaToMAD*d.absUp) // upward deviations against the upward spread
 	default:
@@ -783,6 +786,12 @@ func (d *Detector) Step(v float64) Result {
 		margin = gateK * sig
 	}
 	gated := math.Abs(r)-margin < d.opts.MinImpact || math.Abs(r) < d.opts.MinChange*math.Abs(exp)
+	if !gated && lsig > 0 && r > 0 && !outage {
+		// and so must its lower bound under multiplicative noise: a tiny
+		// service's +$3.50 day that its noise made +$6 is not a $5 anomaly
+		// (the margin above is the baseline's spread, cents there)
+		gated = v*math.Exp(-gateLog*lsig)-exp < d.opts.MinImpact
+	}
 	if gated && score >= 0.5 {
 		score = 0.49
 	}
