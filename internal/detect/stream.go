@@ -786,7 +786,7 @@ func (d *Detector) Step(v float64) Result {
 		margin = gateK * sig
 	}
 	gated := math.Abs(r)-margin < d.opts.MinImpact || math.Abs(r) < d.opts.MinChange*math.Abs(exp)
-	if !gated && lsig > 0 && r > 0 && !outage {
+	if !gated && flagged && lsig > 0 && r > 0 && !outage { // (it matters only then)
 		// and so must its lower bound under multiplicative noise: a tiny
 		// service's +$3.50 day that its noise made +$6 is not a $5 anomaly
 		// (the margin above is the baseline's spread, cents there)
