@@ -169,33 +169,35 @@ func identityGroups() []identityGroup {
 // They were those of main's stream.go at 12ae1de until log(observed/expected)
 // moved from math.Log to fastLog (at most 2 ulp apart): the recorded
 // decisions of every option group over every series were compared before
-// and after that change and are the same (see README.md, Speed). A change
-// to any bit of any Result field changes them.
+// and after that change and are the same (see README.md, Speed). Issue 10's
+// quality round changed decisions on purpose (the monthly memory, the
+// log-sigma impact gate) and the realistic series' blips, and re-recorded
+// them. A change to any bit of any Result field changes them.
 var identityWant = map[string]string{
-	"ensemble/s1":      "95ee2b01883fc260",
-	"ensemble/auto":    "dba1d3eefe6b95af",
-	"ensemble/s7start": "80de1f1247fc3cc2",
-	"ensemble/s24":     "b33635e7a65c3e29",
-	"seasonal/s1":      "8b8452cd61844829",
-	"seasonal/auto":    "e60f70ad8beb0fe9",
-	"seasonal/s7start": "ebc237ace054907e",
-	"seasonal/s24":     "fa9422d6c4002028",
-	"cusum/s1":         "f408a33f6c327bb0",
-	"cusum/auto":       "3622849bb61f1190",
-	"cusum/s7start":    "0a5157ed29a28c76",
-	"cusum/s24":        "3a5b951bcfd0e1e6",
-	"ramp/s1":          "c8ed37d0cce9385c",
-	"ramp/auto":        "cdaa6a2e8acea79d",
-	"ramp/s7start":     "645d73f3b39b126e",
-	"ramp/s24":         "dcdd02aff59164eb",
-	"outage/s1":        "c723d74d9e0e33d5",
-	"outage/auto":      "102c322440ca522b",
-	"outage/s7start":   "f9d890106ca5ad36",
-	"outage/s24":       "57dc6f659045755f",
-	"esd/s1":           "0b20a97ed86bfad4",
-	"esd/auto":         "7f61fcd878c7e56c",
-	"esd/s7start":      "f6ed1597d4aea29f",
-	"esd/s24":          "d65dee8f1058404f",
+	"ensemble/s1":      "c9e03c47c4f26b02",
+	"ensemble/auto":    "317c78fd8231cd14",
+	"ensemble/s7start": "691c23cdb5677e84",
+	"ensemble/s24":     "c0460fef1f8f73fa",
+	"seasonal/s1":      "cd05856ff08c4cff",
+	"seasonal/auto":    "49aadb8d9fd19aa2",
+	"seasonal/s7start": "ca1158747232efe5",
+	"seasonal/s24":     "0f07a83b0b816ac6",
+	"cusum/s1":         "2b3457c0e163ae74",
+	"cusum/auto":       "548af0cdd268c8ad",
+	"cusum/s7start":    "029833d8be253c7d",
+	"cusum/s24":        "b18145d6c8c19d79",
+	"ramp/s1":          "20acb6cf11c0269f",
+	"ramp/auto":        "036227c1f2b1cdee",
+	"ramp/s7start":     "7fae5826d6ebb49f",
+	"ramp/s24":         "516cce882a09be07",
+	"outage/s1":        "93062100953e613f",
+	"outage/auto":      "f35b63f12e9f2127",
+	"outage/s7start":   "d26df9ccb2db9736",
+	"outage/s24":       "91d2170b7f635104",
+	"esd/s1":           "d8a526bf44c176d2",
+	"esd/auto":         "72b868ab9d5a6882",
+	"esd/s7start":      "9ceae39d8695734b",
+	"esd/s24":          "88d73a6abc336298",
 }
 
 // TestDetector_Identity runs every option group over identitySeries, with
