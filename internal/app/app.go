@@ -232,6 +232,7 @@ func newBilling(cfg *config.Config, hc *http.Client, now func() time.Time, log *
 		Paths:        paths(cfg.Cloudflare.Paths),
 		MaxRetries:   cfg.Cloudflare.MaxRetries,
 		MaxRetryWait: cfg.Cloudflare.MaxRetryWait,
+		Limiter:      billing.LimiterFor(cfg.Cloudflare.RequestsPer5m),
 		Now:          now,
 		Logger:       log.With("component", "billing"),
 	}

@@ -673,3 +673,37 @@ func firingBudgets(n int) string {
 	}
 	return b.String()
 }
+
+// TestApp_Cycle_RequestsPer5m: cloudflare.requests_per_5m paces the
+// daemon's billing client. A first backfill needs more requests than a
+// bound of 10 lets through at once (a burst of 5, then one a minute), so
+// with a 2-second fetch timeout it fails on the limit instead of sending.
+func TestApp_Cycle_RequestsPer5m(t *testing.T) {
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name  string
+		limit int
+		fails bool
+	}{
+		{name: "Default", limit: config.CloudflareRequestsPer5m},
+		{name: "Ten", limit: 10, fails: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, now)
+			e.cfg.Cloudflare.RequestsPer5m = tt.limit
+			e.cfg.Cloudflare.Timeout = 2 * time.Second
+			a := e.app(t, now)
+			rep, err := a.Cycle(context.Background(), now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ferr := rep.Accounts[0].Err
+			if tt.fails != (ferr != nil) {
+				t.Fatalf("fetch error %v, want one: %t", ferr, tt.fails)
+			}
+			if ferr != nil && !strings.Contains(ferr.Error(), "rate") {
+				t.Errorf("fetch error %q does not name the rate limit", ferr)
+			}
+		})
+	}
+}

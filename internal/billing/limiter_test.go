@@ -76,11 +76,43 @@ func TestClient_Limiter(t *testing.T) {
 	}
 }
 
+// TestLimiterFor: whatever the configured bound, no 5-minute window holds
+// more requests than it, counted by drawing on the limiter with a clock
+// stepped a second at a time over 20 minutes as fast as it allows.
+func TestLimiterFor(t *testing.T) {
+	for _, n := range []int{10, 11, 300, 999, billing.DefaultRequestsPer5m} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			l := billing.LimiterFor(n)
+			start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+			var at []time.Time
+			for s := range 20 * 60 {
+				now := start.Add(time.Duration(s) * time.Second)
+				for l.AllowN(now, 1) {
+					at = append(at, now)
+				}
+			}
+			most := 0
+			for i, lo := 0, 0; i < len(at); i++ {
+				for at[i].Sub(at[lo]) >= 5*time.Minute {
+					lo++
+				}
+				most = max(most, i-lo+1)
+			}
+			if most > n {
+				t.Errorf("a 5-minute window held %d requests, bound %d", most, n)
+			}
+			if min := n * 9 / 10; most < min {
+				t.Errorf("the busiest 5-minute window held %d requests, want at least %d of the %d allowed", most, min, n)
+			}
+		})
+	}
+}
+
 // TestDefaultLimiter: no 5-minute window holds more than Cloudflare's
 // 1,200 requests.
 func TestDefaultLimiter(t *testing.T) {
 	l := billing.DefaultLimiter()
-	if got := l.Burst() + int(float64(l.Limit())*300); got > 1200 {
-		t.Errorf("burst + 5 minutes of rate = %d requests, over 1,200", got)
+	if l.Burst() != 600 || l.Limit() != 2 {
+		t.Errorf("DefaultLimiter: burst %d, %v a second; want 600 then 2", l.Burst(), l.Limit())
 	}
 }

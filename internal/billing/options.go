@@ -27,16 +27,23 @@ const (
 )
 
 // Cloudflare allows each user 1,200 API requests in any 5 minutes, over all
-// of its accounts. DefaultLimiter stays within it: a burst of
-// DefaultBurst requests, then DefaultRate a second, so no 5-minute window
-// holds more than DefaultBurst + 300·DefaultRate = 1,200.
-const (
-	DefaultBurst = 600
-	DefaultRate  = 2 // requests per second after the burst
-)
+// of its accounts and every tool that uses the same credentials.
+const DefaultRequestsPer5m = 1200
 
-// DefaultLimiter returns a new limiter at DefaultRate with DefaultBurst.
-func DefaultLimiter() *rate.Limiter { return rate.NewLimiter(DefaultRate, DefaultBurst) }
+// LimiterFor returns a limiter under which no 5-minute window holds more
+// than n requests: a burst of half of them, then the other half spread
+// evenly over the 5 minutes. n < 2 allows one request per 5 minutes.
+func LimiterFor(n int) *rate.Limiter {
+	if n < 2 {
+		return rate.NewLimiter(rate.Every(5*time.Minute), 1)
+	}
+	burst := n / 2
+	return rate.NewLimiter(rate.Limit(float64(n-burst)/300), burst)
+}
+
+// DefaultLimiter returns LimiterFor(DefaultRequestsPer5m): a burst of 600,
+// then 2 requests a second.
+func DefaultLimiter() *rate.Limiter { return LimiterFor(DefaultRequestsPer5m) }
 
 // Paths lists candidate URL path templates per endpoint, tried in order. A
 // template contains the literal "{account_id}", replaced by the (escaped)

@@ -97,9 +97,13 @@ type Cloudflare struct {
 	// RefreshDays, every fetch reloads the whole window. Default 3.
 	RecentDays int `yaml:"recent_days"`
 	// FetchConcurrency is how many accounts a cycle fetches at once; their
-	// requests share one rate limit (billing.DefaultRateLimit, Cloudflare's
-	// 1,200 requests per 5 minutes). Default 4.
+	// requests share one rate limit (RequestsPer5m). Default 4.
 	FetchConcurrency int `yaml:"fetch_concurrency"`
+	// RequestsPer5m bounds the requests costbot sends in any 5 minutes,
+	// over every account, endpoint and retry (billing.LimiterFor). Default
+	// 1,200, Cloudflare's limit per user; lower it when other tools use the
+	// same credentials.
+	RequestsPer5m int `yaml:"requests_per_5m"`
 	// MaxRetries per request on 429, 5xx and transport errors. Default 4.
 	MaxRetries int `yaml:"max_retries"`
 	// MaxRetryWait caps any single wait, Retry-After included. Default 60s.
@@ -232,6 +236,11 @@ type Alerts struct {
 	LookbackDays int `yaml:"lookback_days"`
 }
 
+// CloudflareRequestsPer5m is Cloudflare's API limit per user: requests in
+// any 5 minutes (billing.DefaultRequestsPer5m; config does not import
+// billing, a test keeps the two equal).
+const CloudflareRequestsPer5m = 1200
+
 // Default returns the configuration every file is applied on top of.
 func Default() Config {
 	return Config{
@@ -242,6 +251,7 @@ func Default() Config {
 			RefreshInterval:  24 * time.Hour,
 			RecentDays:       3,
 			FetchConcurrency: 4,
+			RequestsPer5m:    CloudflareRequestsPer5m,
 			MaxRetries:       4,
 			MaxRetryWait:     60 * time.Second,
 			Timeout:          2 * time.Minute,
@@ -503,6 +513,9 @@ func (c *Config) Validate() error {
 	}
 	if cf.FetchConcurrency < 1 || cf.FetchConcurrency > 64 {
 		bad("cloudflare.fetch_concurrency", "must be between 1 and 64, got %d", cf.FetchConcurrency)
+	}
+	if cf.RequestsPer5m < 10 || cf.RequestsPer5m > CloudflareRequestsPer5m {
+		bad("cloudflare.requests_per_5m", "must be between 10 and %d (Cloudflare's limit per user), got %d", CloudflareRequestsPer5m, cf.RequestsPer5m)
 	}
 	if cf.MaxRetries < 0 || cf.MaxRetries > 20 {
 		bad("cloudflare.max_retries", "must be between 0 and 20, got %d", cf.MaxRetries)

@@ -56,7 +56,11 @@ func TestValidate_RuntimeRules(t *testing.T) {
 			"c.yaml:4:21: cloudflare.refresh_interval: must not be negative, got -1h0m0s", nil},
 		{"ErrFetchConcurrency", base + "  fetch_concurrency: 0\n",
 			"c.yaml:4:22: cloudflare.fetch_concurrency: must be between 1 and 64, got 0", nil},
-		{"OKRefreshSchedule", base + "  refresh_days: 10\n  recent_days: 10\n  refresh_interval: 0s\n  fetch_concurrency: 64\n", "", nil},
+		{"ErrRequestsPer5mOverCloudflare", base + "  requests_per_5m: 1201\n",
+			"c.yaml:4:20: cloudflare.requests_per_5m: must be between 10 and 1200 (Cloudflare's limit per user), got 1201", nil},
+		{"ErrRequestsPer5mTooFew", base + "  requests_per_5m: 9\n",
+			"c.yaml:4:20: cloudflare.requests_per_5m: must be between 10 and 1200 (Cloudflare's limit per user), got 9", nil},
+		{"OKRefreshSchedule", base + "  refresh_days: 10\n  recent_days: 10\n  refresh_interval: 0s\n  fetch_concurrency: 64\n  requests_per_5m: 300\n", "", nil},
 		{"OKWebhookKey24", hook("https://h.example:8443/x", "whsec_"+key24), "", nil},
 		{"OKWebhookSecretUnsetEnv", hook("https://h.example/x", "whsec_${HOOK_SECRET}"), "", nil},
 		{"OKWebhookURLUnsetEnv", hook("https://${HOOK_HOST}/x", ""), "", nil},
@@ -143,6 +147,12 @@ func TestValidate_BillingOptions(t *testing.T) {
 		if cerr == nil && berr != nil {
 			t.Errorf("base_url %q: config accepts it, billing says %v", u, berr)
 		}
+	}
+}
+
+func TestCloudflareRequestsPer5m_Billing(t *testing.T) {
+	if CloudflareRequestsPer5m != billing.DefaultRequestsPer5m {
+		t.Errorf("config bounds requests_per_5m at %d, billing's default is %d", CloudflareRequestsPer5m, billing.DefaultRequestsPer5m)
 	}
 }
 

@@ -153,8 +153,10 @@ type Options struct {
 	Season int
 	// Start is the UTC day of the first point of a daily series (optional).
 	// With Season 7 it lets the detector recognise recurring monthly events:
-	// a rise on the same day of the month as a rise of >= 2 sigmas one month
-	// earlier (at least 25% of this one, relative) is a batch job, not an
+	// a rise on the same day of the month as a rise of >= 1.5 sigmas that
+	// stood alone on one of that day's last three occurrences within 190
+	// days (at least 25% of this one, relative; a zero day of an
+	// intermittent service is no occurrence) is a batch job, not an
 	// anomaly. When zero, a rise like one 28..31 points earlier (>= 2 sigmas,
 	// 0.5x..2x the relative size) counts as recurring instead.
 	Start time.Time

@@ -313,3 +313,70 @@ func TestSeries_RecentDropOrBatchChargeDoesNotHideASpike(t *testing.T) {
 		}
 	}
 }
+
+// An intermittent service's month-start charge is still its charge after
+// three day-1s in a row fell on zero days: the last billed one, four months
+// back, counts (up to about six months), so the next charge does not alert,
+// while an x4 day on another day of the month still does.
+func TestSeries_IntermittentChargeKnownAfterZeroDay1s(t *testing.T) {
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	opts := detect.DefaultOptions()
+	opts.Start = start
+	for seed := uint64(1); seed <= 5; seed++ {
+		v := noisy(300, 100, 0, 0.1, 20+seed)
+		rng := rand.New(rand.NewPCG(seed, 21))
+		for i := range v {
+			if rng.Float64() < 0.3 {
+				v[i] = 0 // an intermittent service
+			}
+		}
+		var firsts []int
+		for i := range v {
+			if start.AddDate(0, 0, i).Day() == 1 {
+				v[i] = 400 * (1 + 0.1*rng.Float64())
+				firsts = append(firsts, i)
+			}
+		}
+		for _, m := range []int{5, 6, 7} { // Jun 1, Jul 1, Aug 1 at zero
+			v[firsts[m]] = 0
+		}
+		sep := firsts[8]
+		v[sep+9] = 400 // Sep 10: x4, not a charge day
+		res := detect.Series(v, opts)
+		if r := res[sep]; r.Anomaly {
+			t.Errorf("seed %d: Sep 1 charge after three zero day-1s alerts (score %.2f, z %.1f)", seed, r.Score, r.Sigma)
+		}
+		if r := res[sep+9]; !r.Anomaly {
+			t.Errorf("seed %d: x4 day on Sep 10 missed (score %.2f)", seed, r.Score)
+		}
+	}
+}
+
+// A tiny service's +$3.50 day is a tiny-dollar blip even when its
+// multiplicative noise makes it +$6 that day: the impact must clear
+// MinImpact at its lower bound under that noise (one robust log sigma
+// lower), as the spread of the cents-a-day baseline says nothing about it.
+// A +$30 day still alerts.
+func TestSeries_TinyServiceBlipTimesNoiseIsQuiet(t *testing.T) {
+	const n = 100
+	for _, noise := range []float64{0.2, 0.3} { // 24 and 62 alerts before
+		falses, found := 0, 0
+		for seed := uint64(1); seed <= n; seed++ {
+			v := noisy(28+365, 0.4, 0, noise, seed)
+			for i := 40 + int(seed%30); i < len(v); i += 61 {
+				v[i] *= 1 + 3.5/0.4 // +$3.50 before the noise, six a year
+			}
+			falses += len(onsets(detect.Series(v, detect.DefaultOptions()), 28, len(v)-1))
+			v[302] *= 1 + 30/0.4
+			if detect.Series(v, detect.DefaultOptions())[302].Anomaly {
+				found++
+			}
+		}
+		if falses > n/10 {
+			t.Errorf("noise %.1f: %d alerts over %d series-years of $0.40/day with six +$3.50 days each, want <= %d", noise, falses, n, n/10)
+		}
+		if found < n*9/10 {
+			t.Errorf("noise %.1f: +$30 day found on %d of %d series, want >= %d", noise, found, n, n*9/10)
+		}
+	}
+}

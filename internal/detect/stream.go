@@ -46,14 +46,16 @@ const (
 	logK        = 1.3       // a rise's z is 1.3 x log(observed/expected) in robust log sigmas (tuning family)
 	logFloor    = 0.005     // log sigma floor (0.5%)
 	gateK       = 2.0       // a rise must clear MinImpact by this many robust sigmas
+	gateLog     = 1.0       // and at its value this many robust log sigmas lower (tuning family)
 	biasA       = 1.0 / 112 // cusum input is z minus its bias over ~16 weeks (warm-started)
 	lowA        = 1.0 / 56  // rate of the near-zero share
 	lowTail     = 0.002     // an outage needs a near-zero run this unlikely given the share
 	interShare  = 0.05      // a series with this share of near-zero days is intermittent (see zeroDay)
 	interTail   = 1e-4      // an intermittent series' outage needs a zero run this unlikely
 	reOnset     = 2         // inside an episode, a point this much stronger than its peak after a quiet day is a new alert
-	zRingN      = 96        // days of z kept for the monthly check (three months and two days)
+	zRingN      = 8         // days of z kept to settle a day of the month's neighbours (see settle)
 	domN        = 3         // occurrences of each day of the month kept for the monthly check
+	monthlyAge  = 190       // days an occurrence of a day of the month counts (about six months)
 )
 
 // Detector judges one series point by point. Step costs O(K + season-free
@@ -93,6 +95,7 @@ type Detector struct {
 	epPeak float64 // strongest detector strength of the current episode
 	zRing  [zRingN]float64
 	zRingP int
+	pend   [2]int // days of the month marked one and two points ago (0: none; see settle)
 
 	zMax, zDecay float64 // decaying max of |z| (novelty)
 
@@ -771,6 +774,7 @@ func (d *Detector) Step(v float64) Result {
 	r := v - exp
 	sig := d.sigma()
 	var z float64 // one division
+	lsig := 0.0   // robust log sigma of a rise judged in log space (0: not)
 	pos := v > 0 && exp > 0
 	lr := 0.0 // log(v/exp) when pos, computed once: the log spread learns from it below
 	if pos {
@@ -786,7 +790,8 @@ func (d *Detector) Step(v float64) Result {
 		// cost noise is multiplicative: on a positive series a rise is
 		// measured in log space, so a noisy service's ordinary 2x day is
 		// not a 5-sigma event
-		z = logK * lr / fmax(sigmaToMAD*d.absLog, logFloor)
+		lsig = fmax(sigmaToMAD*d.absLog, logFloor)
+		z = logK * lr / lsig
 	case r > 0 && d.nRes >= 5:
 		z = r / fmax(sig, sigmaToMAD*d.absUp) // upward deviations against the upward spread
 	default:
@@ -989,7 +994,8 @@ func (d *Detector) Step(v float64) Result {
 			d.zHistPos = 0
 		}
 		if d.dom > 0 {
-			d.markDay(domMark{rel: r / den, z: z, t: idx})
+			d.markDay(domMark{rel: r / den, z: z, t: idx, nb: math.Inf(1)})
+			d.settle(d.dom)
 		}
 	}
 	d.nextDay()
@@ -1006,6 +1012,12 @@ func (d *Detector) Step(v float64) Result {
 		margin = gateK * sig
 	}
 	gated := math.Abs(r)-margin < d.opts.MinImpact || math.Abs(r) < d.opts.MinChange*math.Abs(exp)
+	if !gated && flagged && lsig > 0 && r > 0 && !outage { // (it matters only then)
+		// and so must its lower bound under multiplicative noise: a tiny
+		// service's +$3.50 day that its noise made +$6 is not a $5 anomaly
+		// (the margin above is the baseline's spread, cents there)
+		gated = v*math.Exp(-gateLog*lsig)-exp < d.opts.MinImpact
+	}
 	if gated && score >= 0.5 {
 		score = 0.49
 	}
@@ -1101,8 +1113,11 @@ func (d *Detector) skipDay(clear bool) {
 		return
 	}
 	d.zHist[d.zHistPos], d.zDen[d.zHistPos], d.zsHist[d.zHistPos] = 0, 1, 0
-	if d.dom > 0 && clear {
-		d.markDay(domMark{t: -1})
+	if d.dom > 0 {
+		if clear {
+			d.markDay(domMark{t: -1})
+		}
+		d.settle(0)
 	}
 	d.nextDay()
 	if d.zHistPos++; d.zHistPos == len(d.zHist) {
@@ -1401,10 +1416,11 @@ func (d *Detector) pushZ(z float64) {
 }
 
 // domMark is one occurrence of a day of the month: its relative residual,
-// z and index (t < 0: missing).
+// z, index (t < 0: missing) and the mean z of its two neighbours on each
+// side, each clipped to ±4 (+Inf until settle knows them).
 type domMark struct {
-	rel, z float64
-	t      int
+	rel, z, nb float64
+	t          int
 }
 
 // markDay records the current day of the month's occurrence.
@@ -1415,38 +1431,45 @@ func (d *Detector) markDay(m domMark) {
 	d.domHist[0][d.dom] = m
 }
 
+// settle ends a point of daily data with a calendar: the occurrence of a
+// day of the month marked two points ago learns its neighbours' mean z
+// (the point after next is now known), and dom is this point's mark (0:
+// none). Kept with the occurrence, the neighbours need no ring of months
+// of z, so an occurrence is known however long ago it was: an
+// intermittent service's charge day that fell on zero days for months is
+// still its charge day.
+func (d *Detector) settle(dom int) {
+	if dm := d.pend[1]; dm > 0 {
+		if m := &d.domHist[0][dm]; m.t == d.t-3 && m.t >= 2 {
+			var nb float64
+			for _, l := range [4]int{4, 3, 1, 0} { // points m.t-2, m.t-1, m.t+1, m.t+2
+				nb += clip(d.zRing[(d.zRingP-1-l)&(zRingN-1)], cusumClip) / 4
+			}
+			m.nb = nb
+		}
+	}
+	d.pend[1], d.pend[0] = d.pend[0], dom
+}
+
 // recurring reports whether a relative rise rel on point idx repeats a
-// rise on the same day of the month in one of the last three months (a
-// batch charge): that rise was at least monthlyRel of this one, clear (1.5
-// sigmas) and stood alone. Zero days of an
-// intermittent service are not occurrences, so its charge is still known
-// after a zero day-1.
+// rise on the same day of the month in one of its last three occurrences
+// within monthlyAge days (a batch charge): that rise was at least
+// monthlyRel of this one, clear (1.5 sigmas) and stood alone: the mean z
+// of its two neighbours on each side sat under 1.5 sigmas, so a day inside
+// an elevated stretch (an earlier shift, ramp or recovery) does not count.
+// Zero days of an intermittent service are not occurrences, so its charge
+// is still known after three zero charge days in a row.
 func (d *Detector) recurring(idx int, rel float64) bool {
 	for k := range domN {
 		m := d.domHist[k][d.dom]
-		if m.t < 0 || m.t >= idx || m.rel <= 0 || m.rel < monthlyRel*rel {
+		if m.t < 0 || m.t >= idx || idx-m.t > monthlyAge || m.rel <= 0 || m.rel < monthlyRel*rel {
 			continue
 		}
-		if m.z >= 1.5 && d.isolated(idx-m.t) {
+		if m.z >= 1.5 && m.nb < 1.5 {
 			return true
 		}
 	}
 	return false
-}
-
-// isolated reports whether the point lag days before the current one was
-// not part of an elevated stretch (an earlier shift, ramp or recovery): the
-// mean z of its two neighbours on each side, each clipped to ±4, sat under
-// 1.5 sigmas.
-func (d *Detector) isolated(lag int) bool {
-	if lag+2 >= zRingN || lag < 3 || d.t < lag+3 {
-		return false
-	}
-	var m float64
-	for _, l := range [4]int{lag - 2, lag - 1, lag + 1, lag + 2} {
-		m += clip(d.zRing[(d.zRingP-l+2*zRingN)%zRingN], cusumClip) / 4
-	}
-	return m < 1.5
 }
 
 func (d *Detector) names(eS, eC, eR, eO, eE float64) string {

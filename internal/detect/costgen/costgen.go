@@ -50,7 +50,8 @@ type Event struct {
 	Start, End int
 	// Factor is a spike's or shift's multiplier, a ramp's final 1+rise and a
 	// drop's remaining share (0 = exactly zero); Impact is the noise-free
-	// cost change per day at Start (realistic family only).
+	// cost change per day at Start, a ramp's at its end (realistic family
+	// only).
 	Factor, Impact float64
 }
 

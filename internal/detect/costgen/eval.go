@@ -152,7 +152,8 @@ func EvaluateRealistic(f Family, n int, seed uint64, g Options, opts detect.Opti
 // Score judges n series, gen(0..n-1), with judge and scores the alerts on
 // days >= quiet: an anomaly is detected when an anomalous point falls in its
 // window; an alert onset (Result.Since == t) outside every window is false,
-// and so is each blip or decoy window with an anomalous point.
+// and so is each blip or decoy window with an anomalous point outside every
+// anomaly's window.
 func Score(n int, gen func(i int) Series, quiet int, judge func(Series) []detect.Result) Report {
 	rep := Report{Series: n, MedianTTD: map[Kind]float64{}, Missed: map[Kind]int{}, ByKind: map[Kind]Tally{},
 		ByNoise: make([]Tally, len(NoiseBuckets)), ByGrowth: make([]Tally, len(GrowthBuckets)), ByService: map[Service]Tally{}, ByImpact: make([]Tally, 3)}
@@ -171,17 +172,21 @@ func Score(n int, gen func(i int) Series, quiet int, judge func(Series) []detect
 			if !r.Anomaly {
 				continue
 			}
-			hit := false
-			for j, ev := range s.Events {
-				if ev.Kind == Ambiguous {
-					hit = hit || t >= ev.Start && t <= ev.End
-					continue
-				}
+			hit, anom := false, false // inside any window; inside an anomaly's (or an ambiguous change's)
+			for _, ev := range s.Events {
 				if t >= ev.Start && t <= ev.End {
 					hit = true
-					if first[j] < 0 {
-						first[j] = t
-					}
+					anom = anom || !ev.Kind.Silent()
+				}
+			}
+			for j, ev := range s.Events {
+				// an alert inside an anomaly's window is not a flag on a
+				// blip or decoy whose window overlaps it
+				if ev.Kind == Ambiguous || ev.Kind.Silent() && anom {
+					continue
+				}
+				if t >= ev.Start && t <= ev.End && first[j] < 0 {
+					first[j] = t
 				}
 			}
 			if r.Since == t && !hit {

@@ -39,7 +39,9 @@ const (
 	Regular Service = iota + 1
 	// Intermittent has days at exactly zero (10..50% of days) between billed days.
 	Intermittent
-	// Tiny bills cents a day ($0.01..$0.50): every event on it is a tiny-dollar blip.
+	// Tiny bills cents a day ($0.01..$0.50): every spike, shift and ramp on
+	// it is a tiny-dollar blip (a drop is one unless earlier events raised
+	// the level to $4 a day and more).
 	Tiny
 )
 
@@ -79,8 +81,9 @@ const (
 //     outages to exactly zero or to 0.2..5% (2..14 days); about a third
 //     follow the previous event within 2..9 days. Sizes are scaled to the
 //     noise so each is visible, and an anomaly's true impact is at least
-//     $12 a day; anything under $4 a day is labelled Blip instead, and one in between
-//     Ambiguous (an alert on it counts neither way).
+//     $12 a day (a ramp's at its end); anything under $4 a day is labelled
+//     Blip instead, and one in between Ambiguous (an alert on it counts
+//     neither way).
 func Realistic(f Family, seed uint64, o Options) Series {
 	rng := rand.New(rand.NewPCG(seed, stream[f]))
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(730))
@@ -185,8 +188,8 @@ func Realistic(f Family, seed uint64, o Options) Series {
 				clear = false
 			}
 		}
-		if clear {
-			mult[at] *= 1 + (1+1.5*rng.Float64())/trend[at]
+		if clear { // +$1..2.5 on the level earlier shifts and ramps left, not x their factor
+			mult[at] *= 1 + (1+1.5*rng.Float64())/(trend[at]*mult[at])
 			evs = append(evs, Event{Kind: Blip, Start: at, End: at})
 		}
 	}
@@ -262,7 +265,7 @@ func (s *Series) plant(rng *rand.Rand, k Kind, at, n int, trend, mult []float64,
 	label := func(impact float64, ev Event) Event {
 		ev.Impact = impact
 		switch {
-		case impact < blipImpact || s.Service == Tiny:
+		case impact < blipImpact:
 			ev.Kind = Blip
 			return ev
 		case impact < minEventImpact:
@@ -272,7 +275,10 @@ func (s *Series) plant(rng *rand.Rand, k Kind, at, n int, trend, mult []float64,
 		return ev
 	}
 	sz := math.Max(s.Noise, 0.08)
-	// on a tiny service every event stays a tiny-dollar one
+	// on a tiny service every spike, shift and ramp stays a tiny-dollar one
+	// (each adds at most $3.50 a day); a drop is labelled by what it takes
+	// away, like anywhere else, so one on a tiny service that earlier
+	// events raised to dollars a day is not called a blip
 	capF := func(f float64) float64 {
 		if s.Service == Tiny {
 			return math.Min(f, 1+3.5/lvl)
@@ -313,7 +319,9 @@ func (s *Series) plant(rng *rand.Rand, k Kind, at, n int, trend, mult []float64,
 			mult[i] *= 1 + f*math.Min(float64(i-at+1)/float64(w), 1)
 		}
 		end := min(at+w+6, n-1)
-		return label(lvl*f/2, Event{Kind: Ramp, Start: at, End: end, Factor: 1 + f}), min(at+w, n-1)
+		// labelled by the lasting change it leaves, as a shift is (half of
+		// it labelled a ramp to +$6 a day for good a tiny-dollar blip)
+		return label(lvl*f, Event{Kind: Ramp, Start: at, End: end, Factor: 1 + f}), min(at+w, n-1)
 	case Drop:
 		l := 2 + rng.IntN(13)
 		end := min(at+l-1, n-1)
