@@ -101,7 +101,7 @@ func (db *DB) SaveSnapshot(ctx context.Context, snap cost.Snapshot) error {
 				return fmt.Errorf("delete day outside range: %w", err)
 			}
 		}
-		if err := insertUsage(ctx, tx, rows); err != nil {
+		if err := insertUsage(ctx, tx, acct, rows); err != nil {
 			return err
 		}
 		return saveFetch(ctx, tx, snap)
@@ -147,15 +147,38 @@ func saveFetch(ctx context.Context, tx *sql.Tx, snap cost.Snapshot) error {
 
 // insertBatch is how many usage rows one INSERT statement writes: one
 // statement per row spends most of a backfill in the driver's per-call
-// work. 13 columns × 64 rows stays far below SQLite's and PostgreSQL's
-// limits on bound parameters.
-const insertBatch = 64
+// work. 13 parameters × 256 rows and the shared account stay far below
+// SQLite's (32,766) and PostgreSQL's (65,535) limits on bound parameters.
+const insertBatch = 256
 
-// usageCols is the number of columns insertUsage writes per row.
+// usageCols is the number of parameters insertUsage binds per row: every
+// column (seq included) but the account, which one parameter gives every
+// row of a statement.
 const usageCols = 13
 
-// insertUsage inserts rows, insertBatch rows per statement.
-func insertUsage(ctx context.Context, tx *sql.Tx, rows []cost.Usage) error {
+// insertUsage inserts acct's rows, insertBatch rows per statement, numbering
+// them (seq) after the account's rows stored on the same days in the order
+// given: the order the table's implicit rowid gave before it was clustered
+// (0007_usage_clustered.sql), which breaks ties between equal keys.
+func insertUsage(ctx context.Context, tx *sql.Tx, acct string, rows []cost.Usage) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	first, last := rows[0].Day, rows[0].Day
+	for _, u := range rows[1:] {
+		if u.Day.Before(first) {
+			first = u.Day
+		}
+		if u.Day.After(last) {
+			last = u.Day
+		}
+	}
+	var seq int64
+	// Through the primary key: the account's rows of those days only.
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM usage WHERE account = ? AND day >= ? AND day <= ?`,
+		acct, toMS(first), toMS(last)).Scan(&seq); err != nil {
+		return fmt.Errorf("number usage rows: %w", err)
+	}
 	var stmts [2]*sql.Stmt // a whole batch, the last partial one
 	defer func() {
 		for _, st := range stmts {
@@ -164,7 +187,7 @@ func insertUsage(ctx context.Context, tx *sql.Tx, rows []cost.Usage) error {
 			}
 		}
 	}()
-	args := make([]any, 0, insertBatch*usageCols)
+	args := make([]any, 0, 1+insertBatch*usageCols)
 	for len(rows) > 0 {
 		n := min(len(rows), insertBatch)
 		slot := 0
@@ -177,11 +200,14 @@ func insertUsage(ctx context.Context, tx *sql.Tx, rows []cost.Usage) error {
 				return fmt.Errorf("prepare insert: %w", err)
 			}
 		}
-		args = args[:0]
+		args = append(args[:0], acct)
 		for _, u := range rows[:n] {
-			args = append(args, u.Account, u.Service, u.Family, u.Zone, toMS(u.Day),
-				toMS(u.BillingPeriod.Start), toMS(u.BillingPeriod.End), nullFloat(u.Cost), u.CostKnown,
-				u.Currency, nullFloat(u.Quantity), u.Unit, u.Correction)
+			seq++
+			// Plain values, not sql.NullFloat64: database/sql takes
+			// those as they are, without a Valuer call per column.
+			args = append(args, seq, u.Service, u.Family, u.Zone, toMS(u.Day),
+				toMS(u.BillingPeriod.Start), toMS(u.BillingPeriod.End), floatArg(u.Cost), u.CostKnown,
+				u.Currency, floatArg(u.Quantity), u.Unit, u.Correction)
 		}
 		if _, err := stmts[slot].ExecContext(ctx, args...); err != nil {
 			u := rows[0]
@@ -192,16 +218,30 @@ func insertUsage(ctx context.Context, tx *sql.Tx, rows []cost.Usage) error {
 	return nil
 }
 
-// insertSQL is an INSERT of n usage rows.
+// floatArg is f as a bound value: NaN, which SQLite cannot store, is NULL.
+func floatArg(f float64) any {
+	if math.IsNaN(f) {
+		return nil
+	}
+	return f
+}
+
+// insertSQL is an INSERT of n usage rows. The account is parameter ?1,
+// shared by every row, so it is bound once per statement instead of once
+// per row; every other "?" takes the next number, in SQLite as in rebind.
+// (Named or $N parameters would cost a scan of the statement's parameter
+// names per parameter in SQLite: quadratic.)
 func insertSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO usage (account, service, family, zone, day, period_start, period_end, cost,
+	b.WriteString(`INSERT INTO usage (account, seq, service, family, zone, day, period_start, period_end, cost,
 		cost_known, currency, quantity, unit, correction) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?1")
+		b.WriteString(strings.Repeat(", ?", usageCols))
+		b.WriteString(")")
 	}
 	return b.String()
 }
@@ -234,21 +274,21 @@ func keyOf(u cost.Usage) rowKey {
 // hold unchanged, and reports which of rows are stored already (and so need
 // no insert). Rows outside rng are never reported unchanged.
 func unchangedRows(ctx context.Context, tx *sql.Tx, acct string, rng cost.Period, rows []cost.Usage) ([]bool, error) {
-	q, err := tx.QueryContext(ctx, `SELECT rowid, service, family, zone, day, period_start, period_end, cost, cost_known,
+	q, err := tx.QueryContext(ctx, `SELECT seq, service, family, zone, day, period_start, period_end, cost, cost_known,
 		currency, quantity, unit, correction FROM usage WHERE account = ? AND day >= ? AND day < ?`,
 		acct, toMS(rng.Start), toMS(rng.End))
 	if err != nil {
 		return nil, fmt.Errorf("read range: %w", err)
 	}
-	stored := map[rowKey][]int64{}
+	stored := map[rowKey][]int64{} // seq of each stored row
 	for q.Next() {
 		var (
-			id                int64
+			seq               int64
 			u                 cost.Usage
 			day, start, end   int64
 			costVal, quantity sql.NullFloat64
 		)
-		if err := q.Scan(&id, &u.Service, &u.Family, &u.Zone, &day, &start, &end, &costVal, &u.CostKnown, &u.Currency,
+		if err := q.Scan(&seq, &u.Service, &u.Family, &u.Zone, &day, &start, &end, &costVal, &u.CostKnown, &u.Currency,
 			&quantity, &u.Unit, &u.Correction); err != nil {
 			q.Close()
 			return nil, fmt.Errorf("read range: %w", err)
@@ -256,7 +296,7 @@ func unchangedRows(ctx context.Context, tx *sql.Tx, acct string, rng cost.Period
 		u.Day, u.BillingPeriod = fromMS(day), cost.Period{Start: fromMS(start), End: fromMS(end)}
 		u.Cost, u.Quantity = fromNull(costVal), fromNull(quantity)
 		k := keyOf(u)
-		stored[k] = append(stored[k], id)
+		stored[k] = append(stored[k], seq)
 	}
 	if err := q.Err(); err != nil {
 		q.Close()
@@ -272,19 +312,21 @@ func unchangedRows(ctx context.Context, tx *sql.Tx, acct string, rng cost.Period
 			continue
 		}
 		k := keyOf(u)
-		if ids := stored[k]; len(ids) > 0 {
+		if seqs := stored[k]; len(seqs) > 0 {
 			same[i] = true
-			stored[k] = ids[1:]
+			stored[k] = seqs[1:]
 		}
 	}
-	del, err := tx.PrepareContext(ctx, `DELETE FROM usage WHERE rowid = ?`)
+	// By the whole primary key: seq alone is unique only among equal keys.
+	del, err := tx.PrepareContext(ctx, `DELETE FROM usage WHERE account = ? AND day = ? AND family = ? AND service = ?
+		AND zone = ? AND correction = ? AND seq = ?`)
 	if err != nil {
 		return nil, fmt.Errorf("delete range: %w", err)
 	}
 	defer del.Close()
-	for _, ids := range stored {
-		for _, id := range ids {
-			if _, err := del.ExecContext(ctx, id); err != nil {
+	for k, seqs := range stored {
+		for _, seq := range seqs {
+			if _, err := del.ExecContext(ctx, acct, k.day, k.family, k.service, k.zone, k.correction, seq); err != nil {
 				return nil, fmt.Errorf("delete range: %w", err)
 			}
 		}
@@ -345,16 +387,16 @@ func redact(s string) string {
 func (db *DB) Usage(ctx context.Context, from, to time.Time) ([]cost.Usage, error) {
 	return db.usage(ctx, from, to, `SELECT account, service, family, zone, day, period_start, period_end,
 		cost, cost_known, currency, quantity, unit, correction FROM usage WHERE day >= ? AND day < ?
-		ORDER BY account, day, family, service, zone, correction, rowid`, toMS(from), toMS(to))
+		ORDER BY account, day, family, service, zone, correction, seq`, toMS(from), toMS(to))
 }
 
-// UsageOf is Usage for one account (by id), read through the account's
-// (account, day) index: a cycle checks each account's answer against its
+// UsageOf is Usage for one account (by id), read through the primary key
+// (account, day, ...): a cycle checks each account's answer against its
 // own rows without reading every account's.
 func (db *DB) UsageOf(ctx context.Context, account string, from, to time.Time) ([]cost.Usage, error) {
 	return db.usage(ctx, from, to, `SELECT account, service, family, zone, day, period_start, period_end,
 		cost, cost_known, currency, quantity, unit, correction FROM usage WHERE account = ? AND day >= ? AND day < ?
-		ORDER BY day, family, service, zone, correction, rowid`, account, toMS(from), toMS(to))
+		ORDER BY day, family, service, zone, correction, seq`, account, toMS(from), toMS(to))
 }
 
 func (db *DB) usage(ctx context.Context, from, to time.Time, query string, args ...any) ([]cost.Usage, error) {
