@@ -212,16 +212,76 @@ func (d *dedup) keep(r row, request int) bool {
 
 const dateLayout = "2006-01-02"
 
-func (c *Client) payGo(ctx context.Context, acct cost.Account, days cost.Period) ([]cost.Usage, error) {
+// Windows splits days (widened to whole days, as Usage does) into the spans
+// the client requests one at a time, in order: for PayGo acct's billing
+// periods (a v1 request asks for a whole period, from its first day), for
+// FOCUS chunks of 30 days. Usage over one window then sends one usage
+// request, so a long range fetched a window at a time (a first backfill,
+// with progress between windows) reads and decodes each row once, as one
+// Usage over days does, where fixed windows astride two billing periods
+// would ask for each period twice.
+func (c *Client) Windows(ctx context.Context, acct cost.Account, source Source, days cost.Period) ([]cost.Period, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	days, err := wholeDays(days)
+	if err != nil {
+		return nil, err
+	}
+	if acct.ID == "" {
+		return nil, errors.New("fetch usage windows: empty account id")
+	}
+	var out []cost.Period
+	switch source {
+	case SourcePayGo:
+		anchorDay, err := c.anchorDay(ctx, acct)
+		if err != nil {
+			return nil, fmt.Errorf("fetch %s usage windows for account %q %s: %w", source, acct.ID, days, err)
+		}
+		for p := billingPeriod(days.Start, anchorDay); p.Start.Before(days.End); p = billingPeriod(p.End, anchorDay) {
+			w := p
+			if w.Start.Before(days.Start) {
+				w.Start = days.Start
+			}
+			if days.End.Before(w.End) {
+				w.End = days.End
+			}
+			out = append(out, w)
+		}
+	case SourceFocus:
+		for from := days.Start; from.Before(days.End); {
+			to := from.Add(focusChunk)
+			if days.End.Before(to) {
+				to = days.End
+			}
+			out = append(out, cost.Period{Start: from, End: to})
+			from = to
+		}
+	default:
+		return nil, fmt.Errorf("fetch usage windows: invalid source %s", source)
+	}
+	return out, nil
+}
+
+// anchorDay reads acct's billing-cycle anchor: the UTC day of the month
+// its billing periods start.
+func (c *Client) anchorDay(ctx context.Context, acct cost.Account) (int, error) {
 	res, path, err := c.get(ctx, epPayGoInfo, acct.ID, nil, 0, cost.Period{})
 	if err != nil {
-		return nil, fmt.Errorf("read billing-cycle anchor: %w", err)
+		return 0, fmt.Errorf("read billing-cycle anchor: %w", err)
 	}
 	anchor, err := decodeAnchor(res.raw)
 	if err != nil {
-		return nil, annotate(err, acct.ID, path)
+		return 0, annotate(err, acct.ID, path)
 	}
-	anchorDay := anchor.UTC().Day()
+	return anchor.UTC().Day(), nil
+}
+
+func (c *Client) payGo(ctx context.Context, acct cost.Account, days cost.Period) ([]cost.Usage, error) {
+	anchorDay, err := c.anchorDay(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		out []cost.Usage
 		dd  dedup
