@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,7 +46,8 @@ func (db *DB) SaveSnapshot(ctx context.Context, snap cost.Snapshot) error {
 	if snap.Range.End.Before(snap.Range.Start) {
 		return fmt.Errorf("save snapshot of account %q: range %s ends before it starts", acct, snap.Range)
 	}
-	rows := make([]cost.Usage, len(snap.Usage))
+	rows := snap.Usage // copied only if a row needs its account filled in
+	copied := false
 	type key struct {
 		service, family, zone string
 		day                   int64
@@ -56,11 +58,14 @@ func (db *DB) SaveSnapshot(ctx context.Context, snap cost.Snapshot) error {
 	for i, u := range snap.Usage {
 		if u.Account == "" {
 			u.Account = acct
+			if !copied {
+				rows, copied = slices.Clone(rows), true
+			}
+			rows[i] = u
 		}
 		if u.Account != acct {
 			return fmt.Errorf("save snapshot of account %q: row %d belongs to account %q", acct, i, u.Account)
 		}
-		rows[i] = u
 		if !snap.Range.Contains(u.Day) {
 			k := key{u.Service, u.Family, u.Zone, toMS(u.Day), u.Correction}
 			if !seen[k] {
@@ -147,14 +152,25 @@ func saveFetch(ctx context.Context, tx *sql.Tx, snap cost.Snapshot) error {
 
 // insertBatch is how many usage rows one INSERT statement writes: one
 // statement per row spends most of a backfill in the driver's per-call
-// work. 13 parameters × 256 rows and the shared account stay far below
-// SQLite's (32,766) and PostgreSQL's (65,535) limits on bound parameters.
+// work. 13 parameters × 256 rows stay far below SQLite's (32,766) and
+// PostgreSQL's (65,535) limits on bound parameters.
 const insertBatch = 256
 
-// usageCols is the number of parameters insertUsage binds per row: every
-// column (seq included) but the account, which one parameter gives every
-// row of a statement.
-const usageCols = 13
+// In modernc's SQLite every bound parameter costs a call through the
+// connection's mutex, a C copy of a string, and a boxed value in
+// database/sql: a backfill spends more binding its rows than writing them.
+// So an INSERT binds what all its rows share once: always the account,
+// and, when the batch has one of each (as a billing period's rows do), the
+// currency, the billing period and the two flags.
+const (
+	// usageCols is the number of parameters bound per row when only the
+	// account is shared: every other column, seq included.
+	usageCols = 13
+	// sharedCols is the number of parameters bound once per statement
+	// when the batch shares them: account, currency, period start and end,
+	// cost_known, correction.
+	sharedCols = 6
+)
 
 // insertUsage inserts acct's rows, insertBatch rows per statement, numbering
 // them (seq) after the account's rows stored on the same days in the order
@@ -179,43 +195,73 @@ func insertUsage(ctx context.Context, tx *sql.Tx, acct string, rows []cost.Usage
 		acct, toMS(first), toMS(last)).Scan(&seq); err != nil {
 		return fmt.Errorf("number usage rows: %w", err)
 	}
-	var stmts [2]*sql.Stmt // a whole batch, the last partial one
+	var stmts [2][2]*sql.Stmt // [shared][whole batch, the last partial one]
 	defer func() {
-		for _, st := range stmts {
-			if st != nil {
-				st.Close()
+		for _, sts := range stmts {
+			for _, st := range sts {
+				if st != nil {
+					st.Close()
+				}
 			}
 		}
 	}()
 	args := make([]any, 0, 1+insertBatch*usageCols)
 	for len(rows) > 0 {
 		n := min(len(rows), insertBatch)
-		slot := 0
+		batch := rows[:n]
+		slot, shared := 0, 0
 		if n < insertBatch {
 			slot = 1
 		}
-		if stmts[slot] == nil {
+		if sharesColumns(batch) {
+			shared = 1
+		}
+		st := &stmts[shared][slot]
+		if *st == nil {
 			var err error
-			if stmts[slot], err = tx.PrepareContext(ctx, insertSQL(n)); err != nil {
+			if *st, err = tx.PrepareContext(ctx, insertSQL(n, shared == 1)); err != nil {
 				return fmt.Errorf("prepare insert: %w", err)
 			}
 		}
+		// Plain values, not sql.NullFloat64: database/sql takes those as
+		// they are, without a Valuer call per column.
 		args = append(args[:0], acct)
-		for _, u := range rows[:n] {
-			seq++
-			// Plain values, not sql.NullFloat64: database/sql takes
-			// those as they are, without a Valuer call per column.
-			args = append(args, seq, u.Service, u.Family, u.Zone, toMS(u.Day),
-				toMS(u.BillingPeriod.Start), toMS(u.BillingPeriod.End), floatArg(u.Cost), u.CostKnown,
-				u.Currency, floatArg(u.Quantity), u.Unit, u.Correction)
+		if shared == 1 {
+			u := batch[0]
+			args = append(args, u.Currency, toMS(u.BillingPeriod.Start), toMS(u.BillingPeriod.End), u.CostKnown, u.Correction)
+			for _, u := range batch {
+				seq++
+				args = append(args, seq, u.Service, u.Family, u.Zone, toMS(u.Day), floatArg(u.Cost),
+					floatArg(u.Quantity), u.Unit)
+			}
+		} else {
+			for _, u := range batch {
+				seq++
+				args = append(args, u.Currency, toMS(u.BillingPeriod.Start), toMS(u.BillingPeriod.End), u.CostKnown,
+					u.Correction, seq, u.Service, u.Family, u.Zone, toMS(u.Day), floatArg(u.Cost),
+					floatArg(u.Quantity), u.Unit)
+			}
 		}
-		if _, err := stmts[slot].ExecContext(ctx, args...); err != nil {
+		if _, err := (*st).ExecContext(ctx, args...); err != nil {
 			u := rows[0]
 			return fmt.Errorf("insert %d usage rows from %q on %s: %w", n, u.Service, u.Day.Format(time.DateOnly), err)
 		}
 		rows = rows[n:]
 	}
 	return nil
+}
+
+// sharesColumns reports whether every row of batch has the first row's
+// currency, billing period and flags.
+func sharesColumns(batch []cost.Usage) bool {
+	f := batch[0]
+	for _, u := range batch[1:] {
+		if u.Currency != f.Currency || u.BillingPeriod != f.BillingPeriod || u.CostKnown != f.CostKnown ||
+			u.Correction != f.Correction {
+			return false
+		}
+	}
+	return true
 }
 
 // floatArg is f as a bound value: NaN, which SQLite cannot store, is NULL.
@@ -226,22 +272,25 @@ func floatArg(f float64) any {
 	return f
 }
 
-// insertSQL is an INSERT of n usage rows. The account is parameter ?1,
-// shared by every row, so it is bound once per statement instead of once
-// per row; every other "?" takes the next number, in SQLite as in rebind.
-// (Named or $N parameters would cost a scan of the statement's parameter
-// names per parameter in SQLite: quadratic.)
-func insertSQL(n int) string {
+// insertSQL is an INSERT of n usage rows. The columns every row shares are
+// the parameters ?1 (the account) to ?6 (with shared; ?1 alone without),
+// written first in every row so they are numbered before any other; each
+// other "?" takes the next number, in SQLite as in rebind. (Named or
+// numbered parameters throughout would cost a scan of the statement's
+// parameter names per parameter in SQLite: quadratic.)
+func insertSQL(n int, shared bool) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO usage (account, seq, service, family, zone, day, period_start, period_end, cost,
-		cost_known, currency, quantity, unit, correction) VALUES `)
+	b.WriteString(`INSERT INTO usage (account, currency, period_start, period_end, cost_known, correction,
+		seq, service, family, zone, day, cost, quantity, unit) VALUES `)
+	row := "(?1" + strings.Repeat(", ?", usageCols) + ")"
+	if shared {
+		row = "(?1, ?2, ?3, ?4, ?5, ?6" + strings.Repeat(", ?", usageCols+1-sharedCols) + ")"
+	}
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?1")
-		b.WriteString(strings.Repeat(", ?", usageCols))
-		b.WriteString(")")
+		b.WriteString(row)
 	}
 	return b.String()
 }
