@@ -56,23 +56,26 @@ func (a *App) fetchRange(ctx context.Context, acc cost.Account, rng cost.Period,
 	start := a.wall()
 	a.log.InfoContext(ctx, "backfill started", "account", acc.Name, "range", rng.String(), "days", int(rng.End.Sub(rng.Start)/(24*time.Hour)), "windows", len(windows))
 	var (
-		rows []cost.Usage
-		snap cost.Snapshot
+		parts [][]cost.Usage // each window's rows, joined once at the end
+		rows  int
+		snap  cost.Snapshot
 	)
 	for i, w := range windows {
+		var us []cost.Usage
 		if i < len(windows)-1 {
-			us, err := u.Usage(ctx, acc, src, w)
-			if err != nil {
+			var err error
+			if us, err = u.Usage(ctx, acc, src, w); err != nil {
 				return cost.Snapshot{}, fmt.Errorf("backfill window %d of %d: %w", i+1, len(windows), err)
 			}
-			rows = append(rows, us...)
 		} else {
 			var err error
 			if snap, err = a.cf.Fetch(ctx, acc, src, w); err != nil {
 				return cost.Snapshot{}, fmt.Errorf("backfill window %d of %d: %w", i+1, len(windows), err)
 			}
-			rows = append(rows, snap.Usage...)
+			us = snap.Usage
 		}
+		parts = append(parts, us)
+		rows += len(us)
 		elapsed := a.wall().Sub(start)
 		done := i + 1
 		eta := time.Duration(float64(elapsed) / float64(done) * float64(total-done))
@@ -80,9 +83,9 @@ func (a *App) fetchRange(ctx context.Context, acc cost.Account, rng cost.Period,
 			"account_n", fmt.Sprintf("%d/%d", idx+1, accounts),
 			"window", fmt.Sprintf("%d/%d", done, len(windows)),
 			"done", fmt.Sprintf("%d/%d", idx*len(windows)+done, accounts*len(windows)),
-			"rows", len(rows), "elapsed", elapsed.Round(time.Second), "eta", eta.Round(time.Second))
+			"rows", rows, "elapsed", elapsed.Round(time.Second), "eta", eta.Round(time.Second))
 	}
 	snap.Range = rng
-	snap.Usage = rows
+	snap.Usage = slices.Concat(parts...) // one copy, not one per doubling
 	return snap, nil
 }
