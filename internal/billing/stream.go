@@ -673,7 +673,10 @@ type rowFields struct {
 	row   int
 	in    interner
 	last  [numCols]string // column c's text in the previous row, reused when equal
-	keys  []rowKey        // the previous row's keys, in order
+	// lastTime is column c's last "YYYY-MM-DDTHH:MM:SSZ" value (quoted)
+	// and its time, reused when equal.
+	lastTime [numCols]lastTime
+	keys     []rowKey // the previous row's keys, in order
 }
 
 // key scans the j-th key of the row and returns its column, or -1. Rows
@@ -702,6 +705,13 @@ func (f *rowFields) key(j int) int {
 		}
 	}
 	return col
+}
+
+// lastTime is a timestamp as fastTime read it: its quoted bytes and time.
+type lastTime struct {
+	raw [22]byte
+	t   time.Time
+	ok  bool
 }
 
 // maxKeys bounds the keys remembered per row position.
@@ -795,8 +805,15 @@ func (f *rowFields) number(c int) (x float64, ok, nonFinite bool, err error) {
 }
 
 func (f *rowFields) time(c int) (time.Time, bool, error) {
-	if v, ok := f.raw(c); ok {
+	if v, ok := f.raw(c); ok && len(v) == len(f.lastTime[c].raw) {
+		// Rows of a response mostly share their days and periods: the
+		// previous row's value of the column is compared, not parsed.
+		lt := &f.lastTime[c]
+		if lt.ok && [len(lt.raw)]byte(v) == lt.raw {
+			return lt.t, true, nil
+		}
 		if t, ok := fastTime(v); ok {
+			*lt = lastTime{raw: [len(lt.raw)]byte(v), t: t, ok: true}
 			return t, true, nil
 		}
 	}
