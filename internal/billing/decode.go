@@ -61,7 +61,7 @@ func (r *row) key() string {
 	return string(append(b, r.Category...))
 }
 
-func (r row) usage(account string) cost.Usage {
+func (r *row) usage(account string) cost.Usage {
 	return cost.Usage{
 		Account:       account,
 		Service:       r.Service,

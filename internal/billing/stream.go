@@ -156,6 +156,27 @@ func decodeUsage(r io.Reader, limit int64, sc schema, status int, header http.He
 // whole billing periods, most of them outside a short refresh: the rows
 // dropped here are never stored.
 func decodeUsageIn(r io.Reader, limit int64, sc schema, days cost.Period, status int, header http.Header, path string, now func() time.Time, secrets []string) ([]row, error) {
+	u, err := streamUsage(r, limit, sc, days, status, header, path, now, secrets)
+	if err != nil {
+		return nil, err
+	}
+	return u.finish()
+}
+
+// decodeUsageChunks is decodeUsageIn returning the rows in the chunks they
+// were decoded into (see rowChunk), in order: the client reads them once
+// more, into cost.Usage, and joining them first would copy every row.
+func decodeUsageChunks(r io.Reader, limit int64, sc schema, days cost.Period, status int, header http.Header, path string, now func() time.Time, secrets []string) ([][]row, error) {
+	u, err := streamUsage(r, limit, sc, days, status, header, path, now, secrets)
+	if err != nil {
+		return nil, err
+	}
+	return u.finishChunks()
+}
+
+// streamUsage decodes the body and checks the envelope; the rows are in
+// the returned stream, for finish or finishChunks.
+func streamUsage(r io.Reader, limit int64, sc schema, days cost.Period, status int, header http.Header, path string, now func() time.Time, secrets []string) (*usageStream, error) {
 	u := newUsageStream(r, sc, limit)
 	u.days = days
 	if err := u.run(u.envelope); err != nil {
@@ -177,7 +198,7 @@ func decodeUsageIn(r io.Reader, limit int64, sc schema, days cost.Period, status
 		_, err := checkResponse(status, header, append(body, "]}"...), path, now(), secrets)
 		return nil, err
 	}
-	return u.finish()
+	return u, nil
 }
 
 // decodeResultRows decodes a bare result array (as the envelope's result
@@ -280,6 +301,22 @@ func (u *usageStream) finish() ([]row, error) {
 		u.chunks[i] = nil // let the chunk go as soon as it is copied
 	}
 	return append(out, u.rows...), nil
+}
+
+// finishChunks is finish without the join: the chunks, then the rows of
+// the last one, leaving out empty ones.
+func (u *usageStream) finishChunks() ([][]row, error) {
+	if u.resultErr != nil {
+		return nil, u.resultErr
+	}
+	if u.rowErr != nil {
+		return nil, u.rowErr
+	}
+	out := u.chunks
+	if len(u.rows) > 0 {
+		out = append(out, u.rows)
+	}
+	return out, nil
 }
 
 // resetRows drops the rows decoded so far.
@@ -636,7 +673,10 @@ type rowFields struct {
 	row   int
 	in    interner
 	last  [numCols]string // column c's text in the previous row, reused when equal
-	keys  []rowKey        // the previous row's keys, in order
+	// lastTime is column c's last "YYYY-MM-DDTHH:MM:SSZ" value (quoted)
+	// and its time, reused when equal.
+	lastTime [numCols]lastTime
+	keys     []rowKey // the previous row's keys, in order
 }
 
 // key scans the j-th key of the row and returns its column, or -1. Rows
@@ -665,6 +705,13 @@ func (f *rowFields) key(j int) int {
 		}
 	}
 	return col
+}
+
+// lastTime is a timestamp as fastTime read it: its quoted bytes and time.
+type lastTime struct {
+	raw [22]byte
+	t   time.Time
+	ok  bool
 }
 
 // maxKeys bounds the keys remembered per row position.
@@ -758,8 +805,15 @@ func (f *rowFields) number(c int) (x float64, ok, nonFinite bool, err error) {
 }
 
 func (f *rowFields) time(c int) (time.Time, bool, error) {
-	if v, ok := f.raw(c); ok {
+	if v, ok := f.raw(c); ok && len(v) == len(f.lastTime[c].raw) {
+		// Rows of a response mostly share their days and periods: the
+		// previous row's value of the column is compared, not parsed.
+		lt := &f.lastTime[c]
+		if lt.ok && [len(lt.raw)]byte(v) == lt.raw {
+			return lt.t, true, nil
+		}
 		if t, ok := fastTime(v); ok {
+			*lt = lastTime{raw: [len(lt.raw)]byte(v), t: t, ok: true}
 			return t, true, nil
 		}
 	}

@@ -3,8 +3,10 @@ package billing
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/costbot/costbot/internal/billing/fakecf"
 )
 
 // benchRows returns the rows of the v2 fixture with costs, compacted (the
@@ -143,12 +147,48 @@ type smallRow struct {
 	SubAccountID                                                             string `json:"SubAccountId"`
 }
 
+// payGoBody is a PayGo v1 answer as the fake Cloudflare sends it (indented,
+// the newest row shape) and BenchmarkCycle decodes it: one billing period
+// of days days for services services, days*services rows.
+func payGoBody(tb testing.TB, services, days int) []byte {
+	tb.Helper()
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	fams := []string{"Workers", "R2", "D1", "Queues", "Images", "Stream", "Argo", "Load Balancing"}
+	acct := fakecf.Account{ID: "be0c0000be0c0000be0c0000be0c0000", Name: "acct-0"}
+	for d := range days {
+		for s := range services {
+			acct.Days = append(acct.Days, fakecf.Day{Service: fmt.Sprintf("%s Service %d", fams[s%len(fams)], s),
+				Family: fams[s%len(fams)], Day: start.AddDate(0, 0, d), Cost: float64(1+(s*7)%50) + float64(d%7)/10,
+				Quantity: float64(1000 * (s + 1)), Unit: "requests"})
+		}
+	}
+	rec := httptest.NewRecorder()
+	q := fmt.Sprintf("?from=%s&to=%s", start.Format(time.DateOnly), start.AddDate(0, 0, days-1).Format(time.DateOnly))
+	fakecf.New(acct).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/accounts/"+acct.ID+"/billable-usage"+q, nil))
+	if rec.Code != http.StatusOK {
+		tb.Fatalf("fake PayGo answer: %d %s", rec.Code, rec.Body.Bytes())
+	}
+	return rec.Body.Bytes()
+}
+
+// smallV1Row is the PayGo baseline's small struct: the v1 columns costbot
+// reads.
+type smallV1Row struct {
+	ChargePeriodStart, ChargePeriodEnd, BillingPeriodStart string
+	BillingCurrency, ConsumedUnit, ChargeCategory          string
+	ChargeClass, ServiceFamilyName, ZoneName, ZoneID       *string
+	ServiceName                                            string
+	ConsumedQuantity, ContractedCost, BilledCost           float64
+}
+
 // BenchmarkDecode decodes a 20,000-row v2 body (16 MB) with the streaming
 // decoder, the decoder it replaced, plain encoding/json into a small struct,
-// encoding/json's Token() alone and a byte scan (bytes.Count of '{'), reporting rows/s (wall), rows/cpu-s
-// (process CPU time, GC included: rows per core) and the peak heap above
-// the body itself per payload byte of one decode (heap/payload, sampled
-// each ms).
+// encoding/json's Token() alone and a byte scan (bytes.Count of '{'), and
+// a 20,000-row PayGo v1 body as the fake Cloudflare sends it to
+// BenchmarkCycle (StreamPayGo, against PlainJSONPayGo), reporting rows/s
+// (wall), rows/cpu-s (process CPU time, GC included: rows per core) and
+// the peak heap above the body itself per payload byte of one decode
+// (heap/payload, sampled each ms).
 func BenchmarkDecode(b *testing.B) {
 	const n = 20000
 	body := benchBody(b, n)
@@ -156,9 +196,13 @@ func BenchmarkDecode(b *testing.B) {
 	if err := json.Indent(&indented, body, "", "  "); err != nil {
 		b.Fatal(err)
 	}
+	// The first cycle's shape: one PayGo billing period of 200 services,
+	// 100 days of them (20,000 rows).
+	payGo := payGoBody(b, 200, 100)
 	cases := []struct {
 		name string
 		run  func(b *testing.B) int
+		body []byte // the payload; body when nil
 	}{
 		{"Stream", func(b *testing.B) int {
 			rows, err := decodeUsage(bytes.NewReader(body), MaxUsageBody, schemaV2, 200, http.Header{}, "/p", time.Now, nil)
@@ -166,21 +210,38 @@ func BenchmarkDecode(b *testing.B) {
 				b.Fatal(err)
 			}
 			return len(rows)
-		}},
+		}, nil},
 		{"StreamIndented", func(b *testing.B) int {
 			rows, err := decodeUsage(bytes.NewReader(indented.Bytes()), MaxUsageBody, schemaV2, 200, http.Header{}, "/p", time.Now, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			return len(rows)
-		}},
+		}, nil},
+		{"StreamPayGo", func(b *testing.B) int {
+			rows, err := decodeUsage(bytes.NewReader(payGo), MaxUsageBody, schemaV1, 200, http.Header{}, "/p", time.Now, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return len(rows)
+		}, payGo},
+		{"PlainJSONPayGo", func(b *testing.B) int {
+			var env struct {
+				Success bool
+				Result  []smallV1Row
+			}
+			if err := json.Unmarshal(payGo, &env); err != nil {
+				b.Fatal(err)
+			}
+			return len(env.Result)
+		}, payGo},
 		{"Reference", func(b *testing.B) int {
 			rows, err := refDecode(body, schemaV2)
 			if err != nil {
 				b.Fatal(err)
 			}
 			return len(rows)
-		}},
+		}, nil},
 		{"PlainJSON", func(b *testing.B) int {
 			var env struct {
 				Success bool
@@ -190,7 +251,7 @@ func BenchmarkDecode(b *testing.B) {
 				b.Fatal(err)
 			}
 			return len(env.Result)
-		}},
+		}, nil},
 		{"Tokens", func(b *testing.B) int {
 			// encoding/json.Decoder.Token over the body, building nothing:
 			// the floor of a Token-based decoder.
@@ -203,12 +264,16 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 			return n
-		}},
+		}, nil},
 		{"ByteScan", func(b *testing.B) int {
 			return bytes.Count(body, []byte{'{'}) - 1
-		}},
+		}, nil},
 	}
 	for _, c := range cases {
+		payload, want := body, n
+		if c.body != nil {
+			payload, want = c.body, c.run(b)
+		}
 		b.Run(c.name, func(b *testing.B) {
 			// The peak of one decode from a collected heap, before
 			// timing (in the loop it would include earlier garbage).
@@ -217,7 +282,7 @@ func BenchmarkDecode(b *testing.B) {
 			stop := peakHeap()
 			c.run(b)
 			peak := stop()
-			b.SetBytes(int64(len(body)))
+			b.SetBytes(int64(len(payload)))
 			b.ResetTimer()
 			rows := 0
 			cpu0 := cpuTime()
@@ -226,14 +291,14 @@ func BenchmarkDecode(b *testing.B) {
 			}
 			cpu := cpuTime() - cpu0
 			b.StopTimer()
-			if rows != n*b.N {
-				b.Fatalf("decoded %d rows, want %d", rows, n*b.N)
+			if rows != want*b.N {
+				b.Fatalf("decoded %d rows, want %d", rows, want*b.N)
 			}
 			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 			if cpu > 0 {
 				b.ReportMetric(float64(rows)/cpu.Seconds(), "rows/cpu-s")
 			}
-			b.ReportMetric(float64(peak-min(base, peak))/float64(len(body)), "heap/payload")
+			b.ReportMetric(float64(peak-min(base, peak))/float64(len(payload)), "heap/payload")
 		})
 	}
 }

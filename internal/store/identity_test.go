@@ -73,8 +73,8 @@ func TestDB_RekeyAlerts(t *testing.T) {
 	path, oldFP := oldStateFile(t, byName, t0)
 
 	db := mustOpen(t, path) // migrates to the current schema
-	if v, err := db.SchemaVersion(ctx); err != nil || v != 6 {
-		t.Fatalf("SchemaVersion = %d, %v; want 6", v, err)
+	if v, err := db.SchemaVersion(ctx); err != nil || v != 7 {
+		t.Fatalf("SchemaVersion = %d, %v; want 7", v, err)
 	}
 	ids := map[string]string{"production": acct, "staging": "fedcba9876543210fedcba9876543210"}
 	n, err := db.RekeyAlerts(ctx, ids)

@@ -43,8 +43,8 @@ func TestLease(t *testing.T) {
 	if !a.Shared() {
 		t.Fatal("a PostgreSQL state is not Shared")
 	}
-	if v, err := b.SchemaVersion(ctx); err != nil || v != 6 {
-		t.Fatalf("SchemaVersion = %d, %v; want 6", v, err)
+	if v, err := b.SchemaVersion(ctx); err != nil || v != 7 {
+		t.Fatalf("SchemaVersion = %d, %v; want 7", v, err)
 	}
 	const ttl = 400 * time.Millisecond
 	steps := []struct {

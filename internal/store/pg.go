@@ -23,7 +23,8 @@ import (
 // both. The PostgreSQL schema (migrations/postgres) mirrors the SQLite one
 // file for file: BIGINT for INTEGER, DOUBLE PRECISION for REAL, TEXT in
 // the "C" collation so ORDER BY sorts bytes as SQLite does, and a rowid
-// column where queries order by SQLite's rowid.
+// column where queries order by SQLite's rowid (the outbox; usage numbers
+// its rows itself, in seq, on both).
 
 // IsPostgres reports whether state names a PostgreSQL database (a
 // postgres:// or postgresql:// URL) rather than a SQLite file.
@@ -74,9 +75,10 @@ var idioms = strings.NewReplacer(
 )
 
 // rebind rewrites the store's SQLite idioms for PostgreSQL and "?"
-// placeholders outside quoted strings to "$1", "$2", ... Results are
-// cached: the store's queries are a small fixed set (IN lists have a few
-// lengths).
+// placeholders outside quoted strings to "$1", "$2", ...: "?NNN" to
+// "$NNN", and a bare "?" to one more than the largest number so far, as
+// SQLite numbers them. Results are cached: the store's queries are a small
+// fixed set (IN lists have a few lengths).
 func rebind(q string) string {
 	if v, ok := rebound.Load(q); ok {
 		return v.(string)
@@ -101,9 +103,18 @@ func rebind(q string) string {
 		case c == '\'' || c == '"':
 			quote = c
 		case c == '?':
-			n++
+			j := i + 1
+			for j < len(q) && isDigit(q[j]) {
+				j++
+			}
+			num := n + 1
+			if j > i+1 {
+				num, _ = strconv.Atoi(q[i+1 : j])
+			}
+			n = max(n, num)
 			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
+			b.WriteString(strconv.Itoa(num))
+			i = j - 1
 			continue
 		}
 		b.WriteByte(c)
@@ -112,6 +123,8 @@ func rebind(q string) string {
 	rebound.Store(orig, out)
 	return out
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 var rebound sync.Map // query -> rebound query
 
@@ -207,7 +220,7 @@ func copyTable(ctx context.Context, src, dst *sql.Tx, table string) error {
 	if err != nil {
 		return err
 	}
-	if table == "usage" || table == "outbox" {
+	if table == "outbox" {
 		cols = append([]string{"rowid"}, cols...)
 	}
 	list := strings.Join(cols, ", ")

@@ -47,8 +47,8 @@ func TestDB_Open(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		db, _ := tempDB(t)
 		v, err := db.SchemaVersion(context.Background())
-		if err != nil || v != 6 {
-			t.Fatalf("SchemaVersion = %d, %v; want 6", v, err)
+		if err != nil || v != 7 {
+			t.Fatalf("SchemaVersion = %d, %v; want 7", v, err)
 		}
 		for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "5000"} {
 			if got, err := db.PragmaForTest(context.Background(), pragma); err != nil || got != want {
@@ -63,8 +63,8 @@ func TestDB_Open(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
-			if v, _ := db.SchemaVersion(context.Background()); v != 6 {
-				t.Fatalf("SchemaVersion = %d, want 6", v)
+			if v, _ := db.SchemaVersion(context.Background()); v != 7 {
+				t.Fatalf("SchemaVersion = %d, want 7", v)
 			}
 			db.Close()
 		}

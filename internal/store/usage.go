@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,7 +46,8 @@ func (db *DB) SaveSnapshot(ctx context.Context, snap cost.Snapshot) error {
 	if snap.Range.End.Before(snap.Range.Start) {
 		return fmt.Errorf("save snapshot of account %q: range %s ends before it starts", acct, snap.Range)
 	}
-	rows := make([]cost.Usage, len(snap.Usage))
+	rows := snap.Usage // copied only if a row needs its account filled in
+	copied := false
 	type key struct {
 		service, family, zone string
 		day                   int64
@@ -56,11 +58,14 @@ func (db *DB) SaveSnapshot(ctx context.Context, snap cost.Snapshot) error {
 	for i, u := range snap.Usage {
 		if u.Account == "" {
 			u.Account = acct
+			if !copied {
+				rows, copied = slices.Clone(rows), true
+			}
+			rows[i] = u
 		}
 		if u.Account != acct {
 			return fmt.Errorf("save snapshot of account %q: row %d belongs to account %q", acct, i, u.Account)
 		}
-		rows[i] = u
 		if !snap.Range.Contains(u.Day) {
 			k := key{u.Service, u.Family, u.Zone, toMS(u.Day), u.Correction}
 			if !seen[k] {
@@ -101,7 +106,7 @@ func (db *DB) SaveSnapshot(ctx context.Context, snap cost.Snapshot) error {
 				return fmt.Errorf("delete day outside range: %w", err)
 			}
 		}
-		if err := insertUsage(ctx, tx, rows); err != nil {
+		if err := insertUsage(ctx, tx, acct, rows); err != nil {
 			return err
 		}
 		return saveFetch(ctx, tx, snap)
@@ -147,43 +152,97 @@ func saveFetch(ctx context.Context, tx *sql.Tx, snap cost.Snapshot) error {
 
 // insertBatch is how many usage rows one INSERT statement writes: one
 // statement per row spends most of a backfill in the driver's per-call
-// work. 13 columns × 64 rows stays far below SQLite's and PostgreSQL's
-// limits on bound parameters.
-const insertBatch = 64
+// work. 13 parameters × 256 rows stay far below SQLite's (32,766) and
+// PostgreSQL's (65,535) limits on bound parameters.
+const insertBatch = 256
 
-// usageCols is the number of columns insertUsage writes per row.
-const usageCols = 13
+// In modernc's SQLite every bound parameter costs a call through the
+// connection's mutex, a C copy of a string, and a boxed value in
+// database/sql: a backfill spends more binding its rows than writing them.
+// So an INSERT binds what all its rows share once: always the account,
+// and, when the batch has one of each (as a billing period's rows do), the
+// currency, the billing period and the two flags.
+const (
+	// usageCols is the number of parameters bound per row when only the
+	// account is shared: every other column, seq included.
+	usageCols = 13
+	// sharedCols is the number of parameters bound once per statement
+	// when the batch shares them: account, currency, period start and end,
+	// cost_known, correction.
+	sharedCols = 6
+)
 
-// insertUsage inserts rows, insertBatch rows per statement.
-func insertUsage(ctx context.Context, tx *sql.Tx, rows []cost.Usage) error {
-	var stmts [2]*sql.Stmt // a whole batch, the last partial one
+// insertUsage inserts acct's rows, insertBatch rows per statement, numbering
+// them (seq) after the account's rows stored on the same days in the order
+// given: the order the table's implicit rowid gave before it was clustered
+// (0007_usage_clustered.sql), which breaks ties between equal keys.
+func insertUsage(ctx context.Context, tx *sql.Tx, acct string, rows []cost.Usage) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	first, last := rows[0].Day, rows[0].Day
+	for _, u := range rows[1:] {
+		if u.Day.Before(first) {
+			first = u.Day
+		}
+		if u.Day.After(last) {
+			last = u.Day
+		}
+	}
+	var seq int64
+	// Through the primary key: the account's rows of those days only.
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM usage WHERE account = ? AND day >= ? AND day <= ?`,
+		acct, toMS(first), toMS(last)).Scan(&seq); err != nil {
+		return fmt.Errorf("number usage rows: %w", err)
+	}
+	var stmts [2][2]*sql.Stmt // [shared][whole batch, the last partial one]
 	defer func() {
-		for _, st := range stmts {
-			if st != nil {
-				st.Close()
+		for _, sts := range stmts {
+			for _, st := range sts {
+				if st != nil {
+					st.Close()
+				}
 			}
 		}
 	}()
-	args := make([]any, 0, insertBatch*usageCols)
+	args := make([]any, 0, 1+insertBatch*usageCols)
 	for len(rows) > 0 {
 		n := min(len(rows), insertBatch)
-		slot := 0
+		batch := rows[:n]
+		slot, shared := 0, 0
 		if n < insertBatch {
 			slot = 1
 		}
-		if stmts[slot] == nil {
+		if sharesColumns(batch) {
+			shared = 1
+		}
+		st := &stmts[shared][slot]
+		if *st == nil {
 			var err error
-			if stmts[slot], err = tx.PrepareContext(ctx, insertSQL(n)); err != nil {
+			if *st, err = tx.PrepareContext(ctx, insertSQL(n, shared == 1)); err != nil {
 				return fmt.Errorf("prepare insert: %w", err)
 			}
 		}
-		args = args[:0]
-		for _, u := range rows[:n] {
-			args = append(args, u.Account, u.Service, u.Family, u.Zone, toMS(u.Day),
-				toMS(u.BillingPeriod.Start), toMS(u.BillingPeriod.End), nullFloat(u.Cost), u.CostKnown,
-				u.Currency, nullFloat(u.Quantity), u.Unit, u.Correction)
+		// Plain values, not sql.NullFloat64: database/sql takes those as
+		// they are, without a Valuer call per column.
+		args = append(args[:0], acct)
+		if shared == 1 {
+			u := batch[0]
+			args = append(args, u.Currency, toMS(u.BillingPeriod.Start), toMS(u.BillingPeriod.End), u.CostKnown, u.Correction)
+			for _, u := range batch {
+				seq++
+				args = append(args, seq, u.Service, u.Family, u.Zone, toMS(u.Day), floatArg(u.Cost),
+					floatArg(u.Quantity), u.Unit)
+			}
+		} else {
+			for _, u := range batch {
+				seq++
+				args = append(args, u.Currency, toMS(u.BillingPeriod.Start), toMS(u.BillingPeriod.End), u.CostKnown,
+					u.Correction, seq, u.Service, u.Family, u.Zone, toMS(u.Day), floatArg(u.Cost),
+					floatArg(u.Quantity), u.Unit)
+			}
 		}
-		if _, err := stmts[slot].ExecContext(ctx, args...); err != nil {
+		if _, err := (*st).ExecContext(ctx, args...); err != nil {
 			u := rows[0]
 			return fmt.Errorf("insert %d usage rows from %q on %s: %w", n, u.Service, u.Day.Format(time.DateOnly), err)
 		}
@@ -192,16 +251,46 @@ func insertUsage(ctx context.Context, tx *sql.Tx, rows []cost.Usage) error {
 	return nil
 }
 
-// insertSQL is an INSERT of n usage rows.
-func insertSQL(n int) string {
+// sharesColumns reports whether every row of batch has the first row's
+// currency, billing period and flags.
+func sharesColumns(batch []cost.Usage) bool {
+	f := batch[0]
+	for _, u := range batch[1:] {
+		if u.Currency != f.Currency || u.BillingPeriod != f.BillingPeriod || u.CostKnown != f.CostKnown ||
+			u.Correction != f.Correction {
+			return false
+		}
+	}
+	return true
+}
+
+// floatArg is f as a bound value: NaN, which SQLite cannot store, is NULL.
+func floatArg(f float64) any {
+	if math.IsNaN(f) {
+		return nil
+	}
+	return f
+}
+
+// insertSQL is an INSERT of n usage rows. The columns every row shares are
+// the parameters ?1 (the account) to ?6 (with shared; ?1 alone without),
+// written first in every row so they are numbered before any other; each
+// other "?" takes the next number, in SQLite as in rebind. (Named or
+// numbered parameters throughout would cost a scan of the statement's
+// parameter names per parameter in SQLite: quadratic.)
+func insertSQL(n int, shared bool) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO usage (account, service, family, zone, day, period_start, period_end, cost,
-		cost_known, currency, quantity, unit, correction) VALUES `)
+	b.WriteString(`INSERT INTO usage (account, currency, period_start, period_end, cost_known, correction,
+		seq, service, family, zone, day, cost, quantity, unit) VALUES `)
+	row := "(?1" + strings.Repeat(", ?", usageCols) + ")"
+	if shared {
+		row = "(?1, ?2, ?3, ?4, ?5, ?6" + strings.Repeat(", ?", usageCols+1-sharedCols) + ")"
+	}
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString(row)
 	}
 	return b.String()
 }
@@ -234,21 +323,21 @@ func keyOf(u cost.Usage) rowKey {
 // hold unchanged, and reports which of rows are stored already (and so need
 // no insert). Rows outside rng are never reported unchanged.
 func unchangedRows(ctx context.Context, tx *sql.Tx, acct string, rng cost.Period, rows []cost.Usage) ([]bool, error) {
-	q, err := tx.QueryContext(ctx, `SELECT rowid, service, family, zone, day, period_start, period_end, cost, cost_known,
+	q, err := tx.QueryContext(ctx, `SELECT seq, service, family, zone, day, period_start, period_end, cost, cost_known,
 		currency, quantity, unit, correction FROM usage WHERE account = ? AND day >= ? AND day < ?`,
 		acct, toMS(rng.Start), toMS(rng.End))
 	if err != nil {
 		return nil, fmt.Errorf("read range: %w", err)
 	}
-	stored := map[rowKey][]int64{}
+	stored := map[rowKey][]int64{} // seq of each stored row
 	for q.Next() {
 		var (
-			id                int64
+			seq               int64
 			u                 cost.Usage
 			day, start, end   int64
 			costVal, quantity sql.NullFloat64
 		)
-		if err := q.Scan(&id, &u.Service, &u.Family, &u.Zone, &day, &start, &end, &costVal, &u.CostKnown, &u.Currency,
+		if err := q.Scan(&seq, &u.Service, &u.Family, &u.Zone, &day, &start, &end, &costVal, &u.CostKnown, &u.Currency,
 			&quantity, &u.Unit, &u.Correction); err != nil {
 			q.Close()
 			return nil, fmt.Errorf("read range: %w", err)
@@ -256,7 +345,7 @@ func unchangedRows(ctx context.Context, tx *sql.Tx, acct string, rng cost.Period
 		u.Day, u.BillingPeriod = fromMS(day), cost.Period{Start: fromMS(start), End: fromMS(end)}
 		u.Cost, u.Quantity = fromNull(costVal), fromNull(quantity)
 		k := keyOf(u)
-		stored[k] = append(stored[k], id)
+		stored[k] = append(stored[k], seq)
 	}
 	if err := q.Err(); err != nil {
 		q.Close()
@@ -272,19 +361,21 @@ func unchangedRows(ctx context.Context, tx *sql.Tx, acct string, rng cost.Period
 			continue
 		}
 		k := keyOf(u)
-		if ids := stored[k]; len(ids) > 0 {
+		if seqs := stored[k]; len(seqs) > 0 {
 			same[i] = true
-			stored[k] = ids[1:]
+			stored[k] = seqs[1:]
 		}
 	}
-	del, err := tx.PrepareContext(ctx, `DELETE FROM usage WHERE rowid = ?`)
+	// By the whole primary key: seq alone is unique only among equal keys.
+	del, err := tx.PrepareContext(ctx, `DELETE FROM usage WHERE account = ? AND day = ? AND family = ? AND service = ?
+		AND zone = ? AND correction = ? AND seq = ?`)
 	if err != nil {
 		return nil, fmt.Errorf("delete range: %w", err)
 	}
 	defer del.Close()
-	for _, ids := range stored {
-		for _, id := range ids {
-			if _, err := del.ExecContext(ctx, id); err != nil {
+	for k, seqs := range stored {
+		for _, seq := range seqs {
+			if _, err := del.ExecContext(ctx, acct, k.day, k.family, k.service, k.zone, k.correction, seq); err != nil {
 				return nil, fmt.Errorf("delete range: %w", err)
 			}
 		}
@@ -345,16 +436,16 @@ func redact(s string) string {
 func (db *DB) Usage(ctx context.Context, from, to time.Time) ([]cost.Usage, error) {
 	return db.usage(ctx, from, to, `SELECT account, service, family, zone, day, period_start, period_end,
 		cost, cost_known, currency, quantity, unit, correction FROM usage WHERE day >= ? AND day < ?
-		ORDER BY account, day, family, service, zone, correction, rowid`, toMS(from), toMS(to))
+		ORDER BY account, day, family, service, zone, correction, seq`, toMS(from), toMS(to))
 }
 
-// UsageOf is Usage for one account (by id), read through the account's
-// (account, day) index: a cycle checks each account's answer against its
+// UsageOf is Usage for one account (by id), read through the primary key
+// (account, day, ...): a cycle checks each account's answer against its
 // own rows without reading every account's.
 func (db *DB) UsageOf(ctx context.Context, account string, from, to time.Time) ([]cost.Usage, error) {
 	return db.usage(ctx, from, to, `SELECT account, service, family, zone, day, period_start, period_end,
 		cost, cost_known, currency, quantity, unit, correction FROM usage WHERE account = ? AND day >= ? AND day < ?
-		ORDER BY day, family, service, zone, correction, rowid`, account, toMS(from), toMS(to))
+		ORDER BY day, family, service, zone, correction, seq`, account, toMS(from), toMS(to))
 }
 
 func (db *DB) usage(ctx context.Context, from, to time.Time, query string, args ...any) ([]cost.Usage, error) {
