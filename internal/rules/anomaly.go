@@ -51,7 +51,9 @@ type seriesJudgement struct {
 	judged     Judged
 }
 
-// evalAnomaly judges every service series of every matching account.
+// judgeAccount judges every service series of one account that anomaly rule
+// a applies to, from the account's rows; it returns nil when no series
+// matches.
 //
 // Each series runs through the detector from its first stored day to the
 // account's last day with data, so the detector state on every day is the
@@ -71,7 +73,7 @@ type seriesJudgement struct {
 // until the day settles. Episodes found late say how late, episodes found in
 // revised data say which day was revised, and an episode that revised data
 // no longer shows is reported as cleared with that reason.
-func (s *Set) evalAnomaly(a *Anomaly, ix *index, in Input, out *Output) {
+func (s *Set) judgeAccount(a *Anomaly, acct cost.Account, rows []cost.Usage, in Input, workers int) *anomalyAccount {
 	run := s.Detector
 	if run == nil {
 		run = detectSeries
@@ -80,26 +82,29 @@ func (s *Set) evalAnomaly(a *Anomaly, ix *index, in Input, out *Output) {
 	if lookback <= 0 {
 		lookback = DefaultLookback
 	}
-	accts := planAnomaly(a, ix, in)
+	settle := in.Settle
+	if settle <= 0 {
+		settle = DefaultSettle
+	}
+	aa := planAccount(a, acct, rows, in.Now, settle)
+	if aa == nil {
+		return nil
+	}
 	// The detector runs are the expensive part and independent of each
-	// other: judge the series concurrently, each into its own slot, then
-	// assemble the findings in account and series order, so the output
-	// does not depend on the scheduling.
-	type job struct{ acct, series int }
-	var jobs []job
-	for i, aa := range accts {
-		aa.judged = make([]seriesJudgement, len(aa.series))
-		for j := range aa.series {
-			jobs = append(jobs, job{i, j})
-		}
-	}
-	forEach(len(jobs), in.workers(), func(i int) {
-		aa, sd := accts[jobs[i].acct], accts[jobs[i].acct].series[jobs[i].series]
-		aa.judged[jobs[i].series] = judgeSeries(a, aa, sd, lookback, in, in.Judged[JudgedKey(a.Name, sd.key)], run)
+	// other: each series is judged into its own slot (on up to workers
+	// goroutines), and collect assembles the findings in series order, so
+	// the output does not depend on the scheduling.
+	aa.judged = make([]seriesJudgement, len(aa.series))
+	forEach(len(aa.series), workers, func(i int) {
+		sd := aa.series[i]
+		aa.judged[i] = judgeSeries(a, aa, sd, lookback, in, in.Judged[JudgedKey(a.Name, sd.key)], run)
 	})
-	for _, aa := range accts {
-		aa.collect(a, out)
+	// Only the keys and the judgements are read from here on.
+	for _, sd := range aa.series {
+		sd.points = nil
 	}
+	aa.hasData = nil
+	return aa
 }
 
 // anomalyAccount is one account's share of an anomaly rule's evaluation:
@@ -112,28 +117,6 @@ type anomalyAccount struct {
 	provisional bool              // last is not settled yet
 	series      []*seriesData     // by cost.SeriesKey.String()
 	judged      []seriesJudgement // judged[i] is of series[i]
-}
-
-// planAnomaly gathers the series rule a judges, account by account in
-// index order (the accounts on up to in.workers() goroutines); accounts
-// without a matching series are left out. The result is only read while
-// the series are judged.
-func planAnomaly(a *Anomaly, ix *index, in Input) []*anomalyAccount {
-	settle := in.Settle
-	if settle <= 0 {
-		settle = DefaultSettle
-	}
-	var matched []cost.Account
-	for _, acct := range ix.accounts {
-		if a.Scope.matchAccount(acct) {
-			matched = append(matched, acct)
-		}
-	}
-	accts := make([]*anomalyAccount, len(matched))
-	forEach(len(matched), in.workers(), func(i int) {
-		accts[i] = planAccount(a, matched[i], ix.rows[matched[i].ID], in.Now, settle)
-	})
-	return slices.DeleteFunc(accts, func(aa *anomalyAccount) bool { return aa == nil })
 }
 
 // planAccount gathers the series of one account that rule a judges from its
