@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/costbot/costbot/internal/alert"
@@ -365,16 +364,13 @@ func (a *App) admit(ctx context.Context, db *store.DB, acc cost.Account, snap co
 }
 
 // storedRows returns the account's stored rows in rng: from the daemon's
-// in-memory history when it mirrors db (a shared slice: read only), else
-// from db's (account, day) index.
+// in-memory history when it mirrors db, else from db's (account, day)
+// index.
 func (a *App) storedRows(ctx context.Context, db *store.DB, account string, rng cost.Period) ([]cost.Usage, error) {
 	if db != a.db || !a.hist.loaded {
 		return db.UsageOf(ctx, account, rng.Start, rng.End)
 	}
-	rows := a.hist.byAcct[account] // ordered by day first
-	lo := sort.Search(len(rows), func(i int) bool { return !rows[i].Day.Before(rng.Start) })
-	hi := sort.Search(len(rows), func(i int) bool { return !rows[i].Day.Before(rng.End) })
-	return rows[lo:hi:hi], nil
+	return a.hist.rowsIn(account, rng), nil
 }
 
 // input reads what rules need from the store: the whole stored history up
@@ -413,7 +409,7 @@ func (a *App) inputFrom(ctx context.Context, db *store.DB, now time.Time, stale 
 		return rules.Input{}, fmt.Errorf("load expected marks: %w", err)
 	}
 	expected := alert.Expected(marks)
-	return rules.Input{Now: now, Accounts: a.accounts, Usage: usage, Cards: mine, Stale: stale, Expected: expected,
+	return rules.Input{Now: now, Accounts: a.accounts, History: usage, Cards: mine, Stale: stale, Expected: expected,
 		Judged: judged, Settle: a.cfg.Alerts.SettleAfter, Lookback: a.cfg.Alerts.LookbackDays}, nil
 }
 
@@ -603,7 +599,7 @@ func (a *App) publish(ctx context.Context, in rules.Input, budgets []cost.Budget
 	}
 	a.cmds.SetData(slackcmd.Data{
 		Accounts:  in.Accounts,
-		Usage:     in.Usage,
+		History:   in.History,
 		Cards:     in.Cards,
 		Budgets:   budgets,
 		Problems:  problemsOf(findings),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/costbot/costbot/internal/cost"
 	"github.com/costbot/costbot/internal/rules"
+	"github.com/costbot/costbot/internal/slackcmd"
 )
 
 // history is the daemon's in-memory copy of the stored usage, so a cycle
@@ -18,56 +19,205 @@ import (
 // store once and then updated with each saved snapshot exactly as the store
 // updates itself (store.DB.SaveSnapshot). Guarded by App.jobs.
 //
-// The rows live in one slice, all, ordered by account id and then like
-// store.DB.Usage; byAcct holds each account's block of it. A snapshot that
-// changes an account's rows gives that account a new block (rows already
-// handed out are never written) and marks all for a rebuild on the next
-// read; a snapshot that changes nothing, as most hourly refreshes, costs
-// a comparison and no copy.
+// Each account's rows are one block in a compact form (block): what rows
+// share (the strings, the billing period) is kept once per account, and a
+// row is its day, cost, quantity and flags, 32 bytes instead of a
+// cost.Usage's 200. A block is never written once made: a snapshot that
+// changes an account's rows gives it a new block, and one that changes
+// nothing, as most hourly refreshes, costs a comparison and no copy. Rules
+// and slash commands read the rows one account at a time through a view.
 type history struct {
-	byAcct map[string][]cost.Usage // each ordered like store.DB.Usage: day, family, service, zone, correction
-	all    []cost.Usage            // every block of byAcct, by account id; stale while dirty
-	last   time.Time               // the latest charge day in all
-	dirty  bool
+	byAcct map[string]*block
+	last   time.Time // the latest charge day in byAcct
 	loaded bool
 	// judged is the live state's anomaly state (store.DB.Judged), read
 	// once and kept in step by App.saveJudged; nil until read.
 	judged map[string]rules.Judged
 }
 
-// usage returns the stored rows with a charge day before end, ordered by
-// account id and then like store.DB.Usage. The slice is shared: callers
-// must not modify it.
-func (a *App) usage(ctx context.Context, end time.Time) ([]cost.Usage, error) {
+// block is one account's rows, ordered like store.DB.Usage (day, family,
+// service, zone, correction).
+type block struct {
+	// attrs are the distinct rows with Day, Cost, Quantity, CostKnown and
+	// Correction cleared: account, service, family, zone, billing period,
+	// currency and unit.
+	attrs []cost.Usage
+	rows  []packedRow
+	last  int64 // the latest day of rows (Unix milliseconds)
+}
+
+// packedRow is one usage row of a block.
+type packedRow struct {
+	day      int64 // cost.Usage.Day in Unix milliseconds, UTC (as the store keeps it)
+	cost     float64
+	quantity float64
+	attr     uint32 // index into block.attrs
+	flags    uint8
+}
+
+const (
+	flagCostKnown uint8 = 1 << iota
+	flagCorrection
+)
+
+// attrKey is what a row shares with the other rows of its attr.
+type attrKey struct {
+	account, service, family, zone, currency, unit string
+	period                                         cost.Period
+}
+
+// blockBuilder packs rows of one account into a new block.
+type blockBuilder struct {
+	b  *block
+	at map[attrKey]uint32
+	// from maps the attrs of an old block to the new one's (old attr + 1;
+	// 0: not mapped yet), so copied rows skip the map.
+	from  *block
+	remap []uint32
+}
+
+func newBlockBuilder(n int) *blockBuilder {
+	return &blockBuilder{b: &block{rows: make([]packedRow, 0, n)}, at: map[attrKey]uint32{}}
+}
+
+// add packs u.
+func (bb *blockBuilder) add(u *cost.Usage) {
+	k := attrKey{u.Account, u.Service, u.Family, u.Zone, u.Currency, u.Unit, u.BillingPeriod}
+	id, ok := bb.at[k]
+	if !ok {
+		id = uint32(len(bb.b.attrs))
+		bb.at[k] = id
+		bb.b.attrs = append(bb.b.attrs, cost.Usage{Account: u.Account, Service: u.Service, Family: u.Family,
+			Zone: u.Zone, BillingPeriod: u.BillingPeriod, Currency: u.Currency, Unit: u.Unit})
+	}
+	var f uint8
+	if u.CostKnown {
+		f |= flagCostKnown
+	}
+	if u.Correction {
+		f |= flagCorrection
+	}
+	bb.b.rows = append(bb.b.rows, packedRow{day: u.Day.UnixMilli(), cost: u.Cost, quantity: u.Quantity, attr: id, flags: f})
+}
+
+// copyRows appends rows of old as they are, with their attrs.
+func (bb *blockBuilder) copyRows(old *block, rows []packedRow) {
+	if bb.from != old {
+		bb.from, bb.remap = old, make([]uint32, len(old.attrs))
+	}
+	for _, r := range rows {
+		id := bb.remap[r.attr]
+		if id == 0 {
+			a := &old.attrs[r.attr]
+			k := attrKey{a.Account, a.Service, a.Family, a.Zone, a.Currency, a.Unit, a.BillingPeriod}
+			n, ok := bb.at[k]
+			if !ok {
+				n = uint32(len(bb.b.attrs))
+				bb.at[k] = n
+				bb.b.attrs = append(bb.b.attrs, *a)
+			}
+			id = n + 1
+			bb.remap[r.attr] = id
+		}
+		r.attr = id - 1
+		bb.b.rows = append(bb.b.rows, r)
+	}
+}
+
+func (bb *blockBuilder) done() *block {
+	b := bb.b
+	b.attrs = slices.Clip(b.attrs)
+	b.last = math.MinInt64
+	for i := range b.rows {
+		b.last = max(b.last, b.rows[i].day)
+	}
+	return b
+}
+
+func packRows(rows []cost.Usage) *block {
+	bb := newBlockBuilder(len(rows))
+	for i := range rows {
+		bb.add(&rows[i])
+	}
+	return bb.done()
+}
+
+// row unpacks row i.
+func (b *block) row(i int) cost.Usage {
+	r := &b.rows[i]
+	u := b.attrs[r.attr]
+	u.Day = time.UnixMilli(r.day).UTC()
+	u.Cost, u.Quantity = r.cost, r.quantity
+	u.CostKnown, u.Correction = r.flags&flagCostKnown != 0, r.flags&flagCorrection != 0
+	return u
+}
+
+// appendRange appends the unpacked rows [lo, hi) to buf.
+func (b *block) appendRange(buf []cost.Usage, lo, hi int) []cost.Usage {
+	buf = slices.Grow(buf, hi-lo)
+	for i := lo; i < hi; i++ {
+		buf = append(buf, b.row(i))
+	}
+	return buf
+}
+
+// search returns the first row whose day is not before t.
+func (b *block) search(t time.Time) int {
+	ms := t.UnixMilli()
+	return sort.Search(len(b.rows), func(i int) bool { return b.rows[i].day >= ms })
+}
+
+// view is the usage history as of one cycle, the rows with a charge day
+// before end: a rules.History and a slackcmd.History. Its blocks are never
+// written, so it stays valid (and safe for concurrent use) while later
+// cycles change the history.
+type view struct {
+	blocks map[string]*block
+	ids    []string // the accounts with rows before end, sorted
+	end    int64    // Unix milliseconds; math.MaxInt64: every row
+}
+
+var (
+	_ rules.History    = (*view)(nil)
+	_ slackcmd.History = (*view)(nil)
+)
+
+// Accounts lists the accounts with rows, sorted; the slice is shared.
+func (v *view) Accounts() []string { return v.ids }
+
+// Rows returns the account's rows before the view's end, appended to
+// buf[:0].
+func (v *view) Rows(account string, buf []cost.Usage) []cost.Usage {
+	b := v.blocks[account]
+	if b == nil {
+		return buf[:0]
+	}
+	hi := len(b.rows)
+	if v.end != math.MaxInt64 {
+		hi = sort.Search(len(b.rows), func(i int) bool { return b.rows[i].day >= v.end })
+	}
+	return b.appendRange(buf[:0], 0, hi)
+}
+
+// usage returns the stored rows with a charge day before end, as a view
+// for rules.Input.History and slackcmd.Data.History.
+func (a *App) usage(ctx context.Context, end time.Time) (*view, error) {
 	if err := a.loadHistory(ctx); err != nil {
 		return nil, err
 	}
 	h := &a.hist
-	if h.dirty {
-		accts := make([]string, 0, len(h.byAcct))
-		n := 0
-		for id, rows := range h.byAcct {
-			accts = append(accts, id)
-			n += len(rows)
-		}
-		slices.Sort(accts)
-		all := make([]cost.Usage, 0, n)
-		for _, id := range accts {
-			all = append(all, h.byAcct[id]...)
-		}
-		h.point(all)
-		h.dirty = false
+	v := &view{blocks: make(map[string]*block, len(h.byAcct)), end: math.MaxInt64}
+	if !h.last.Before(end) {
+		v.end = end.UnixMilli()
 	}
-	if h.last.Before(end) {
-		return h.all, nil
-	}
-	out := make([]cost.Usage, 0, len(h.all))
-	for _, u := range h.all {
-		if u.Day.Before(end) {
-			out = append(out, u)
+	for id, b := range h.byAcct {
+		v.blocks[id] = b
+		if len(b.rows) > 0 && b.rows[0].day < v.end { // ordered by day first
+			v.ids = append(v.ids, id)
 		}
 	}
-	return out, nil
+	slices.Sort(v.ids)
+	return v, nil
 }
 
 // loadHistory reads the live state's usage into the history, unless it
@@ -83,29 +233,44 @@ func (a *App) loadHistory(ctx context.Context) error {
 		return err
 	}
 	judged := a.hist.judged
-	a.hist = history{byAcct: map[string][]cost.Usage{}, loaded: true, judged: judged}
+	a.hist = history{byAcct: map[string]*block{}, loaded: true, judged: judged}
 	a.hist.point(rows)
 	return nil
 }
 
-// point makes all (ordered by account) the history's rows and each
-// account's block a capped sub-slice of it.
-func (h *history) point(all []cost.Usage) {
-	h.all, h.last = all, time.Time{}
+// point makes rows (ordered by account, then like store.DB.Usage) the
+// history's rows, a block per account.
+func (h *history) point(rows []cost.Usage) {
 	clear(h.byAcct)
-	for lo := 0; lo < len(all); {
+	for lo := 0; lo < len(rows); {
 		hi := lo + 1
-		for hi < len(all) && all[hi].Account == all[lo].Account {
+		for hi < len(rows) && rows[hi].Account == rows[lo].Account {
 			hi++
 		}
-		h.byAcct[all[lo].Account] = all[lo:hi:hi]
+		h.byAcct[rows[lo].Account] = packRows(rows[lo:hi])
 		lo = hi
 	}
-	for i := range all {
-		if all[i].Day.After(h.last) {
-			h.last = all[i].Day
+	h.updateLast()
+}
+
+// updateLast sets last to the latest charge day of every block.
+func (h *history) updateLast() {
+	h.last = time.Time{}
+	for _, b := range h.byAcct {
+		if d := time.UnixMilli(b.last).UTC(); len(b.rows) > 0 && d.After(h.last) {
+			h.last = d
 		}
 	}
+}
+
+// rowsIn returns the account's stored rows with a charge day in rng,
+// ordered like store.DB.Usage.
+func (h *history) rowsIn(account string, rng cost.Period) []cost.Usage {
+	b := h.byAcct[account]
+	if b == nil {
+		return nil
+	}
+	return b.appendRange(nil, b.search(rng.Start), b.search(rng.End))
 }
 
 // apply mirrors a saved snapshot: the account's rows in snap.Range are
@@ -119,20 +284,51 @@ func (h *history) apply(snap cost.Snapshot) {
 	old := h.byAcct[acct]
 	in, lo, hi, inside := h.block(snap)
 	if !inside {
-		h.replace(acct, h.applyAny(snap, old, in))
+		var rows []cost.Usage
+		if old != nil {
+			rows = old.appendRange(nil, 0, len(old.rows))
+		}
+		h.replace(acct, packRows(h.applyAny(snap, rows, in)))
 		return
 	}
-	// Every saved row lies in the range: the range's block of the
-	// account's rows (ordered by day first) is replaced by in, unless it
-	// holds the same rows already.
-	if slices.EqualFunc(old[lo:hi], in, sameRow) {
+	// Every saved row lies in the range: the range's part of the account's
+	// rows (ordered by day first) is replaced by in, unless it holds the
+	// same rows already.
+	if h.sameRange(old, lo, hi, in) {
 		return
 	}
-	rows := make([]cost.Usage, 0, len(old)-(hi-lo)+len(in))
-	rows = append(rows, old[:lo]...)
-	rows = append(rows, in...)
-	rows = append(rows, old[hi:]...)
-	h.replace(acct, rows)
+	n := len(in)
+	if old != nil {
+		n += len(old.rows) - (hi - lo)
+	}
+	if n == 0 {
+		h.replace(acct, nil)
+		return
+	}
+	bb := newBlockBuilder(n)
+	if old != nil {
+		bb.copyRows(old, old.rows[:lo])
+	}
+	for i := range in {
+		bb.add(&in[i])
+	}
+	if old != nil {
+		bb.copyRows(old, old.rows[hi:])
+	}
+	h.replace(acct, bb.done())
+}
+
+// sameRange reports whether old's rows [lo, hi) are the rows in.
+func (h *history) sameRange(old *block, lo, hi int, in []cost.Usage) bool {
+	if hi-lo != len(in) {
+		return false
+	}
+	for i := range in {
+		if !sameRow(old.row(lo+i), in[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // holds reports whether the history is loaded and holds exactly snap's
@@ -143,7 +339,7 @@ func (h *history) holds(snap cost.Snapshot) bool {
 		return false
 	}
 	in, lo, hi, inside := h.block(snap)
-	return inside && slices.EqualFunc(h.byAcct[snap.Account.ID][lo:hi], in, sameRow)
+	return inside && h.sameRange(h.byAcct[snap.Account.ID], lo, hi, in)
 }
 
 // block returns snap's rows with their account filled in, ordered like the
@@ -161,9 +357,9 @@ func (h *history) block(snap cost.Snapshot) (in []cost.Usage, lo, hi int, inside
 		inside = inside && snap.Range.Contains(u.Day)
 	}
 	slices.SortStableFunc(in, rowCmp)
-	old := h.byAcct[acct]
-	lo = sort.Search(len(old), func(i int) bool { return !old[i].Day.Before(snap.Range.Start) })
-	hi = sort.Search(len(old), func(i int) bool { return !old[i].Day.Before(snap.Range.End) })
+	if old := h.byAcct[acct]; old != nil {
+		lo, hi = old.search(snap.Range.Start), old.search(snap.Range.End)
+	}
 	return in, lo, hi, inside
 }
 
@@ -194,14 +390,14 @@ func (h *history) applyAny(snap cost.Snapshot, old, in []cost.Usage) []cost.Usag
 	return kept
 }
 
-// replace gives acct the new block rows; all is rebuilt on the next read.
-func (h *history) replace(acct string, rows []cost.Usage) {
-	if len(rows) == 0 {
+// replace gives acct the new block b (nil or empty: no rows).
+func (h *history) replace(acct string, b *block) {
+	if b == nil || len(b.rows) == 0 {
 		delete(h.byAcct, acct)
 	} else {
-		h.byAcct[acct] = rows
+		h.byAcct[acct] = b
 	}
-	h.dirty = true
+	h.updateLast()
 }
 
 // rowCmp orders an account's rows like store.DB.Usage.
