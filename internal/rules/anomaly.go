@@ -3,6 +3,7 @@ package rules
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -208,7 +209,11 @@ func (aa *anomalyAccount) collect(a *Anomaly, out *Output) {
 			k := cost.SeriesKey{Account: acct.ID, Service: f.Scope.Service, Family: f.Scope.Family, Zone: f.Scope.Zone}
 			jk := JudgedKey(a.Name, k)
 			j := out.Judged[jk]
-			j.Summarized[f.Period.Start] = key
+			// Copied: an unchanged state shares its maps with Input.Judged.
+			sum := make(map[time.Time]time.Time, len(j.Summarized)+1)
+			maps.Copy(sum, j.Summarized)
+			sum[f.Period.Start] = key
+			j.Summarized = sum
 			out.Judged[jk] = j
 		}
 		summaries[key] = append(summaries[key], late...)
@@ -393,7 +398,28 @@ func judgeSeries(a *Anomaly, aa *anomalyAccount, sd *seriesData, lookback int, i
 		}
 		sj.findings = append(sj.findings, clearedFinding(a, acct, sd, first, why))
 	}
+	if sameJudged(sj.judged, prev) {
+		// Most series' state is the same every hour (a settled day is
+		// judged once): keep the one held already, not a copy of it.
+		sj.judged = prev
+	}
 	return sj
+}
+
+// sameJudged reports whether x and y hold the same state (NaN equals NaN,
+// other values bit for bit).
+func sameJudged(x, y Judged) bool {
+	if !x.Through.Equal(y.Through) || len(x.Values) != len(y.Values) ||
+		!maps.Equal(x.Reported, y.Reported) || !maps.Equal(x.Summarized, y.Summarized) {
+		return false
+	}
+	for d, v := range x.Values {
+		w, ok := y.Values[d]
+		if !ok || math.Float64bits(v) != math.Float64bits(w) && !(math.IsNaN(v) && math.IsNaN(w)) {
+			return false
+		}
+	}
+	return true
 }
 
 // episodes groups the anomalous points of res by episode. On a provisional

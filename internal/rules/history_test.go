@@ -2,6 +2,7 @@ package rules
 
 import (
 	"maps"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -108,5 +109,47 @@ func TestSet_Standing_History(t *testing.T) {
 	}
 	if problems == 0 {
 		t.Error("no rule problem in any case: the table tests too little")
+	}
+}
+
+// A series whose state did not change comes back as the state Run was
+// given (its maps shared, not copied), and Run never writes into
+// Input.Judged, not even for a catch-up summary.
+func TestSet_Run_JudgedShared(t *testing.T) {
+	set := mustParse(t, fleetRules)
+	end := date(2026, 11, 30)
+	accts, usage := fleet(t, 4, 12, 160, end)
+	// The first cycle after a downtime (a catch-up summary), then the
+	// next hour and the next day.
+	var judged map[string]Judged
+	shared, summaries := 0, 0
+	for i, now := range []time.Time{end.AddDate(0, 0, -6).Add(36 * time.Hour), end.Add(36 * time.Hour),
+		end.Add(37 * time.Hour), end.Add(60 * time.Hour)} {
+		in := Input{Now: now, Accounts: accts, Usage: usage, Judged: judged}
+		before := dump(judged)
+		o := set.Run(in)
+		if diff := firstDiff(dump(judged), before); diff != "" {
+			t.Fatalf("cycle %d wrote into Input.Judged: %s", i, diff)
+		}
+		for _, f := range o.Findings {
+			if f.Threshold == "catch-up" {
+				summaries++
+			}
+		}
+		for k, j := range o.Judged {
+			if p, ok := judged[k]; ok && len(j.Values) > 0 && reflect.ValueOf(j.Values).Pointer() == reflect.ValueOf(p.Values).Pointer() {
+				shared++
+			}
+		}
+		next := map[string]Judged{}
+		maps.Copy(next, judged)
+		maps.Copy(next, o.Judged)
+		judged = next
+	}
+	if shared == 0 {
+		t.Error("no unchanged state was shared")
+	}
+	if summaries == 0 {
+		t.Error("no catch-up summary: the fixture tests too little")
 	}
 }
