@@ -182,7 +182,7 @@ func (a *App) cycle(ctx context.Context, db *store.DB, now time.Time, rep *Repor
 	}
 	// What was judged is kept once its alerts are planned: a failed send is
 	// retried from the alert state, and the episode stays reported.
-	if err := a.saveJudged(ctx, db, in.Judged, out.Judged); err != nil {
+	if err := a.saveJudged(ctx, db, in.JudgedOf, out.Judged); err != nil {
 		return err
 	}
 	if live && !a.replay {
@@ -410,33 +410,37 @@ func (a *App) inputFrom(ctx context.Context, db *store.DB, now time.Time, stale 
 	}
 	expected := alert.Expected(marks)
 	return rules.Input{Now: now, Accounts: a.accounts, History: usage, Cards: mine, Stale: stale, Expected: expected,
-		Judged: judged, Settle: a.cfg.Alerts.SettleAfter, Lookback: a.cfg.Alerts.LookbackDays}, nil
+		JudgedOf: judged, Settle: a.cfg.Alerts.SettleAfter, Lookback: a.cfg.Alerts.LookbackDays}, nil
 }
 
-// judged returns the anomaly state stored in db: the daemon's copy
-// (history.judged) when db is the live state, read once. The map is
-// shared: callers must not modify it.
-func (a *App) judged(ctx context.Context, db *store.DB) (map[string]rules.Judged, error) {
+// judged returns the anomaly state stored in db, for rules.Input.JudgedOf:
+// the daemon's packed copy (history.judged) when db is the live state,
+// read once.
+func (a *App) judged(ctx context.Context, db *store.DB) (func(key string) rules.Judged, error) {
 	if db == a.db && a.hist.judged != nil {
-		return a.hist.judged, nil
+		return a.hist.judgedOf, nil
 	}
 	js, err := db.Judged(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if db == a.db {
-		a.hist.judged = js
+	if db != a.db {
+		return func(k string) rules.Judged { return js[k] }, nil
 	}
-	return js, nil
+	a.hist.judged = make(map[string]packedJudged, len(js))
+	for k, j := range js {
+		a.hist.judged[k] = packJudged(j)
+	}
+	return a.hist.judgedOf, nil
 }
 
-// saveJudged stores the series of out whose state differs from prev, the
-// state the cycle started from (most series' is the same every hour: a
-// settled day is judged once), and keeps the daemon's copy in step.
-func (a *App) saveJudged(ctx context.Context, db *store.DB, prev, out map[string]rules.Judged) error {
+// saveJudged stores the series of out whose state differs from prev's,
+// the state the cycle started from (rules.Output.Judged holds the changed
+// series only), and keeps the daemon's copy in step.
+func (a *App) saveJudged(ctx context.Context, db *store.DB, prev func(key string) rules.Judged, out map[string]rules.Judged) error {
 	changed := make(map[string]rules.Judged)
 	for k, j := range out {
-		if p, ok := prev[k]; !ok || !sameJudged(p, j) {
+		if !sameJudged(prev(k), j) {
 			changed[k] = j
 		}
 	}
@@ -450,7 +454,9 @@ func (a *App) saveJudged(ctx context.Context, db *store.DB, prev, out map[string
 		return err
 	}
 	if db == a.db && a.hist.judged != nil {
-		maps.Copy(a.hist.judged, changed)
+		for k, j := range changed {
+			a.hist.judged[k] = packJudged(j)
+		}
 	}
 	return nil
 }

@@ -30,9 +30,74 @@ type history struct {
 	byAcct map[string]*block
 	last   time.Time // the latest charge day in byAcct
 	loaded bool
-	// judged is the live state's anomaly state (store.DB.Judged), read
-	// once and kept in step by App.saveJudged; nil until read.
-	judged map[string]rules.Judged
+	// judged is the live state's anomaly state (store.DB.Judged), packed,
+	// read once and kept in step by App.saveJudged; nil until read.
+	judged map[string]packedJudged
+}
+
+// packedJudged is a rules.Judged with its days in slices, 16 bytes a day
+// instead of a map entry (4 kB a series of 62 days).
+type packedJudged struct {
+	through              time.Time
+	values               []dayValue
+	reported, summarized []dayPair
+}
+
+type dayValue struct {
+	day int64 // Unix milliseconds
+	v   float64
+}
+
+type dayPair struct{ day, at int64 } // Unix milliseconds
+
+func packJudged(j rules.Judged) packedJudged {
+	p := packedJudged{through: j.Through}
+	if len(j.Values) > 0 {
+		p.values = make([]dayValue, 0, len(j.Values))
+		for d, v := range j.Values {
+			p.values = append(p.values, dayValue{d.UnixMilli(), v})
+		}
+	}
+	pairs := func(m map[time.Time]time.Time) []dayPair {
+		if len(m) == 0 {
+			return nil
+		}
+		out := make([]dayPair, 0, len(m))
+		for d, at := range m {
+			out = append(out, dayPair{d.UnixMilli(), at.UnixMilli()})
+		}
+		return out
+	}
+	p.reported, p.summarized = pairs(j.Reported), pairs(j.Summarized)
+	return p
+}
+
+// unpack is the rules.Judged p packs, with maps of its own.
+func (p *packedJudged) unpack() rules.Judged {
+	j := rules.Judged{Through: p.through, Values: make(map[time.Time]float64, len(p.values)),
+		Reported: make(map[time.Time]time.Time, len(p.reported)), Summarized: make(map[time.Time]time.Time, len(p.summarized))}
+	for _, dv := range p.values {
+		j.Values[time.UnixMilli(dv.day).UTC()] = dv.v
+	}
+	for _, m := range []struct {
+		from []dayPair
+		to   map[time.Time]time.Time
+	}{{p.reported, j.Reported}, {p.summarized, j.Summarized}} {
+		for _, dp := range m.from {
+			m.to[time.UnixMilli(dp.day).UTC()] = time.UnixMilli(dp.at).UTC()
+		}
+	}
+	return j
+}
+
+// judgedOf is rules.Input.JudgedOf over the packed states; safe for
+// concurrent use while nothing writes h.judged.
+func (h *history) judgedOf(key string) rules.Judged {
+	p, ok := h.judged[key]
+	if !ok {
+		return rules.Judged{}
+	}
+	return p.unpack()
 }
 
 // block is one account's rows, ordered like store.DB.Usage (day, family,

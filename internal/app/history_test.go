@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/rules"
 )
 
 // TestHistory_Apply: applying a snapshot gives the rows the general path
@@ -195,4 +196,33 @@ func wantApply(rows []cost.Usage, snap cost.Snapshot) []cost.Usage {
 		return rowCmp(x, y)
 	})
 	return out
+}
+
+// A packed anomaly state unpacks to the state packed: values (NaN
+// included), reported and summarized episodes, the zero state.
+func TestHistory_PackJudged(t *testing.T) {
+	d := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
+	full := rules.Judged{Through: d, Values: map[time.Time]float64{d: 1.5, d.AddDate(0, 0, -1): math.NaN(), d.AddDate(0, 0, -2): 0},
+		Reported: map[time.Time]time.Time{d.AddDate(0, 0, -1): d}, Summarized: map[time.Time]time.Time{d.AddDate(0, 0, -1): d.AddDate(0, 0, -2)}}
+	for _, tt := range []struct {
+		name string
+		j    rules.Judged
+	}{
+		{"OK/full", full},
+		{"OK/empty maps", rules.Judged{Through: d, Values: map[time.Time]float64{}, Reported: map[time.Time]time.Time{}, Summarized: map[time.Time]time.Time{}}},
+		{"OK/zero", rules.Judged{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := packJudged(tt.j)
+			got := p.unpack()
+			if !sameJudged(got, tt.j) {
+				t.Errorf("unpacked %+v, want %+v", got, tt.j)
+			}
+			for day := range tt.j.Values {
+				if _, ok := got.Values[day]; !ok {
+					t.Errorf("day %v lost (map key no longer equal)", day)
+				}
+			}
+		})
+	}
 }

@@ -50,6 +50,8 @@ type seriesJudgement struct {
 	// summary, by the summary's first day.
 	summarized map[time.Time][]cost.Finding
 	judged     Judged
+	// same says the series' state is the one it had (judged is then zero).
+	same bool
 }
 
 // judgeAccount judges every service series of one account that anomaly rule
@@ -98,7 +100,7 @@ func (s *Set) judgeAccount(a *Anomaly, acct cost.Account, rows []cost.Usage, in 
 	aa.judged = make([]seriesJudgement, len(aa.series))
 	forEach(len(aa.series), workers, func(i int) {
 		sd := aa.series[i]
-		aa.judged[i] = judgeSeries(a, aa, sd, lookback, in, in.Judged[JudgedKey(a.Name, sd.key)], run)
+		aa.judged[i] = judgeSeries(a, aa, sd, lookback, in, in.judged(JudgedKey(a.Name, sd.key)), run)
 	})
 	// Only the keys and the judgements are read from here on.
 	for _, sd := range aa.series {
@@ -192,7 +194,9 @@ func (aa *anomalyAccount) collect(a *Anomaly, out *Output) {
 		for key, fs := range sj.summarized {
 			summaries[key] = append(summaries[key], fs...)
 		}
-		out.Judged[JudgedKey(a.Name, sd.key)] = sj.judged
+		if !sj.same {
+			out.Judged[JudgedKey(a.Name, sd.key)] = sj.judged
+		}
 	}
 	if len(late) <= maxCatchUp {
 		out.Findings = append(out.Findings, late...)
@@ -208,12 +212,8 @@ func (aa *anomalyAccount) collect(a *Anomaly, out *Output) {
 		for _, f := range late {
 			k := cost.SeriesKey{Account: acct.ID, Service: f.Scope.Service, Family: f.Scope.Family, Zone: f.Scope.Zone}
 			jk := JudgedKey(a.Name, k)
-			j := out.Judged[jk]
-			// Copied: an unchanged state shares its maps with Input.Judged.
-			sum := make(map[time.Time]time.Time, len(j.Summarized)+1)
-			maps.Copy(sum, j.Summarized)
-			sum[f.Period.Start] = key
-			j.Summarized = sum
+			j := out.Judged[jk] // a series with a late episode changed its state
+			j.Summarized[f.Period.Start] = key
 			out.Judged[jk] = j
 		}
 		summaries[key] = append(summaries[key], late...)
@@ -318,7 +318,7 @@ func judgeSeries(a *Anomaly, aa *anomalyAccount, sd *seriesData, lookback int, i
 	opts.Start = start
 	res := run(values, opts, rebase)
 	if len(res) != n {
-		return seriesJudgement{judged: prev}
+		return seriesJudgement{same: true}
 	}
 
 	settled := n - 1
@@ -398,10 +398,10 @@ func judgeSeries(a *Anomaly, aa *anomalyAccount, sd *seriesData, lookback int, i
 		}
 		sj.findings = append(sj.findings, clearedFinding(a, acct, sd, first, why))
 	}
-	if sameJudged(sj.judged, prev) {
+	if len(sj.late) == 0 && sameJudged(sj.judged, prev) {
 		// Most series' state is the same every hour (a settled day is
-		// judged once): keep the one held already, not a copy of it.
-		sj.judged = prev
+		// judged once): it is not returned (Output.Judged).
+		sj.judged, sj.same = Judged{}, true
 	}
 	return sj
 }

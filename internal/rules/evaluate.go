@@ -28,9 +28,14 @@ type Input struct {
 	// new level as expected; the anomaly baseline takes the level of the days
 	// before the mark's day from then on.
 	Expected map[string]time.Time
-	// Judged is the anomaly state the previous cycle returned in
-	// Output.Judged (nil: nothing judged yet).
+	// Judged is the anomaly state of every series so far: what the earlier
+	// cycles returned in Output.Judged (nil: nothing judged yet).
 	Judged map[string]Judged
+	// JudgedOf, when set, is read instead of Judged: the state of the
+	// series with key JudgedKey (the zero Judged when never judged). The
+	// daemon keeps its states packed and unpacks the one asked for. It
+	// must be safe for concurrent use.
+	JudgedOf func(key string) Judged
 	// Settle is how long after its end the account's latest data day stays
 	// provisional; 0 means DefaultSettle (36 h).
 	Settle time.Duration
@@ -52,6 +57,14 @@ type History interface {
 	// family, service, zone, correction), appended to buf[:0] (buf may be
 	// nil). The caller owns the result; Rows must be safe for concurrent use.
 	Rows(account string, buf []cost.Usage) []cost.Usage
+}
+
+// judged returns the state of series key before this evaluation.
+func (in Input) judged(key string) Judged {
+	if in.JudgedOf != nil {
+		return in.JudgedOf(key)
+	}
+	return in.Judged[key]
 }
 
 // workers is the pool size Workers asks for.

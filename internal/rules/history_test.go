@@ -2,7 +2,6 @@ package rules
 
 import (
 	"maps"
-	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -112,42 +111,54 @@ func TestSet_Standing_History(t *testing.T) {
 	}
 }
 
-// A series whose state did not change comes back as the state Run was
-// given (its maps shared, not copied), and Run never writes into
-// Input.Judged, not even for a catch-up summary.
-func TestSet_Run_JudgedShared(t *testing.T) {
+// Output.Judged holds the series whose state changed and no other: a Run
+// over the same input again returns none, one a day later those of the new
+// day; Run never writes into the states it was given, and reading them
+// through Input.JudgedOf gives what Input.Judged gives.
+func TestSet_Run_JudgedChanged(t *testing.T) {
 	set := mustParse(t, fleetRules)
 	end := date(2026, 11, 30)
 	accts, usage := fleet(t, 4, 12, 160, end)
-	// The first cycle after a downtime (a catch-up summary), then the
-	// next hour and the next day.
 	var judged map[string]Judged
-	shared, summaries := 0, 0
-	for i, now := range []time.Time{end.AddDate(0, 0, -6).Add(36 * time.Hour), end.Add(36 * time.Hour),
-		end.Add(37 * time.Hour), end.Add(60 * time.Hour)} {
-		in := Input{Now: now, Accounts: accts, Usage: usage, Judged: judged}
+	summaries := 0
+	for i, tt := range []struct {
+		now     time.Time
+		changed bool
+	}{
+		{end.AddDate(0, 0, -6).Add(36 * time.Hour), true}, // a first cycle (with a catch-up summary)
+		{end.AddDate(0, 0, -6).Add(36 * time.Hour), false},
+		{end.Add(36 * time.Hour), true}, // after a downtime
+		{end.Add(37 * time.Hour), false},
+		{end.Add(60 * time.Hour), true},
+	} {
+		in := Input{Now: tt.now, Accounts: accts, Usage: usage, Judged: judged}
 		before := dump(judged)
 		o := set.Run(in)
 		if diff := firstDiff(dump(judged), before); diff != "" {
 			t.Fatalf("cycle %d wrote into Input.Judged: %s", i, diff)
+		}
+		via := in
+		via.Judged, via.JudgedOf = nil, func(k string) Judged { return judged[k] }
+		if diff := firstDiff(dump(set.Run(via)), dump(o)); diff != "" {
+			t.Errorf("cycle %d: Input.JudgedOf gives another output: %s", i, diff)
+		}
+		if got := len(o.Judged) > 0; got != tt.changed {
+			t.Errorf("cycle %d: %d states returned, want some: %t", i, len(o.Judged), tt.changed)
+		}
+		for k, j := range o.Judged {
+			if p, ok := judged[k]; ok && sameJudged(p, j) {
+				t.Errorf("cycle %d: %s returned unchanged", i, k)
+			}
 		}
 		for _, f := range o.Findings {
 			if f.Threshold == "catch-up" {
 				summaries++
 			}
 		}
-		for k, j := range o.Judged {
-			if p, ok := judged[k]; ok && len(j.Values) > 0 && reflect.ValueOf(j.Values).Pointer() == reflect.ValueOf(p.Values).Pointer() {
-				shared++
-			}
-		}
 		next := map[string]Judged{}
 		maps.Copy(next, judged)
 		maps.Copy(next, o.Judged)
 		judged = next
-	}
-	if shared == 0 {
-		t.Error("no unchanged state was shared")
 	}
 	if summaries == 0 {
 		t.Error("no catch-up summary: the fixture tests too little")
