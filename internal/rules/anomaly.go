@@ -340,12 +340,13 @@ func judgeSeries(a *Anomaly, aa *anomalyAccount, sd *seriesData, lookback int, i
 
 	eps := episodes(res, days, provisional, rebase, detect.EpisodeGap(opts.Season), revised)
 	sj := seriesJudgement{summarized: map[time.Time][]cost.Finding{}, judged: Judged{Through: prev.Through,
-		Values: map[time.Time]float64{}, Reported: map[time.Time]time.Time{}, Summarized: map[time.Time]time.Time{}}}
+		Reported: map[time.Time]time.Time{}, Summarized: map[time.Time]time.Time{}}}
+	// The settled values kept are days[keep:settled+1]; Values is filled
+	// at the end, unless the state is the one it was.
+	keep := settled + 1
 	if settled >= 0 {
 		sj.judged.Through = days[settled]
-		for i := max(0, settled-JudgedKeep+1); i <= settled; i++ {
-			sj.judged.Values[days[i]] = values[i]
-		}
+		keep = max(0, settled-JudgedKeep+1)
 	}
 	gap := detect.EpisodeGap(opts.Season)
 	lookbackStart := last.AddDate(0, 0, -(lookback - 1))
@@ -398,29 +399,34 @@ func judgeSeries(a *Anomaly, aa *anomalyAccount, sd *seriesData, lookback int, i
 		}
 		sj.findings = append(sj.findings, clearedFinding(a, acct, sd, first, why))
 	}
-	if len(sj.late) == 0 && sameJudged(sj.judged, prev) {
+	if len(sj.late) == 0 && sj.judged.Through.Equal(prev.Through) && sameValues(prev.Values, days[keep:settled+1], values[keep:settled+1]) &&
+		maps.Equal(sj.judged.Reported, prev.Reported) && maps.Equal(sj.judged.Summarized, prev.Summarized) {
 		// Most series' state is the same every hour (a settled day is
 		// judged once): it is not returned (Output.Judged).
-		sj.judged, sj.same = Judged{}, true
+		return seriesJudgement{findings: sj.findings, summarized: sj.summarized, same: true}
+	}
+	sj.judged.Values = make(map[time.Time]float64, settled+1-keep)
+	for i := keep; i <= settled; i++ {
+		sj.judged.Values[days[i]] = values[i]
 	}
 	return sj
 }
 
-// sameJudged reports whether x and y hold the same state (NaN equals NaN,
-// other values bit for bit).
-func sameJudged(x, y Judged) bool {
-	if !x.Through.Equal(y.Through) || len(x.Values) != len(y.Values) ||
-		!maps.Equal(x.Reported, y.Reported) || !maps.Equal(x.Summarized, y.Summarized) {
+// sameValues reports whether m holds exactly values on days (NaN equals
+// NaN, other values bit for bit).
+func sameValues(m map[time.Time]float64, days []time.Time, values []float64) bool {
+	if len(m) != len(days) {
 		return false
 	}
-	for d, v := range x.Values {
-		w, ok := y.Values[d]
-		if !ok || math.Float64bits(v) != math.Float64bits(w) && !(math.IsNaN(v) && math.IsNaN(w)) {
+	for i, d := range days {
+		w, ok := m[d]
+		if v := values[i]; !ok || math.Float64bits(v) != math.Float64bits(w) && !(math.IsNaN(v) && math.IsNaN(w)) {
 			return false
 		}
 	}
 	return true
 }
+
 
 // episodes groups the anomalous points of res by episode. On a provisional
 // last day a drop or outage is not counted yet; an episode that a mark
