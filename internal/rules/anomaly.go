@@ -427,7 +427,6 @@ func sameValues(m map[time.Time]float64, days []time.Time, values []float64) boo
 	return true
 }
 
-
 // episodes groups the anomalous points of res by episode. On a provisional
 // last day a drop or outage is not counted yet; an episode that a mark
 // (rebase) ended is closed.
