@@ -21,7 +21,7 @@ import (
 //
 // Each account's rows are one block in a compact form (block): what rows
 // share (the strings, the billing period) is kept once per account, and a
-// row is its day, cost, quantity and flags, 32 bytes instead of a
+// row is its cost, quantity, day and flags, 24 bytes instead of a
 // cost.Usage's 200. A block is never written once made: a snapshot that
 // changes an account's rows gives it a new block, and one that changes
 // nothing, as most hourly refreshes, costs a comparison and no copy. Rules
@@ -103,98 +103,139 @@ func (h *history) judgedOf(key string) rules.Judged {
 // block is one account's rows, ordered like store.DB.Usage (day, family,
 // service, zone, correction).
 type block struct {
-	// attrs are the distinct rows with Day, Cost, Quantity, CostKnown and
-	// Correction cleared: account, service, family, zone, billing period,
-	// currency and unit.
-	attrs []cost.Usage
-	rows  []packedRow
-	last  int64 // the latest day of rows (Unix milliseconds)
+	// series are the distinct rows with Day, BillingPeriod, Cost,
+	// Quantity, CostKnown and Correction cleared: account, service,
+	// family, zone, currency and unit; periods the distinct billing
+	// periods; attrs the distinct pairs of both the rows use.
+	series  []cost.Usage
+	periods []cost.Period
+	attrs   []attr
+	// days are the rows' charge days in Unix milliseconds (UTC, as the
+	// store keeps them), ascending like the rows.
+	days []int64
+	rows []packedRow
+	last int64 // the latest day of rows (Unix milliseconds)
 }
 
-// packedRow is one usage row of a block.
+// attr is what rows share beyond their day: indexes into block.series
+// and block.periods.
+type attr struct{ series, period uint32 }
+
+// packedRow is one usage row of a block, 24 bytes.
 type packedRow struct {
-	day      int64 // cost.Usage.Day in Unix milliseconds, UTC (as the store keeps it)
 	cost     float64
 	quantity float64
-	attr     uint32 // index into block.attrs
-	flags    uint8
+	day      uint32 // index into block.days
+	// attr indexes block.attrs in its low 30 bits; the top two are
+	// flagCostKnown and flagCorrection.
+	attr uint32
 }
 
 const (
-	flagCostKnown uint8 = 1 << iota
-	flagCorrection
+	flagCostKnown  uint32 = 1 << 31
+	flagCorrection uint32 = 1 << 30
+	attrMask              = flagCorrection - 1
 )
 
-// attrKey is what a row shares with the other rows of its attr.
-type attrKey struct {
-	account, service, family, zone, currency, unit string
-	period                                         cost.Period
-}
+// seriesKey is what rows of one series share.
+type seriesKey struct{ account, service, family, zone, currency, unit string }
 
-// blockBuilder packs rows of one account into a new block.
+// blockBuilder packs rows of one account, in order, into a new block.
 type blockBuilder struct {
-	b  *block
-	at map[attrKey]uint32
+	b       *block
+	series  map[seriesKey]uint32
+	periods map[cost.Period]uint32
+	attrs   map[attr]uint32
 	// from maps the attrs of an old block to the new one's (old attr + 1;
-	// 0: not mapped yet), so copied rows skip the map.
+	// 0: not mapped yet), so copied rows skip the maps.
 	from  *block
 	remap []uint32
 }
 
 func newBlockBuilder(n int) *blockBuilder {
-	return &blockBuilder{b: &block{rows: make([]packedRow, 0, n)}, at: map[attrKey]uint32{}}
+	return &blockBuilder{b: &block{rows: make([]packedRow, 0, n)}, series: map[seriesKey]uint32{},
+		periods: map[cost.Period]uint32{}, attrs: map[attr]uint32{}}
+}
+
+// intern returns the index of the attr of u's strings and period (its
+// series and period given as a template row).
+func (bb *blockBuilder) intern(u *cost.Usage) uint32 {
+	k := seriesKey{u.Account, u.Service, u.Family, u.Zone, u.Currency, u.Unit}
+	si, ok := bb.series[k]
+	if !ok {
+		si = uint32(len(bb.b.series))
+		bb.series[k] = si
+		bb.b.series = append(bb.b.series, cost.Usage{Account: u.Account, Service: u.Service, Family: u.Family,
+			Zone: u.Zone, Currency: u.Currency, Unit: u.Unit})
+	}
+	pi, ok := bb.periods[u.BillingPeriod]
+	if !ok {
+		pi = uint32(len(bb.b.periods))
+		bb.periods[u.BillingPeriod] = pi
+		bb.b.periods = append(bb.b.periods, u.BillingPeriod)
+	}
+	at := attr{si, pi}
+	id, ok := bb.attrs[at]
+	if !ok {
+		id = uint32(len(bb.b.attrs))
+		if id > attrMask {
+			panic("app: more distinct usage rows in one account than a block holds")
+		}
+		bb.attrs[at] = id
+		bb.b.attrs = append(bb.b.attrs, at)
+	}
+	return id
+}
+
+// day returns the index of the charge day ms, a new one unless it is the
+// last row's.
+func (bb *blockBuilder) day(ms int64) uint32 {
+	if n := len(bb.b.days); n > 0 && bb.b.days[n-1] == ms {
+		return uint32(n - 1)
+	}
+	bb.b.days = append(bb.b.days, ms)
+	return uint32(len(bb.b.days) - 1)
 }
 
 // add packs u.
 func (bb *blockBuilder) add(u *cost.Usage) {
-	k := attrKey{u.Account, u.Service, u.Family, u.Zone, u.Currency, u.Unit, u.BillingPeriod}
-	id, ok := bb.at[k]
-	if !ok {
-		id = uint32(len(bb.b.attrs))
-		bb.at[k] = id
-		bb.b.attrs = append(bb.b.attrs, cost.Usage{Account: u.Account, Service: u.Service, Family: u.Family,
-			Zone: u.Zone, BillingPeriod: u.BillingPeriod, Currency: u.Currency, Unit: u.Unit})
-	}
-	var f uint8
+	id := bb.intern(u)
 	if u.CostKnown {
-		f |= flagCostKnown
+		id |= flagCostKnown
 	}
 	if u.Correction {
-		f |= flagCorrection
+		id |= flagCorrection
 	}
-	bb.b.rows = append(bb.b.rows, packedRow{day: u.Day.UnixMilli(), cost: u.Cost, quantity: u.Quantity, attr: id, flags: f})
+	bb.b.rows = append(bb.b.rows, packedRow{cost: u.Cost, quantity: u.Quantity, day: bb.day(u.Day.UnixMilli()), attr: id})
 }
 
-// copyRows appends rows of old as they are, with their attrs.
+// copyRows appends rows of old as they are.
 func (bb *blockBuilder) copyRows(old *block, rows []packedRow) {
 	if bb.from != old {
 		bb.from, bb.remap = old, make([]uint32, len(old.attrs))
 	}
 	for _, r := range rows {
-		id := bb.remap[r.attr]
+		a := r.attr & attrMask
+		id := bb.remap[a]
 		if id == 0 {
-			a := &old.attrs[r.attr]
-			k := attrKey{a.Account, a.Service, a.Family, a.Zone, a.Currency, a.Unit, a.BillingPeriod}
-			n, ok := bb.at[k]
-			if !ok {
-				n = uint32(len(bb.b.attrs))
-				bb.at[k] = n
-				bb.b.attrs = append(bb.b.attrs, *a)
-			}
-			id = n + 1
-			bb.remap[r.attr] = id
+			at := old.attrs[a]
+			tmpl := old.series[at.series]
+			tmpl.BillingPeriod = old.periods[at.period]
+			id = bb.intern(&tmpl) + 1
+			bb.remap[a] = id
 		}
-		r.attr = id - 1
+		r.attr = id - 1 | r.attr&^attrMask
+		r.day = bb.day(old.days[r.day])
 		bb.b.rows = append(bb.b.rows, r)
 	}
 }
 
 func (bb *blockBuilder) done() *block {
 	b := bb.b
-	b.attrs = slices.Clip(b.attrs)
+	b.series, b.periods, b.attrs, b.days = slices.Clip(b.series), slices.Clip(b.periods), slices.Clip(b.attrs), slices.Clip(b.days)
 	b.last = math.MinInt64
-	for i := range b.rows {
-		b.last = max(b.last, b.rows[i].day)
+	for _, d := range b.days {
+		b.last = max(b.last, d)
 	}
 	return b
 }
@@ -210,10 +251,12 @@ func packRows(rows []cost.Usage) *block {
 // row unpacks row i.
 func (b *block) row(i int) cost.Usage {
 	r := &b.rows[i]
-	u := b.attrs[r.attr]
-	u.Day = time.UnixMilli(r.day).UTC()
+	at := b.attrs[r.attr&attrMask]
+	u := b.series[at.series]
+	u.BillingPeriod = b.periods[at.period]
+	u.Day = time.UnixMilli(b.days[r.day]).UTC()
 	u.Cost, u.Quantity = r.cost, r.quantity
-	u.CostKnown, u.Correction = r.flags&flagCostKnown != 0, r.flags&flagCorrection != 0
+	u.CostKnown, u.Correction = r.attr&flagCostKnown != 0, r.attr&flagCorrection != 0
 	return u
 }
 
@@ -226,10 +269,9 @@ func (b *block) appendRange(buf []cost.Usage, lo, hi int) []cost.Usage {
 	return buf
 }
 
-// search returns the first row whose day is not before t.
-func (b *block) search(t time.Time) int {
-	ms := t.UnixMilli()
-	return sort.Search(len(b.rows), func(i int) bool { return b.rows[i].day >= ms })
+// search returns the first row whose day is not before ms.
+func (b *block) search(ms int64) int {
+	return sort.Search(len(b.rows), func(i int) bool { return b.days[b.rows[i].day] >= ms })
 }
 
 // view is the usage history as of one cycle, the rows with a charge day
@@ -259,7 +301,7 @@ func (v *view) Rows(account string, buf []cost.Usage) []cost.Usage {
 	}
 	hi := len(b.rows)
 	if v.end != math.MaxInt64 {
-		hi = sort.Search(len(b.rows), func(i int) bool { return b.rows[i].day >= v.end })
+		hi = b.search(v.end)
 	}
 	return b.appendRange(buf[:0], 0, hi)
 }
@@ -277,7 +319,7 @@ func (a *App) usage(ctx context.Context, end time.Time) (*view, error) {
 	}
 	for id, b := range h.byAcct {
 		v.blocks[id] = b
-		if len(b.rows) > 0 && b.rows[0].day < v.end { // ordered by day first
+		if len(b.rows) > 0 && b.days[b.rows[0].day] < v.end { // ordered by day first
 			v.ids = append(v.ids, id)
 		}
 	}
@@ -335,7 +377,7 @@ func (h *history) rowsIn(account string, rng cost.Period) []cost.Usage {
 	if b == nil {
 		return nil
 	}
-	return b.appendRange(nil, b.search(rng.Start), b.search(rng.End))
+	return b.appendRange(nil, b.search(rng.Start.UnixMilli()), b.search(rng.End.UnixMilli()))
 }
 
 // apply mirrors a saved snapshot: the account's rows in snap.Range are
@@ -423,7 +465,7 @@ func (h *history) block(snap cost.Snapshot) (in []cost.Usage, lo, hi int, inside
 	}
 	slices.SortStableFunc(in, rowCmp)
 	if old := h.byAcct[acct]; old != nil {
-		lo, hi = old.search(snap.Range.Start), old.search(snap.Range.End)
+		lo, hi = old.search(snap.Range.Start.UnixMilli()), old.search(snap.Range.End.UnixMilli())
 	}
 	return in, lo, hi, inside
 }
