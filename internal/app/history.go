@@ -395,7 +395,7 @@ func (h *history) apply(snap cost.Snapshot) {
 		if old != nil {
 			rows = old.appendRange(nil, 0, len(old.rows))
 		}
-		h.replace(acct, packRows(h.applyAny(snap, rows, in)))
+		h.replace(acct, packRows(h.applyAny(snap, rows, in.all())))
 		return
 	}
 	// Every saved row lies in the range: the range's part of the account's
@@ -404,7 +404,7 @@ func (h *history) apply(snap cost.Snapshot) {
 	if h.sameRange(old, lo, hi, in) {
 		return
 	}
-	n := len(in)
+	n := len(in.order)
 	if old != nil {
 		n += len(old.rows) - (hi - lo)
 	}
@@ -416,8 +416,9 @@ func (h *history) apply(snap cost.Snapshot) {
 	if old != nil {
 		bb.copyRows(old, old.rows[:lo])
 	}
-	for i := range in {
-		bb.add(&in[i])
+	for k := range in.order {
+		u := in.at(k)
+		bb.add(&u)
 	}
 	if old != nil {
 		bb.copyRows(old, old.rows[hi:])
@@ -426,12 +427,12 @@ func (h *history) apply(snap cost.Snapshot) {
 }
 
 // sameRange reports whether old's rows [lo, hi) are the rows in.
-func (h *history) sameRange(old *block, lo, hi int, in []cost.Usage) bool {
-	if hi-lo != len(in) {
+func (h *history) sameRange(old *block, lo, hi int, in incoming) bool {
+	if hi-lo != len(in.order) {
 		return false
 	}
-	for i := range in {
-		if !sameRow(old.row(lo+i), in[i]) {
+	for k := range in.order {
+		if !sameRow(old.row(lo+k), in.at(k)) {
 			return false
 		}
 	}
@@ -442,31 +443,62 @@ func (h *history) sameRange(old *block, lo, hi int, in []cost.Usage) bool {
 // rows in snap.Range, and snap has no rows outside it: saving snap would
 // change no stored row.
 func (h *history) holds(snap cost.Snapshot) bool {
-	if !h.loaded {
+	if !h.loaded || snap.Range.IsZero() {
+		return false
+	}
+	lo, hi := h.bounds(snap.Account.ID, snap.Range)
+	if hi-lo != len(snap.Usage) { // a first fetch, or rows added or gone
 		return false
 	}
 	in, lo, hi, inside := h.block(snap)
 	return inside && h.sameRange(h.byAcct[snap.Account.ID], lo, hi, in)
 }
 
-// block returns snap's rows with their account filled in, ordered like the
-// history; lo and hi bound the account's rows in snap.Range; inside is
-// false when snap has no range or rows outside it.
-func (h *history) block(snap cost.Snapshot) (in []cost.Usage, lo, hi int, inside bool) {
-	acct := snap.Account.ID
-	in = make([]cost.Usage, len(snap.Usage))
-	inside = !snap.Range.IsZero()
-	for i, u := range snap.Usage {
-		if u.Account == "" {
-			u.Account = acct
-		}
-		in[i] = u
-		inside = inside && snap.Range.Contains(u.Day)
-	}
-	slices.SortStableFunc(in, rowCmp)
+// bounds returns the account's rows in rng as [lo, hi).
+func (h *history) bounds(acct string, rng cost.Period) (lo, hi int) {
 	if old := h.byAcct[acct]; old != nil {
-		lo, hi = old.search(snap.Range.Start.UnixMilli()), old.search(snap.Range.End.UnixMilli())
+		lo, hi = old.search(rng.Start.UnixMilli()), old.search(rng.End.UnixMilli())
 	}
+	return lo, hi
+}
+
+// incoming is a snapshot's rows in the history's order, read in place.
+type incoming struct {
+	rows  []cost.Usage // cost.Snapshot.Usage, not written
+	acct  string       // the account of rows without one
+	order []int32      // rows[order[k]] is the k-th row in the history's order
+}
+
+// at returns the k-th row with its account filled in.
+func (in incoming) at(k int) cost.Usage {
+	u := in.rows[in.order[k]]
+	if u.Account == "" {
+		u.Account = in.acct
+	}
+	return u
+}
+
+// all returns the rows in order, as a new slice.
+func (in incoming) all() []cost.Usage {
+	out := make([]cost.Usage, len(in.order))
+	for k := range in.order {
+		out[k] = in.at(k)
+	}
+	return out
+}
+
+// block returns snap's rows ordered like the history, without copying
+// them; lo and hi bound the account's rows in snap.Range; inside is false
+// when snap has no range or rows outside it.
+func (h *history) block(snap cost.Snapshot) (in incoming, lo, hi int, inside bool) {
+	in = incoming{rows: snap.Usage, acct: snap.Account.ID, order: make([]int32, len(snap.Usage))}
+	inside = !snap.Range.IsZero()
+	for i := range snap.Usage {
+		in.order[i] = int32(i)
+		inside = inside && snap.Range.Contains(snap.Usage[i].Day)
+	}
+	slices.SortStableFunc(in.order, func(x, y int32) int { return rowCmp(snap.Usage[x], snap.Usage[y]) })
+	lo, hi = h.bounds(snap.Account.ID, snap.Range)
 	return in, lo, hi, inside
 }
 
