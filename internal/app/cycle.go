@@ -254,6 +254,7 @@ func (a *App) fetchAll(ctx context.Context, db *store.DB, now time.Time) []Accou
 	for i, p := range plans {
 		<-res[i].done
 		out[i] = a.keep(ctx, db, p, res[i].snap, res[i].err, now)
+		res[i].snap = cost.Snapshot{} // saved and in the history: its rows can go
 		<-sem
 	}
 	return out
