@@ -76,7 +76,7 @@ func TestApp_Cycle_BackfillProgress(t *testing.T) {
 			}
 
 			// What was stored is what one unstepped fetch returns.
-			got, err := e.a.usage(context.Background(), cost.Day(now))
+			got, err := e.a.flatUsage(context.Background(), cost.Day(now))
 			if err != nil {
 				t.Fatal(err)
 			}

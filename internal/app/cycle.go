@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/costbot/costbot/internal/alert"
@@ -183,7 +182,7 @@ func (a *App) cycle(ctx context.Context, db *store.DB, now time.Time, rep *Repor
 	}
 	// What was judged is kept once its alerts are planned: a failed send is
 	// retried from the alert state, and the episode stays reported.
-	if err := a.saveJudged(ctx, db, in.Judged, out.Judged); err != nil {
+	if err := a.saveJudged(ctx, db, in.JudgedOf, out.Judged); err != nil {
 		return err
 	}
 	if live && !a.replay {
@@ -255,6 +254,7 @@ func (a *App) fetchAll(ctx context.Context, db *store.DB, now time.Time) []Accou
 	for i, p := range plans {
 		<-res[i].done
 		out[i] = a.keep(ctx, db, p, res[i].snap, res[i].err, now)
+		res[i].snap = cost.Snapshot{} // saved and in the history: its rows can go
 		<-sem
 	}
 	return out
@@ -365,16 +365,13 @@ func (a *App) admit(ctx context.Context, db *store.DB, acc cost.Account, snap co
 }
 
 // storedRows returns the account's stored rows in rng: from the daemon's
-// in-memory history when it mirrors db (a shared slice: read only), else
-// from db's (account, day) index.
+// in-memory history when it mirrors db, else from db's (account, day)
+// index.
 func (a *App) storedRows(ctx context.Context, db *store.DB, account string, rng cost.Period) ([]cost.Usage, error) {
 	if db != a.db || !a.hist.loaded {
 		return db.UsageOf(ctx, account, rng.Start, rng.End)
 	}
-	rows := a.hist.byAcct[account] // ordered by day first
-	lo := sort.Search(len(rows), func(i int) bool { return !rows[i].Day.Before(rng.Start) })
-	hi := sort.Search(len(rows), func(i int) bool { return !rows[i].Day.Before(rng.End) })
-	return rows[lo:hi:hi], nil
+	return a.hist.rowsIn(account, rng), nil
 }
 
 // input reads what rules need from the store: the whole stored history up
@@ -413,34 +410,38 @@ func (a *App) inputFrom(ctx context.Context, db *store.DB, now time.Time, stale 
 		return rules.Input{}, fmt.Errorf("load expected marks: %w", err)
 	}
 	expected := alert.Expected(marks)
-	return rules.Input{Now: now, Accounts: a.accounts, Usage: usage, Cards: mine, Stale: stale, Expected: expected,
-		Judged: judged, Settle: a.cfg.Alerts.SettleAfter, Lookback: a.cfg.Alerts.LookbackDays}, nil
+	return rules.Input{Now: now, Accounts: a.accounts, History: usage, Cards: mine, Stale: stale, Expected: expected,
+		JudgedOf: judged, Settle: a.cfg.Alerts.SettleAfter, Lookback: a.cfg.Alerts.LookbackDays}, nil
 }
 
-// judged returns the anomaly state stored in db: the daemon's copy
-// (history.judged) when db is the live state, read once. The map is
-// shared: callers must not modify it.
-func (a *App) judged(ctx context.Context, db *store.DB) (map[string]rules.Judged, error) {
+// judged returns the anomaly state stored in db, for rules.Input.JudgedOf:
+// the daemon's packed copy (history.judged) when db is the live state,
+// read once.
+func (a *App) judged(ctx context.Context, db *store.DB) (func(key string) rules.Judged, error) {
 	if db == a.db && a.hist.judged != nil {
-		return a.hist.judged, nil
+		return a.hist.judgedOf, nil
 	}
 	js, err := db.Judged(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if db == a.db {
-		a.hist.judged = js
+	if db != a.db {
+		return func(k string) rules.Judged { return js[k] }, nil
 	}
-	return js, nil
+	a.hist.judged = make(map[string]packedJudged, len(js))
+	for k, j := range js {
+		a.hist.judged[k] = packJudged(j)
+	}
+	return a.hist.judgedOf, nil
 }
 
-// saveJudged stores the series of out whose state differs from prev, the
-// state the cycle started from (most series' is the same every hour: a
-// settled day is judged once), and keeps the daemon's copy in step.
-func (a *App) saveJudged(ctx context.Context, db *store.DB, prev, out map[string]rules.Judged) error {
+// saveJudged stores the series of out whose state differs from prev's,
+// the state the cycle started from (rules.Output.Judged holds the changed
+// series only), and keeps the daemon's copy in step.
+func (a *App) saveJudged(ctx context.Context, db *store.DB, prev func(key string) rules.Judged, out map[string]rules.Judged) error {
 	changed := make(map[string]rules.Judged)
 	for k, j := range out {
-		if p, ok := prev[k]; !ok || !sameJudged(p, j) {
+		if !sameJudged(prev(k), j) {
 			changed[k] = j
 		}
 	}
@@ -454,7 +455,9 @@ func (a *App) saveJudged(ctx context.Context, db *store.DB, prev, out map[string
 		return err
 	}
 	if db == a.db && a.hist.judged != nil {
-		maps.Copy(a.hist.judged, changed)
+		for k, j := range changed {
+			a.hist.judged[k] = packJudged(j)
+		}
 	}
 	return nil
 }
@@ -603,7 +606,7 @@ func (a *App) publish(ctx context.Context, in rules.Input, budgets []cost.Budget
 	}
 	a.cmds.SetData(slackcmd.Data{
 		Accounts:  in.Accounts,
-		Usage:     in.Usage,
+		History:   in.History,
 		Cards:     in.Cards,
 		Budgets:   budgets,
 		Problems:  problemsOf(findings),

@@ -195,6 +195,7 @@ func TestApp_Cycle_RefreshSchedule(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				in.Usage = flatten(in.History.(*view))
 				stored, err := a.db.Usage(ctx, time.Unix(0, 0), cost.Day(now))
 				if err != nil {
 					t.Fatal(err)

@@ -3,6 +3,7 @@ package rules
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -49,9 +50,13 @@ type seriesJudgement struct {
 	// summary, by the summary's first day.
 	summarized map[time.Time][]cost.Finding
 	judged     Judged
+	// same says the series' state is the one it had (judged is then zero).
+	same bool
 }
 
-// evalAnomaly judges every service series of every matching account.
+// judgeAccount judges every service series of one account that anomaly rule
+// a applies to, from the account's rows; it returns nil when no series
+// matches.
 //
 // Each series runs through the detector from its first stored day to the
 // account's last day with data, so the detector state on every day is the
@@ -71,7 +76,7 @@ type seriesJudgement struct {
 // until the day settles. Episodes found late say how late, episodes found in
 // revised data say which day was revised, and an episode that revised data
 // no longer shows is reported as cleared with that reason.
-func (s *Set) evalAnomaly(a *Anomaly, ix *index, in Input, out *Output) {
+func (s *Set) judgeAccount(a *Anomaly, acct cost.Account, rows []cost.Usage, in Input, workers int) *anomalyAccount {
 	run := s.Detector
 	if run == nil {
 		run = detectSeries
@@ -80,26 +85,29 @@ func (s *Set) evalAnomaly(a *Anomaly, ix *index, in Input, out *Output) {
 	if lookback <= 0 {
 		lookback = DefaultLookback
 	}
-	accts := planAnomaly(a, ix, in)
+	settle := in.Settle
+	if settle <= 0 {
+		settle = DefaultSettle
+	}
+	aa := planAccount(a, acct, rows, in.Now, settle)
+	if aa == nil {
+		return nil
+	}
 	// The detector runs are the expensive part and independent of each
-	// other: judge the series concurrently, each into its own slot, then
-	// assemble the findings in account and series order, so the output
-	// does not depend on the scheduling.
-	type job struct{ acct, series int }
-	var jobs []job
-	for i, aa := range accts {
-		aa.judged = make([]seriesJudgement, len(aa.series))
-		for j := range aa.series {
-			jobs = append(jobs, job{i, j})
-		}
-	}
-	forEach(len(jobs), in.workers(), func(i int) {
-		aa, sd := accts[jobs[i].acct], accts[jobs[i].acct].series[jobs[i].series]
-		aa.judged[jobs[i].series] = judgeSeries(a, aa, sd, lookback, in, in.Judged[JudgedKey(a.Name, sd.key)], run)
+	// other: each series is judged into its own slot (on up to workers
+	// goroutines), and collect assembles the findings in series order, so
+	// the output does not depend on the scheduling.
+	aa.judged = make([]seriesJudgement, len(aa.series))
+	forEach(len(aa.series), workers, func(i int) {
+		sd := aa.series[i]
+		aa.judged[i] = judgeSeries(a, aa, sd, lookback, in, in.judged(JudgedKey(a.Name, sd.key)), run)
 	})
-	for _, aa := range accts {
-		aa.collect(a, out)
+	// Only the keys and the judgements are read from here on.
+	for _, sd := range aa.series {
+		sd.points = nil
 	}
+	aa.hasData = nil
+	return aa
 }
 
 // anomalyAccount is one account's share of an anomaly rule's evaluation:
@@ -112,28 +120,6 @@ type anomalyAccount struct {
 	provisional bool              // last is not settled yet
 	series      []*seriesData     // by cost.SeriesKey.String()
 	judged      []seriesJudgement // judged[i] is of series[i]
-}
-
-// planAnomaly gathers the series rule a judges, account by account in
-// index order (the accounts on up to in.workers() goroutines); accounts
-// without a matching series are left out. The result is only read while
-// the series are judged.
-func planAnomaly(a *Anomaly, ix *index, in Input) []*anomalyAccount {
-	settle := in.Settle
-	if settle <= 0 {
-		settle = DefaultSettle
-	}
-	var matched []cost.Account
-	for _, acct := range ix.accounts {
-		if a.Scope.matchAccount(acct) {
-			matched = append(matched, acct)
-		}
-	}
-	accts := make([]*anomalyAccount, len(matched))
-	forEach(len(matched), in.workers(), func(i int) {
-		accts[i] = planAccount(a, matched[i], ix.rows[matched[i].ID], in.Now, settle)
-	})
-	return slices.DeleteFunc(accts, func(aa *anomalyAccount) bool { return aa == nil })
 }
 
 // planAccount gathers the series of one account that rule a judges from its
@@ -208,7 +194,9 @@ func (aa *anomalyAccount) collect(a *Anomaly, out *Output) {
 		for key, fs := range sj.summarized {
 			summaries[key] = append(summaries[key], fs...)
 		}
-		out.Judged[JudgedKey(a.Name, sd.key)] = sj.judged
+		if !sj.same {
+			out.Judged[JudgedKey(a.Name, sd.key)] = sj.judged
+		}
 	}
 	if len(late) <= maxCatchUp {
 		out.Findings = append(out.Findings, late...)
@@ -224,7 +212,7 @@ func (aa *anomalyAccount) collect(a *Anomaly, out *Output) {
 		for _, f := range late {
 			k := cost.SeriesKey{Account: acct.ID, Service: f.Scope.Service, Family: f.Scope.Family, Zone: f.Scope.Zone}
 			jk := JudgedKey(a.Name, k)
-			j := out.Judged[jk]
+			j := out.Judged[jk] // a series with a late episode changed its state
 			j.Summarized[f.Period.Start] = key
 			out.Judged[jk] = j
 		}
@@ -330,7 +318,7 @@ func judgeSeries(a *Anomaly, aa *anomalyAccount, sd *seriesData, lookback int, i
 	opts.Start = start
 	res := run(values, opts, rebase)
 	if len(res) != n {
-		return seriesJudgement{judged: prev}
+		return seriesJudgement{same: true}
 	}
 
 	settled := n - 1
@@ -352,12 +340,13 @@ func judgeSeries(a *Anomaly, aa *anomalyAccount, sd *seriesData, lookback int, i
 
 	eps := episodes(res, days, provisional, rebase, detect.EpisodeGap(opts.Season), revised)
 	sj := seriesJudgement{summarized: map[time.Time][]cost.Finding{}, judged: Judged{Through: prev.Through,
-		Values: map[time.Time]float64{}, Reported: map[time.Time]time.Time{}, Summarized: map[time.Time]time.Time{}}}
+		Reported: map[time.Time]time.Time{}, Summarized: map[time.Time]time.Time{}}}
+	// The settled values kept are days[keep:settled+1]; Values is filled
+	// at the end, unless the state is the one it was.
+	keep := settled + 1
 	if settled >= 0 {
 		sj.judged.Through = days[settled]
-		for i := max(0, settled-JudgedKeep+1); i <= settled; i++ {
-			sj.judged.Values[days[i]] = values[i]
-		}
+		keep = max(0, settled-JudgedKeep+1)
 	}
 	gap := detect.EpisodeGap(opts.Season)
 	lookbackStart := last.AddDate(0, 0, -(lookback - 1))
@@ -410,7 +399,32 @@ func judgeSeries(a *Anomaly, aa *anomalyAccount, sd *seriesData, lookback int, i
 		}
 		sj.findings = append(sj.findings, clearedFinding(a, acct, sd, first, why))
 	}
+	if len(sj.late) == 0 && sj.judged.Through.Equal(prev.Through) && sameValues(prev.Values, days[keep:settled+1], values[keep:settled+1]) &&
+		maps.Equal(sj.judged.Reported, prev.Reported) && maps.Equal(sj.judged.Summarized, prev.Summarized) {
+		// Most series' state is the same every hour (a settled day is
+		// judged once): it is not returned (Output.Judged).
+		return seriesJudgement{findings: sj.findings, summarized: sj.summarized, same: true}
+	}
+	sj.judged.Values = make(map[time.Time]float64, settled+1-keep)
+	for i := keep; i <= settled; i++ {
+		sj.judged.Values[days[i]] = values[i]
+	}
 	return sj
+}
+
+// sameValues reports whether m holds exactly values on days (NaN equals
+// NaN, other values bit for bit).
+func sameValues(m map[time.Time]float64, days []time.Time, values []float64) bool {
+	if len(m) != len(days) {
+		return false
+	}
+	for i, d := range days {
+		w, ok := m[d]
+		if v := values[i]; !ok || math.Float64bits(v) != math.Float64bits(w) && !(math.IsNaN(v) && math.IsNaN(w)) {
+			return false
+		}
+	}
+	return true
 }
 
 // episodes groups the anomalous points of res by episode. On a provisional

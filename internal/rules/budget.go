@@ -39,7 +39,7 @@ func (s *Set) budgets(ix *index, now time.Time) ([]cost.Finding, []cost.BudgetSt
 	var out []cost.Finding
 	var sts []cost.BudgetStatus
 	var errs []error
-	bi := newBudgetIndex(ix.rows, now)
+	bi := newBudgetIndex(ix, now)
 	for _, b := range s.BudgetRules {
 		for _, acct := range ix.accounts {
 			if !b.Scope.matchAccount(acct) {
@@ -80,7 +80,7 @@ func evalBudgetAt(b *Budget, acct cost.Account, ad *acctDays, now, at time.Time)
 	fail := func(c Cause, p cost.Period, format string, args ...any) error {
 		return &DataError{Rule: b.Name, Scope: scope, Msg: fmt.Sprintf(format, args...), Cause: c, Period: p}
 	}
-	if len(ad.rows) == 0 {
+	if ad.n == 0 {
 		return nil, nil
 	}
 	sd := ad.scope(b.Scope)

@@ -15,20 +15,24 @@ import (
 // period's check) share its index.
 type budgetIndex struct {
 	now   time.Time
-	rows  map[string][]cost.Usage
+	ix    *index
 	accts map[string]*acctDays
 }
 
-func newBudgetIndex(rows map[string][]cost.Usage, now time.Time) *budgetIndex {
-	return &budgetIndex{now: now, rows: rows, accts: map[string]*acctDays{}}
+func newBudgetIndex(ix *index, now time.Time) *budgetIndex {
+	return &budgetIndex{now: now, ix: ix, accts: map[string]*acctDays{}}
 }
 
-// account returns the index of account id, building it on first use.
+// account returns the index of account id: the one prepare built, else
+// built from the rows on first use.
 func (bi *budgetIndex) account(id string) *acctDays {
+	if p := bi.ix.prep[id]; p != nil {
+		return p.days
+	}
 	if a, ok := bi.accts[id]; ok {
 		return a
 	}
-	a := newAcctDays(bi.rows[id], bi.now)
+	a := newAcctDays(bi.ix.rowsOf(id, nil), bi.now)
 	bi.accts[id] = a
 	return a
 }
@@ -40,6 +44,10 @@ type rowKey struct{ family, service, zone string }
 // acctDays is one account's usage as budgets need it.
 type acctDays struct {
 	rows []cost.Usage
+	n    int // len(rows), kept once prepared drops rows
+	// prepared says rows and sid are gone (prepAccount): every scope a
+	// budget asks for is built already.
+	prepared bool
 	// series are the account's distinct (family, service, zone) keys in
 	// order of first appearance; sid[i] is rows[i]'s series and curs[s]
 	// the distinct non-empty currencies of series s.
@@ -56,7 +64,7 @@ type acctDays struct {
 }
 
 func newAcctDays(rows []cost.Usage, now time.Time) *acctDays {
-	a := &acctDays{rows: rows, sid: make([]int32, len(rows)), scopes: map[rowKey]*scopeDays{}}
+	a := &acctDays{rows: rows, n: len(rows), sid: make([]int32, len(rows)), scopes: map[rowKey]*scopeDays{}}
 	ids := map[rowKey]int32{}
 	seenPeriod := map[cost.Period]bool{}
 	for i, u := range rows {
@@ -125,6 +133,9 @@ func (a *acctDays) scope(s Scope) *scopeDays {
 	key := rowKey{s.Family, s.Service, s.Zone}
 	if sd, ok := a.scopes[key]; ok {
 		return sd
+	}
+	if a.prepared {
+		panic("rules: a budget scope that prepare did not build")
 	}
 	sd := &scopeDays{}
 	match := make([]bool, len(a.series))

@@ -64,12 +64,19 @@ func Digest(in Input, weekly bool) []AccountDigest {
 	last7 := cost.Period{Start: end.AddDate(0, 0, -7), End: end}
 	prev7 := cost.Period{Start: last7.Start.AddDate(0, 0, -7), End: last7.Start}
 	byAccount := map[string][]cost.Usage{}
-	for _, u := range in.Usage {
-		byAccount[u.Account] = append(byAccount[u.Account], u)
+	if in.History == nil {
+		for _, u := range in.Usage {
+			byAccount[u.Account] = append(byAccount[u.Account], u)
+		}
 	}
 	var out []AccountDigest
+	var buf []cost.Usage
 	for _, acc := range in.Accounts {
 		rows := byAccount[acc.ID]
+		if in.History != nil {
+			buf = in.History.Rows(acc.ID, buf)
+			rows = buf
+		}
 		if len(rows) == 0 {
 			continue
 		}

@@ -15,7 +15,12 @@ type Input struct {
 	Now      time.Time
 	Accounts []cost.Account // id -> name mapping; accounts seen only in data are matched by id
 	Usage    []cost.Usage
-	Cards    []cost.Card
+	// History, when set, gives the usage one account at a time instead of
+	// Usage, which is then not read: a Run never holds more than a few
+	// accounts' rows at once (the daemon keeps its history in a compact
+	// form, not as one []cost.Usage).
+	History History
+	Cards   []cost.Card
 	// Stale maps account id -> why its data is missing. Those accounts are
 	// skipped entirely: missing data is unknown, never zero.
 	Stale map[string]error
@@ -23,9 +28,14 @@ type Input struct {
 	// new level as expected; the anomaly baseline takes the level of the days
 	// before the mark's day from then on.
 	Expected map[string]time.Time
-	// Judged is the anomaly state the previous cycle returned in
-	// Output.Judged (nil: nothing judged yet).
+	// Judged is the anomaly state of every series so far: what the earlier
+	// cycles returned in Output.Judged (nil: nothing judged yet).
 	Judged map[string]Judged
+	// JudgedOf, when set, is read instead of Judged: the state of the
+	// series with key JudgedKey (the zero Judged when never judged). The
+	// daemon keeps its states packed and unpacks the one asked for. It
+	// must be safe for concurrent use.
+	JudgedOf func(key string) Judged
 	// Settle is how long after its end the account's latest data day stays
 	// provisional; 0 means DefaultSettle (36 h).
 	Settle time.Duration
@@ -37,6 +47,24 @@ type Input struct {
 	// by one on the caller's. The output is the same whatever the value.
 	// With more than one, a Set.Detector must be safe for concurrent use.
 	Workers int
+}
+
+// History is usage handed over one account at a time.
+type History interface {
+	// Accounts lists the ids of the accounts with rows, sorted.
+	Accounts() []string
+	// Rows returns the account's rows, ordered like store.DB.Usage (day,
+	// family, service, zone, correction), appended to buf[:0] (buf may be
+	// nil). The caller owns the result; Rows must be safe for concurrent use.
+	Rows(account string, buf []cost.Usage) []cost.Usage
+}
+
+// judged returns the state of series key before this evaluation.
+func (in Input) judged(key string) Judged {
+	if in.JudgedOf != nil {
+		return in.JudgedOf(key)
+	}
+	return in.Judged[key]
 }
 
 // workers is the pool size Workers asks for.
@@ -118,12 +146,17 @@ func (s *Set) Run(in Input) Output {
 		return o
 	}
 	ix := newIndex(in)
+	s.prepare(ix, in, true)
 	out, budgets, errs := s.budgets(ix, in.Now)
 	o.Budgets = budgets
 	o.Findings = out
-	for _, a := range s.AnomalyRules {
-		s.evalAnomaly(a, ix, in, &o)
-		errs = append(errs, anomalyProblems(a, ix, in)...)
+	for r, a := range s.AnomalyRules {
+		for _, acct := range ix.accounts {
+			if aa := ix.prep[acct.ID].anomaly[r]; aa != nil {
+				aa.collect(a, &o)
+			}
+		}
+		errs = append(errs, ix.anomalyProblems(r)...)
 	}
 	for _, c := range s.CardRules {
 		o.Findings = append(o.Findings, evalCard(c, ix, in)...)
@@ -144,9 +177,10 @@ func (s *Set) Standing(in Input) (budgets []cost.BudgetStatus, problems []cost.F
 		return nil, nil
 	}
 	ix := newIndex(in)
+	s.prepare(ix, in, false)
 	_, budgets, errs := s.budgets(ix, in.Now)
-	for _, a := range s.AnomalyRules {
-		errs = append(errs, anomalyProblems(a, ix, in)...)
+	for r := range s.AnomalyRules {
+		errs = append(errs, ix.anomalyProblems(r)...)
 	}
 	errs = append(errs, s.noUsage(ix)...)
 	return budgets, s.problemFindings(errs)
@@ -160,7 +194,9 @@ func (s *Set) Budgets(in Input) []cost.BudgetStatus {
 	if s == nil {
 		return nil
 	}
-	_, out, _ := s.budgets(newIndex(in), in.Now)
+	ix := newIndex(in)
+	s.prepare(ix, in, false)
+	_, out, _ := s.budgets(ix, in.Now)
 	return out
 }
 
@@ -168,11 +204,16 @@ func (s *Set) Budgets(in Input) []cost.BudgetStatus {
 type index struct {
 	accounts []cost.Account // configured order, then unnamed ids sorted
 	byID     map[string]cost.Account
-	rows     map[string][]cost.Usage
+	// rows holds each account's rows when the input is Input.Usage; with
+	// Input.History, hist gives them one account at a time.
+	rows map[string][]cost.Usage
+	hist History
+	// prep is what prepare kept of each account in accounts; nil before.
+	prep map[string]*acctPrep
 }
 
 func newIndex(in Input) *index {
-	ix := &index{byID: map[string]cost.Account{}, rows: map[string][]cost.Usage{}}
+	ix := &index{byID: map[string]cost.Account{}, rows: map[string][]cost.Usage{}, hist: in.History}
 	stale := func(id string) bool { _, ok := in.Stale[id]; return ok }
 	for _, a := range in.Accounts {
 		if _, dup := ix.byID[a.ID]; dup || stale(a.ID) {
@@ -189,22 +230,29 @@ func newIndex(in Input) *index {
 		ix.byID[id] = cost.Account{ID: id}
 		extra = append(extra, id)
 	}
-	// Sized first: growing the slices row by row copies the whole history
-	// several times over, which dominated a Run over a large fleet.
-	counts := map[string]int{}
-	for i := range in.Usage {
-		counts[in.Usage[i].Account]++
-	}
-	for id, n := range counts {
-		if !stale(id) {
-			ix.rows[id] = make([]cost.Usage, 0, n)
+	if in.History != nil {
+		for _, id := range in.History.Accounts() {
+			addID(id)
 		}
-	}
-	for i := range in.Usage {
-		u := &in.Usage[i]
-		addID(u.Account)
-		if rows, ok := ix.rows[u.Account]; ok {
-			ix.rows[u.Account] = append(rows, *u)
+	} else {
+		// Sized first: growing the slices row by row copies the whole
+		// history several times over, which dominated a Run over a large
+		// fleet.
+		counts := map[string]int{}
+		for i := range in.Usage {
+			counts[in.Usage[i].Account]++
+		}
+		for id, n := range counts {
+			if !stale(id) {
+				ix.rows[id] = make([]cost.Usage, 0, n)
+			}
+		}
+		for i := range in.Usage {
+			u := &in.Usage[i]
+			addID(u.Account)
+			if rows, ok := ix.rows[u.Account]; ok {
+				ix.rows[u.Account] = append(rows, *u)
+			}
 		}
 	}
 	for _, c := range in.Cards {
@@ -215,6 +263,18 @@ func newIndex(in Input) *index {
 		ix.accounts = append(ix.accounts, ix.byID[id])
 	}
 	return ix
+}
+
+// rowsOf returns the rows of account id (nil when stale): a shared slice
+// of the index, or with Input.History the account's rows read into buf.
+func (ix *index) rowsOf(id string, buf []cost.Usage) []cost.Usage {
+	if ix.hist == nil {
+		return ix.rows[id]
+	}
+	if _, ok := ix.byID[id]; !ok {
+		return nil
+	}
+	return ix.hist.Rows(id, buf)
 }
 
 // label is how an account appears in scopes and titles: its name, else its id.

@@ -41,9 +41,10 @@ type Output struct {
 	// period containing Input.Now: what Set.Budgets returns for the same
 	// Input, so a caller that ran the rules need not evaluate them again.
 	Budgets []cost.BudgetStatus
-	// Judged is the anomaly state to keep for the next cycle, for every
-	// series judged this cycle (keyed by JudgedKey). Series not judged keep
-	// their old state.
+	// Judged is the anomaly state to keep for the next cycle of every
+	// series whose state changed this cycle (keyed by JudgedKey). Series
+	// not in it keep their old state: most series' state is the same every
+	// hour, since a settled day is judged once.
 	Judged map[string]Judged
 }
 

@@ -84,6 +84,12 @@ func fleet(tb testing.TB, accounts, services, days int, last time.Time) ([]cost.
 // a five-day downtime (late episodes, catch-up summaries), a revised day, a
 // user's mark and two stale cycles. It returns every cycle's output.
 func fleetCycles(tb testing.TB, set *Set, workers int) []Output {
+	return fleetCyclesVia(tb, set, workers, false)
+}
+
+// fleetCyclesVia is fleetCycles, handing the usage over as an
+// Input.History when history is set.
+func fleetCyclesVia(tb testing.TB, set *Set, workers int, history bool) []Output {
 	tb.Helper()
 	const accounts, services, days = 4, 12, 160
 	end := date(2026, 11, 30)
@@ -113,6 +119,9 @@ func fleetCycles(tb testing.TB, set *Set, workers int) []Output {
 			}
 		case 15, 16:
 			in.Stale = map[string]error{accts[2].ID: errTest}
+		}
+		if history {
+			in.History, in.Usage = newSliceHistory(in.Usage), nil
 		}
 		o := set.Run(in)
 		for k, j := range o.Judged {

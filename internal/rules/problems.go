@@ -34,10 +34,10 @@ func (s *Set) ruleInfos() map[string]ruleInfo {
 // accounts do have usage: the rule could never fire. Accounts without any
 // data (a first fetch failed) are not judged here; staleness covers them.
 func (s *Set) noUsage(ix *index) []error {
-	check := func(name string, sc Scope) error {
+	check := func(k int, name string, sc Scope) error {
 		var accts []cost.Account
 		for _, a := range ix.accounts {
-			if sc.matchAccount(a) && len(ix.rows[a.ID]) > 0 {
+			if sc.matchAccount(a) && ix.prep[a.ID].rows > 0 {
 				accts = append(accts, a)
 			}
 		}
@@ -45,10 +45,8 @@ func (s *Set) noUsage(ix *index) []error {
 			return nil
 		}
 		for _, a := range accts {
-			for _, u := range ix.rows[a.ID] {
-				if sc.matchRow(u) {
-					return nil
-				}
+			if ix.prep[a.ID].matched[k] {
+				return nil
 			}
 		}
 		scope := cost.Scope{Account: sc.Account, Family: sc.Family, Service: sc.Service, Zone: sc.Zone}
@@ -59,13 +57,13 @@ func (s *Set) noUsage(ix *index) []error {
 			Msg: fmt.Sprintf("scope matches no usage in the stored history of %s (check the family, service and zone names); rule never fires", accountList(accts))}
 	}
 	var errs []error
-	for _, b := range s.BudgetRules {
-		if err := check(b.Name, b.Scope); err != nil {
+	for k, b := range s.BudgetRules {
+		if err := check(k, b.Name, b.Scope); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	for _, a := range s.AnomalyRules {
-		if err := check(a.Name, a.Scope); err != nil {
+	for r, a := range s.AnomalyRules {
+		if err := check(len(s.BudgetRules)+r, a.Name, a.Scope); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -83,35 +81,30 @@ func accountList(accts []cost.Account) string {
 	return "account " + strings.Join(names, ", ")
 }
 
-// anomalyProblems reports series of an anomaly rule whose cost was unknown
-// on a day within the lookback: they cannot be judged on those days.
-func anomalyProblems(a *Anomaly, ix *index, in Input) []error {
+// anomalyProblem reports the series of anomaly rule a in acct (whose rows
+// are rows) whose cost was unknown on a day within the lookback: they
+// cannot be judged on those days. It returns nil when there are none.
+func anomalyProblem(a *Anomaly, acct cost.Account, rows []cost.Usage, in Input) error {
 	lookback := in.Lookback
 	if lookback <= 0 {
 		lookback = DefaultLookback
 	}
-	var errs []error
-	for _, acct := range ix.accounts {
-		if !a.Scope.matchAccount(acct) {
+	from := cost.Day(in.Now).AddDate(0, 0, -lookback)
+	unknown := map[string]bool{}
+	for i := range rows {
+		u := &rows[i]
+		d := cost.Day(u.Day)
+		if u.Correction || u.CostKnown || d.Before(from) || !d.Before(in.Now) || !a.Scope.matchRow(*u) {
 			continue
 		}
-		from := cost.Day(in.Now).AddDate(0, 0, -lookback)
-		unknown := map[string]bool{}
-		for _, u := range ix.rows[acct.ID] {
-			d := cost.Day(u.Day)
-			if u.Correction || u.CostKnown || d.Before(from) || !d.Before(in.Now) || !a.Scope.matchRow(u) {
-				continue
-			}
-			unknown[u.Service] = true
-		}
-		if len(unknown) == 0 {
-			continue
-		}
-		scope := cost.Scope{Account: acct.ID, AccountName: acct.Name, Family: a.Scope.Family, Service: a.Scope.Service, Zone: a.Scope.Zone}
-		errs = append(errs, &DataError{Rule: a.Name, Scope: scope, Cause: CauseUnknownCost,
-			Msg: fmt.Sprintf("cost unknown for %s in the last %d days; those days are not judged", strings.Join(sortedKeys(unknown), ", "), lookback)})
+		unknown[u.Service] = true
 	}
-	return errs
+	if len(unknown) == 0 {
+		return nil
+	}
+	scope := cost.Scope{Account: acct.ID, AccountName: acct.Name, Family: a.Scope.Family, Service: a.Scope.Service, Zone: a.Scope.Zone}
+	return &DataError{Rule: a.Name, Scope: scope, Cause: CauseUnknownCost,
+		Msg: fmt.Sprintf("cost unknown for %s in the last %d days; those days are not judged", strings.Join(sortedKeys(unknown), ", "), lookback)}
 }
 
 // problemFindings turns every *DataError into a rule_problem finding to the

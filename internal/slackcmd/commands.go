@@ -501,19 +501,31 @@ func (s *snapshot) accountIDs() []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, a := range s.data.Accounts {
-		if !seen[a.ID] && len(s.rows[a.ID]) > 0 {
+		if !seen[a.ID] && s.withRows[a.ID] {
 			out = append(out, a.ID)
 		}
 		seen[a.ID] = true
 	}
 	var extra []string
-	for id := range s.rows {
+	for id := range s.withRows {
 		if !seen[id] {
 			extra = append(extra, id)
 		}
 	}
 	sort.Strings(extra)
 	return append(out, extra...)
+}
+
+// accountRows returns every row of account id, ordered by day: shared
+// with the snapshot (Data.Usage) or read for the caller (Data.History).
+func (s *snapshot) accountRows(id string) []cost.Usage {
+	if s.hist != nil {
+		if !s.withRows[id] {
+			return nil
+		}
+		return s.hist.Rows(id, nil)
+	}
+	return s.rows[id]
 }
 
 // scopeRows is how a slash-command scope maps onto budget rows: the
@@ -550,7 +562,7 @@ func cmdForecast(e *env) (reply, error) {
 	var ok []result
 	var problems []string
 	for _, id := range ids {
-		rows := s.rows[id]
+		rows := s.accountRows(id)
 		if match != nil && !slices.ContainsFunc(rows, match) {
 			continue
 		}

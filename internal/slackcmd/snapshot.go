@@ -13,8 +13,13 @@ import (
 // Data is what the daemon knows after its last cycle. The app hands a fresh
 // value to (*Handler).SetData after every cycle; commands answer from it.
 type Data struct {
-	Accounts  []cost.Account
-	Usage     []cost.Usage        // daily rows of every account, ~120 days
+	Accounts []cost.Account
+	Usage    []cost.Usage // daily rows of every account, ~120 days; not read when History is set
+	// History, when set, gives the rows one account at a time instead of
+	// Usage (the daemon's compact history): the snapshot keeps the figures
+	// it needs, not a copy of the rows, and a forecast reads the rows of
+	// its accounts. It must not change once handed to SetData.
+	History   History
 	Cards     []cost.Card         // one per account when known
 	Budgets   []cost.BudgetStatus // current periods
 	Problems  []cost.Finding      // rule_problem findings: rules that cannot be evaluated
@@ -24,6 +29,16 @@ type Data struct {
 	// CardStages evaluates the card rules this data was evaluated with, for
 	// /costbot card; nil warns only about expired cards.
 	CardStages CardFunc
+}
+
+// History is usage handed over one account at a time.
+type History interface {
+	// Accounts lists the ids of the accounts with rows, sorted.
+	Accounts() []string
+	// Rows returns the account's rows, ordered by day, appended to buf[:0]
+	// (buf may be nil). The caller owns the result; Rows must be safe for
+	// concurrent use.
+	Rows(account string, buf []cost.Usage) []cost.Usage
 }
 
 const day = 24 * time.Hour
@@ -82,7 +97,9 @@ type snapshot struct {
 	fuzzy    *nameIndex // "did you mean" index of named
 	services []*series  // services merged over accounts
 	accounts map[string]string
-	rows     map[string][]cost.Usage // every row of each account, for forecasts
+	withRows map[string]bool         // the accounts with rows
+	rows     map[string][]cost.Usage // every row of each account, for forecasts (Data.Usage)
+	hist     History                 // Data.History: forecasts read the rows from it
 	cache    replyCache
 }
 
@@ -111,23 +128,46 @@ func (c *replyCache) put(k string, b []byte) {
 }
 
 func newSnapshot(d Data) *snapshot {
-	s := &snapshot{data: d, accounts: make(map[string]string), rows: make(map[string][]cost.Usage)}
+	s := &snapshot{data: d, accounts: make(map[string]string), withRows: make(map[string]bool), hist: d.History}
 	for _, a := range d.Accounts {
 		s.accounts[a.ID] = a.Name
 	}
+	// each calls f for every row: those of Data.Usage in order, or those
+	// of Data.History account by account, read into one buffer.
+	each := func(f func(u *cost.Usage)) {
+		if d.History == nil {
+			for i := range d.Usage {
+				f(&d.Usage[i])
+			}
+			return
+		}
+		var buf []cost.Usage
+		for _, id := range d.History.Accounts() {
+			buf = d.History.Rows(id, buf)
+			for i := range buf {
+				f(&buf[i])
+			}
+		}
+	}
 	var first, last time.Time
 	currs := map[string]bool{}
-	perAccount := map[string]int{}
-	for _, u := range d.Usage {
-		perAccount[u.Account]++
+	if d.History == nil {
+		s.rows = make(map[string][]cost.Usage)
+		perAccount := map[string]int{}
+		for _, u := range d.Usage {
+			perAccount[u.Account]++
+		}
+		for id, n := range perAccount {
+			s.rows[id] = make([]cost.Usage, 0, n)
+		}
+		for _, u := range d.Usage {
+			s.rows[u.Account] = append(s.rows[u.Account], u)
+		}
 	}
-	for id, n := range perAccount {
-		s.rows[id] = make([]cost.Usage, 0, n)
-	}
-	for _, u := range d.Usage {
-		s.rows[u.Account] = append(s.rows[u.Account], u)
+	each(func(u *cost.Usage) {
+		s.withRows[u.Account] = true
 		if !u.CostKnown {
-			continue
+			return
 		}
 		if u.Currency != "" {
 			currs[u.Currency] = true
@@ -139,7 +179,7 @@ func newSnapshot(d Data) *snapshot {
 		if dd.After(last) {
 			last = dd
 		}
-	}
+	})
 	for c := range currs {
 		s.currs = append(s.currs, c)
 	}
@@ -171,9 +211,9 @@ func newSnapshot(d Data) *snapshot {
 		as.account, as.alias = a.ID, strings.ToLower(a.ID)
 		accts[a.ID] = as
 	}
-	for _, u := range d.Usage {
+	each(func(u *cost.Usage) {
 		if !u.CostKnown {
-			continue
+			return
 		}
 		i := int(cost.Day(u.Day).Sub(first) / day)
 		as := accts[u.Account]
@@ -227,7 +267,7 @@ func newSnapshot(d Data) *snapshot {
 				fs.children = append(fs.children, sv)
 			}
 		}
-	}
+	})
 	for _, m := range []map[string]*series{accts, fams, svcs} {
 		for _, x := range m {
 			s.named = append(s.named, x)
