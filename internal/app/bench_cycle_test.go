@@ -16,7 +16,6 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/costbot/costbot/internal/billing"
 	"github.com/costbot/costbot/internal/billing/fakecf"
 	"github.com/costbot/costbot/internal/config"
+	"github.com/costbot/costbot/internal/cputime"
 	"github.com/costbot/costbot/internal/notify"
 	"github.com/costbot/costbot/internal/rules"
 )
@@ -78,9 +78,9 @@ func BenchmarkCycle(b *testing.B) {
 				b.StopTimer()
 				a := newBenchApp(b, srv.URL, n)
 				b.StartTimer()
-				start := processCPU()
+				start := cputime.Process()
 				benchCycle(b, a, now)
-				cpu += processCPU() - start
+				cpu += cputime.Process() - start
 				b.StopTimer()
 				a.Close()
 				b.StartTimer()
@@ -98,13 +98,13 @@ func BenchmarkCycle(b *testing.B) {
 			debug.FreeOSMemory() // the setup's garbage is not the hourly cycle's peak
 			resetPeakRSS()
 			stop := startProfile(b)
-			start := processCPU()
+			start := cputime.Process()
 			for b.Loop() {
 				t = t.Add(time.Hour)
 				benchCycle(b, a, t)
 			}
 			stop()
-			b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Process()-start)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(peakRSS(), "peak-RSS-MB")
 			// What the daemon holds between cycles, once the garbage of the
 			// last one is returned to the OS.
@@ -328,13 +328,4 @@ state: costbot.db
 	}
 	ba.App = a
 	return ba
-}
-
-// processCPU is the CPU time (user and system) the process has used so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

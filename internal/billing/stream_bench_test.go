@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/costbot/costbot/internal/billing/fakecf"
+	"github.com/costbot/costbot/internal/cputime"
 )
 
 // benchRows returns the rows of the v2 fixture with costs, compacted (the
@@ -285,11 +286,11 @@ func BenchmarkDecode(b *testing.B) {
 			b.SetBytes(int64(len(payload)))
 			b.ResetTimer()
 			rows := 0
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				rows += c.run(b)
 			}
-			cpu := cpuTime() - cpu0
+			cpu := cputime.Process() - cpu0
 			b.StopTimer()
 			if rows != want*b.N {
 				b.Fatalf("decoded %d rows, want %d", rows, want*b.N)
@@ -319,9 +320,9 @@ func BenchmarkDecode_1MRows(b *testing.B) {
 		runtime.GC()
 		base := heapObjects()
 		stop := peakHeap()
-		start, cpu0 := time.Now(), cpuTime()
+		start, cpu0 := time.Now(), cputime.Process()
 		rows, err := decodeUsage(r, MaxUsageBody, schemaV2, 200, http.Header{}, "/p", time.Now, nil)
-		elapsed, cpu := time.Since(start), cpuTime()-cpu0
+		elapsed, cpu := time.Since(start), cputime.Process()-cpu0
 		peak := stop()
 		if err != nil || len(rows) != n {
 			b.Fatalf("decoded %d rows, err %v", len(rows), err)

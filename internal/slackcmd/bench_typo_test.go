@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/cputime"
 )
 
 // loadData is the load test's data (loadtest/server -services 3334 -days 30
@@ -48,7 +49,7 @@ func BenchmarkLoad_Typo(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := cpuTime()
+	start := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, reqs[i])

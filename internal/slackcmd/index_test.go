@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/cputime"
 )
 
 // suggestScan is the linear scan the name index replaced, kept as the
@@ -278,7 +279,7 @@ func BenchmarkSuggest(b *testing.B) {
 	qs := benchTypos(s)
 	b.Run("scan", func(b *testing.B) {
 		b.ReportAllocs()
-		i, cpu := 0, cpuTime()
+		i, cpu := 0, cputime.Process()
 		for b.Loop() {
 			s.suggestScan(qs[i%len(qs)], scopeAll)
 			i++
@@ -287,7 +288,7 @@ func BenchmarkSuggest(b *testing.B) {
 	})
 	b.Run("index", func(b *testing.B) {
 		b.ReportAllocs()
-		i, cpu := 0, cpuTime()
+		i, cpu := 0, cputime.Process()
 		for b.Loop() {
 			s.fuzzy.suggest(s.named, qs[i%len(qs)], scopeAll)
 			i++
@@ -307,7 +308,7 @@ func BenchmarkLookup_Typo(b *testing.B) {
 	}{{"scan", s.lookupScan}, {"index", s.lookup}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
-			i, cpu := 0, cpuTime()
+			i, cpu := 0, cputime.Process()
 			for b.Loop() {
 				bc.lookup(qs[i%len(qs)])
 				i++
@@ -323,7 +324,7 @@ func BenchmarkNewSnapshot(b *testing.B) {
 	d := manyNames(10_000)
 	b.Run("all", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := cpuTime()
+		cpu := cputime.Process()
 		for b.Loop() {
 			newSnapshot(d)
 		}
@@ -332,7 +333,7 @@ func BenchmarkNewSnapshot(b *testing.B) {
 	s := newSnapshot(d)
 	b.Run("index_only", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := cpuTime()
+		cpu := cputime.Process()
 		for b.Loop() {
 			newNameIndex(s.named)
 		}
@@ -353,5 +354,5 @@ func benchTypos(s *snapshot) []string {
 
 // reportCPU reports the CPU time per op since start as cpu-ns/op.
 func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-start)/float64(b.N), "cpu-ns/op")
 }

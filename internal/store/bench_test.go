@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
+	"github.com/costbot/costbot/internal/cputime"
 )
 
 // benchData is 10 accounts × 8 services × 400 days.
@@ -78,13 +79,13 @@ func BenchmarkSaveSnapshot_New(b *testing.B) {
 		b.StopTimer()
 		db, _ := tempDB(b)
 		b.StartTimer()
-		start := cpuTime()
+		start := cputime.Process()
 		for _, s := range snaps {
 			if err := db.SaveSnapshot(ctx, s); err != nil {
 				b.Fatal(err)
 			}
 		}
-		cpu += cpuTime() - start
+		cpu += cputime.Process() - start
 		b.StopTimer()
 		db.Close()
 		b.StartTimer()
