@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -441,7 +439,7 @@ func (a *App) judged(ctx context.Context, db *store.DB) (func(key string) rules.
 func (a *App) saveJudged(ctx context.Context, db *store.DB, prev func(key string) rules.Judged, out map[string]rules.Judged) error {
 	changed := make(map[string]rules.Judged)
 	for k, j := range out {
-		if !sameJudged(prev(k), j) {
+		if !prev(k).Equal(j) {
 			changed[k] = j
 		}
 	}
@@ -460,22 +458,6 @@ func (a *App) saveJudged(ctx context.Context, db *store.DB, prev func(key string
 		}
 	}
 	return nil
-}
-
-// sameJudged reports whether x and y store the same state (NaN equals
-// NaN).
-func sameJudged(x, y rules.Judged) bool {
-	if !x.Through.Equal(y.Through) || len(x.Values) != len(y.Values) ||
-		!maps.Equal(x.Reported, y.Reported) || !maps.Equal(x.Summarized, y.Summarized) {
-		return false
-	}
-	for d, v := range x.Values {
-		w, ok := y.Values[d]
-		if !ok || math.Float64bits(v) != math.Float64bits(w) && !(math.IsNaN(v) && math.IsNaN(w)) {
-			return false
-		}
-	}
-	return true
 }
 
 // staleFindings raises a staleness warning for accounts whose last good

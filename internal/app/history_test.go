@@ -215,7 +215,7 @@ func TestHistory_PackJudged(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := packJudged(tt.j)
 			got := p.unpack()
-			if !sameJudged(got, tt.j) {
+			if !got.Equal(tt.j) {
 				t.Errorf("unpacked %+v, want %+v", got, tt.j)
 			}
 			for day := range tt.j.Values {

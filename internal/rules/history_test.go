@@ -2,7 +2,6 @@ package rules
 
 import (
 	"maps"
-	"math"
 	"slices"
 	"testing"
 	"time"
@@ -147,7 +146,7 @@ func TestSet_Run_JudgedChanged(t *testing.T) {
 			t.Errorf("cycle %d: %d states returned, want some: %t", i, len(o.Judged), tt.changed)
 		}
 		for k, j := range o.Judged {
-			if p, ok := judged[k]; ok && sameJudged(p, j) {
+			if p, ok := judged[k]; ok && p.Equal(j) {
 				t.Errorf("cycle %d: %s returned unchanged", i, k)
 			}
 		}
@@ -164,20 +163,4 @@ func TestSet_Run_JudgedChanged(t *testing.T) {
 	if summaries == 0 {
 		t.Error("no catch-up summary: the fixture tests too little")
 	}
-}
-
-// sameJudged reports whether x and y hold the same state (NaN equals NaN,
-// other values bit for bit).
-func sameJudged(x, y Judged) bool {
-	if !x.Through.Equal(y.Through) || len(x.Values) != len(y.Values) ||
-		!maps.Equal(x.Reported, y.Reported) || !maps.Equal(x.Summarized, y.Summarized) {
-		return false
-	}
-	for d, v := range x.Values {
-		w, ok := y.Values[d]
-		if !ok || math.Float64bits(v) != math.Float64bits(w) && !(math.IsNaN(v) && math.IsNaN(w)) {
-			return false
-		}
-	}
-	return true
 }

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"maps"
+	"math"
 	"time"
 
 	"github.com/costbot/costbot/internal/cost"
@@ -22,6 +24,22 @@ type Judged struct {
 	// Summarized maps the first day of each episode reported only inside a
 	// catch-up summary to that summary's first day.
 	Summarized map[time.Time]time.Time
+}
+
+// Equal reports whether j and o hold the same state: the same days,
+// episodes and values, a value bit for bit (NaN equals NaN).
+func (j Judged) Equal(o Judged) bool {
+	if !j.Through.Equal(o.Through) || len(j.Values) != len(o.Values) ||
+		!maps.Equal(j.Reported, o.Reported) || !maps.Equal(j.Summarized, o.Summarized) {
+		return false
+	}
+	for d, v := range j.Values {
+		w, ok := o.Values[d]
+		if !ok || math.Float64bits(v) != math.Float64bits(w) && !(math.IsNaN(v) && math.IsNaN(w)) {
+			return false
+		}
+	}
+	return true
 }
 
 // JudgedKeep is how many days of judged values are kept per series to spot
