@@ -146,15 +146,9 @@ func (c *Client) LogValue() slog.Value {
 // billing-cycle anchor; FOCUS rows carry their own and leave it zero when the
 // API omits it. Rows repeated across requests are returned once.
 func (c *Client) Usage(ctx context.Context, acct cost.Account, source Source, days cost.Period) ([]cost.Usage, error) {
-	if c.err != nil {
-		return nil, c.err
-	}
-	days, err := wholeDays(days)
+	days, err := c.usageDays(acct, days, "fetch usage")
 	if err != nil {
 		return nil, err
-	}
-	if acct.ID == "" {
-		return nil, errors.New("fetch usage: empty account id")
 	}
 	var out []cost.Usage
 	switch source {
@@ -174,6 +168,22 @@ func (c *Client) Usage(ctx context.Context, acct cost.Account, source Source, da
 		slices.SortStableFunc(out, usageOrder)
 	}
 	return out, nil
+}
+
+// usageDays checks what Usage and Windows are asked for: a usable client,
+// an account id, and days widened to whole UTC days.
+func (c *Client) usageDays(acct cost.Account, days cost.Period, what string) (cost.Period, error) {
+	if c.err != nil {
+		return cost.Period{}, c.err
+	}
+	days, err := wholeDays(days)
+	if err != nil {
+		return cost.Period{}, err
+	}
+	if acct.ID == "" {
+		return cost.Period{}, fmt.Errorf("%s: empty account id", what)
+	}
+	return days, nil
 }
 
 // usageOrder is the order of Usage's rows: by day, service and zone.
@@ -238,15 +248,9 @@ const dateLayout = "2006-01-02"
 // Usage over days does, where fixed windows astride two billing periods
 // would ask for each period twice.
 func (c *Client) Windows(ctx context.Context, acct cost.Account, source Source, days cost.Period) ([]cost.Period, error) {
-	if c.err != nil {
-		return nil, c.err
-	}
-	days, err := wholeDays(days)
+	days, err := c.usageDays(acct, days, "fetch usage windows")
 	if err != nil {
 		return nil, err
-	}
-	if acct.ID == "" {
-		return nil, errors.New("fetch usage windows: empty account id")
 	}
 	var out []cost.Period
 	switch source {
