@@ -24,7 +24,7 @@ func rowBudgets(s *Set, ix *index, now time.Time) ([]cost.Finding, []cost.Budget
 			if !b.Scope.matchAccount(acct) {
 				continue
 			}
-			rows := ix.rows[acct.ID]
+			rows := ix.rowsOf(acct.ID, nil)
 			ev, err := rowEvalBudgetAt(b, acct, rows, now, time.Time{})
 			if err != nil {
 				errs = append(errs, err)

@@ -204,16 +204,15 @@ func (s *Set) Budgets(in Input) []cost.BudgetStatus {
 type index struct {
 	accounts []cost.Account // configured order, then unnamed ids sorted
 	byID     map[string]cost.Account
-	// rows holds each account's rows when the input is Input.Usage; with
-	// Input.History, hist gives them one account at a time.
-	rows map[string][]cost.Usage
+	// hist gives the rows one account at a time: Input.History, or
+	// Input.Usage grouped by account (usageHistory).
 	hist History
 	// prep is what prepare kept of each account in accounts; nil before.
 	prep map[string]*acctPrep
 }
 
 func newIndex(in Input) *index {
-	ix := &index{byID: map[string]cost.Account{}, rows: map[string][]cost.Usage{}, hist: in.History}
+	ix := &index{byID: map[string]cost.Account{}, hist: in.History}
 	stale := func(id string) bool { _, ok := in.Stale[id]; return ok }
 	for _, a := range in.Accounts {
 		if _, dup := ix.byID[a.ID]; dup || stale(a.ID) {
@@ -230,30 +229,11 @@ func newIndex(in Input) *index {
 		ix.byID[id] = cost.Account{ID: id}
 		extra = append(extra, id)
 	}
-	if in.History != nil {
-		for _, id := range in.History.Accounts() {
-			addID(id)
-		}
-	} else {
-		// Sized first: growing the slices row by row copies the whole
-		// history several times over, which dominated a Run over a large
-		// fleet.
-		counts := map[string]int{}
-		for i := range in.Usage {
-			counts[in.Usage[i].Account]++
-		}
-		for id, n := range counts {
-			if !stale(id) {
-				ix.rows[id] = make([]cost.Usage, 0, n)
-			}
-		}
-		for i := range in.Usage {
-			u := &in.Usage[i]
-			addID(u.Account)
-			if rows, ok := ix.rows[u.Account]; ok {
-				ix.rows[u.Account] = append(rows, *u)
-			}
-		}
+	if ix.hist == nil {
+		ix.hist = byAccount(in.Usage, stale)
+	}
+	for _, id := range ix.hist.Accounts() {
+		addID(id)
 	}
 	for _, c := range in.Cards {
 		addID(c.Account)
@@ -265,17 +245,50 @@ func newIndex(in Input) *index {
 	return ix
 }
 
-// rowsOf returns the rows of account id (nil when stale): a shared slice
-// of the index, or with Input.History the account's rows read into buf.
+// rowsOf returns the rows of account id (nil when stale), read into buf
+// (with Input.Usage, a shared slice of it: callers never write the rows).
 func (ix *index) rowsOf(id string, buf []cost.Usage) []cost.Usage {
-	if ix.hist == nil {
-		return ix.rows[id]
-	}
 	if _, ok := ix.byID[id]; !ok {
 		return nil
 	}
 	return ix.hist.Rows(id, buf)
 }
+
+// usageHistory is Input.Usage as a History: each account's rows in input
+// order, stale accounts left out.
+type usageHistory struct {
+	ids  []string
+	rows map[string][]cost.Usage
+}
+
+// byAccount groups rows by account, leaving out the accounts stale says.
+func byAccount(rows []cost.Usage, stale func(id string) bool) *usageHistory {
+	// Sized first: growing the slices row by row copies the whole history
+	// several times over, which dominated a Run over a large fleet.
+	counts := map[string]int{}
+	for i := range rows {
+		counts[rows[i].Account]++
+	}
+	h := &usageHistory{rows: make(map[string][]cost.Usage, len(counts))}
+	for id, n := range counts {
+		if !stale(id) {
+			h.rows[id] = make([]cost.Usage, 0, n)
+			h.ids = append(h.ids, id)
+		}
+	}
+	sort.Strings(h.ids)
+	for i := range rows {
+		if r, ok := h.rows[rows[i].Account]; ok {
+			h.rows[rows[i].Account] = append(r, rows[i])
+		}
+	}
+	return h
+}
+
+func (h *usageHistory) Accounts() []string { return h.ids }
+
+// Rows returns the account's rows, shared (buf is not used).
+func (h *usageHistory) Rows(account string, _ []cost.Usage) []cost.Usage { return h.rows[account] }
 
 // label is how an account appears in scopes and titles: its name, else its id.
 func label(a cost.Account) string {
